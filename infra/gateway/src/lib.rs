@@ -1,0 +1,40 @@
+//! Local API Gateway emulator. SAM cannot emulate our APIs without Docker (and has no WebSocket
+//! emulation at all), so this process stands in for API Gateway locally and in tests: it serves
+//! the HTTP API from `template.yaml`'s routes and CORS, building the same payload 2.0 events API
+//! Gateway sends, and runs the same handlers the Lambdas run, in process.
+
+pub mod http_api;
+pub mod template;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use shared::App;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use template::Template;
+
+/// A running HTTP API.
+pub struct HttpServer {
+    pub addr: SocketAddr,
+    pub task: JoinHandle<()>,
+}
+
+/// Serves the HTTP API on an already-bound listener (tests bind port 0; `make dev` a fixed port).
+pub fn serve_http(app: Arc<App>, template: &Template, listener: TcpListener) -> std::io::Result<HttpServer> {
+    let addr = listener.local_addr()?;
+    let state = Arc::new(http_api::HttpState {
+        app,
+        cors: template.cors.clone(),
+        api_id: "local".into(),
+        domain: addr.to_string(),
+    });
+    let router = http_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "HTTP API server stopped");
+        }
+    });
+    Ok(HttpServer { addr, task })
+}

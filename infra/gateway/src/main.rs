@@ -1,0 +1,41 @@
+//! `local-gateway`: the HTTP API on 127.0.0.1:3000 (GATEWAY_HTTP_PORT), in front of the same
+//! handlers the Lambdas run. Reads template.yaml (TEMPLATE_PATH) for routes, CORS and the table,
+//! which it creates in the DynamoDB emulator (AWS_ENDPOINT_URL_DYNAMODB) when missing.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use local_gateway::{serve_http, Template};
+use tracing_subscriber::EnvFilter;
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let template = Template::load(&PathBuf::from(env_or("TEMPLATE_PATH", "template.yaml")))?;
+    let app = Arc::new(shared::App::from_env().await?);
+    if template.table.ensure(app.store.client(), app.store.table()).await? {
+        tracing::info!(table = app.store.table(), "created table from template.yaml");
+    }
+    let host = env_or("GATEWAY_HOST", "127.0.0.1");
+    let port = env_or("GATEWAY_HTTP_PORT", "3000");
+    let addr: SocketAddr = format!("{host}:{port}").parse()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let http = serve_http(app, &template, listener)?;
+    tracing::info!(url = %format!("http://{}", http.addr), routes = template.routes.len(), "HTTP API listening");
+    println!("HTTP API: http://{}", http.addr);
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+        r = http.task => tracing::error!(result = ?r, "HTTP API task ended"),
+    }
+    Ok(())
+}

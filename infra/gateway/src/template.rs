@@ -1,0 +1,260 @@
+//! What the local gateway takes from `template.yaml`: the table definition, the HTTP API's CORS
+//! configuration and the declared routes. The template is the one definition; nothing here is a
+//! second copy of it.
+
+use std::path::Path;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+use serde::Deserialize;
+use serde_yaml::Value;
+
+/// The logical id of the table resource.
+pub const TABLE_RESOURCE: &str = "LiveTable";
+/// The logical id of the HTTP API resource.
+pub const HTTP_API_RESOURCE: &str = "HttpApi";
+
+#[derive(Debug)]
+pub struct TemplateError(pub String);
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "template.yaml: {}", self.0)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Cors {
+    pub allow_origins: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<u64>,
+    pub allow_credentials: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TableDefinition {
+    pub attribute_definitions: Vec<AttrDef>,
+    pub key_schema: Vec<KeyDef>,
+    #[serde(default)]
+    pub global_secondary_indexes: Vec<IndexDef>,
+    pub billing_mode: String,
+    pub time_to_live_specification: Option<TtlDef>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttrDef {
+    pub attribute_name: String,
+    pub attribute_type: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyDef {
+    pub attribute_name: String,
+    pub key_type: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IndexDef {
+    pub index_name: String,
+    pub key_schema: Vec<KeyDef>,
+    pub projection: ProjectionDef,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProjectionDef {
+    pub projection_type: String,
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TtlDef {
+    pub attribute_name: String,
+    pub enabled: bool,
+}
+
+/// An HTTP route declared on a function: (method, path, function logical id).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RouteDef {
+    pub method: String,
+    pub path: String,
+    pub function_id: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Template {
+    pub table: TableDefinition,
+    pub cors: Cors,
+    pub routes: Vec<RouteDef>,
+}
+
+fn err(msg: impl Into<String>) -> TemplateError {
+    TemplateError(msg.into())
+}
+
+impl Template {
+    pub fn load(path: &Path) -> Result<Self, TemplateError> {
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("{}: {e}", path.display())))?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        let doc: Value = serde_yaml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let resources = doc.get("Resources").ok_or_else(|| err("no Resources"))?;
+        let props = |id: &str| {
+            resources
+                .get(id)
+                .and_then(|r| r.get("Properties"))
+                .cloned()
+                .ok_or_else(|| err(format!("no resource {id} with Properties")))
+        };
+        let table: TableDefinition =
+            serde_yaml::from_value(props(TABLE_RESOURCE)?).map_err(|e| err(format!("{TABLE_RESOURCE}: {e}")))?;
+        let cors = match props(HTTP_API_RESOURCE)?.get("CorsConfiguration") {
+            Some(v) => serde_yaml::from_value(v.clone()).map_err(|e| err(format!("CorsConfiguration: {e}")))?,
+            None => Cors::default(),
+        };
+        let mut routes = Vec::new();
+        if let Value::Mapping(map) = resources {
+            for (id, resource) in map {
+                let (Some(id), Some("AWS::Serverless::Function")) =
+                    (id.as_str(), resource.get("Type").and_then(Value::as_str))
+                else {
+                    continue;
+                };
+                let events = resource.get("Properties").and_then(|p| p.get("Events"));
+                for event in events.and_then(Value::as_mapping).into_iter().flat_map(|m| m.values()) {
+                    if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
+                        continue;
+                    }
+                    let p = event
+                        .get("Properties")
+                        .ok_or_else(|| err(format!("{id}: HttpApi event without Properties")))?;
+                    let get = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
+                    routes.push(RouteDef {
+                        method: get("Method")
+                            .ok_or_else(|| err(format!("{id}: route without Method")))?
+                            .to_uppercase(),
+                        path: get("Path").ok_or_else(|| err(format!("{id}: route without Path")))?,
+                        function_id: id.to_string(),
+                    });
+                }
+            }
+        }
+        routes.sort();
+        Ok(Template { table, cors, routes })
+    }
+}
+
+fn key_schema(defs: &[KeyDef]) -> Result<Vec<KeySchemaElement>, TemplateError> {
+    defs.iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(&k.attribute_name)
+                .key_type(KeyType::from(k.key_type.as_str()))
+                .build()
+                .map_err(|e| err(e.to_string()))
+        })
+        .collect()
+}
+
+impl TableDefinition {
+    /// Creates the table as declared (and its TTL setting) unless it exists. Idempotent.
+    pub async fn ensure(
+        &self,
+        db: &Client,
+        table_name: &str,
+    ) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+        let existing = db.list_tables().send().await?.table_names.unwrap_or_default();
+        if existing.iter().any(|t| t == table_name) {
+            return Ok(false);
+        }
+        let mut req = db
+            .create_table()
+            .table_name(table_name)
+            .billing_mode(BillingMode::from(self.billing_mode.as_str()))
+            .set_key_schema(Some(key_schema(&self.key_schema)?));
+        for a in &self.attribute_definitions {
+            req = req.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(&a.attribute_name)
+                    .attribute_type(ScalarAttributeType::from(a.attribute_type.as_str()))
+                    .build()?,
+            );
+        }
+        for g in &self.global_secondary_indexes {
+            let projection = Projection::builder()
+                .projection_type(ProjectionType::from(g.projection.projection_type.as_str()))
+                .set_non_key_attributes(
+                    (!g.projection.non_key_attributes.is_empty()).then(|| g.projection.non_key_attributes.clone()),
+                )
+                .build();
+            req = req.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(&g.index_name)
+                    .set_key_schema(Some(key_schema(&g.key_schema)?))
+                    .projection(projection)
+                    .build()?,
+            );
+        }
+        req.send().await?;
+        if let Some(ttl) = &self.time_to_live_specification {
+            db.update_time_to_live()
+                .table_name(table_name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(&ttl.attribute_name)
+                        .enabled(ttl.enabled)
+                        .build()?,
+                )
+                .send()
+                .await?;
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_project_template() {
+        let t = Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml")).unwrap();
+        assert_eq!(t.table.key_schema.len(), 2);
+        assert_eq!(t.table.global_secondary_indexes[0].index_name, shared::keys::GSI1);
+        assert!(t.cors.allow_headers.iter().any(|h| h == "authorization"));
+        assert!(t.routes.iter().any(|r| r.method == "POST" && r.path == "/live/start"));
+    }
+
+    /// No drift: every endpoint in code is routed in the template, by the function that runs it,
+    /// and every template route has an endpoint.
+    #[test]
+    fn template_routes_match_the_code() {
+        let t = Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml")).unwrap();
+        let mut from_code: Vec<RouteDef> = shared::api::Endpoint::ALL
+            .into_iter()
+            .map(|e| RouteDef {
+                method: e.route().0.to_string(),
+                path: e.route().1.to_string(),
+                function_id: e.function_id().to_string(),
+            })
+            .collect();
+        from_code.sort();
+        assert_eq!(t.routes, from_code);
+    }
+}

@@ -1,0 +1,197 @@
+//! HTTP ⇄ rules. Each [`Endpoint`] is one Lambda; the local gateway and the tests call
+//! [`Endpoint::handle`] exactly as the Lambda runtime does, with an API Gateway HTTP API
+//! (payload 2.0) request. Errors become problem+json here, through [`ApiError::to_response`].
+
+use http::{header, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::app::App;
+use crate::auth::User;
+use crate::error::{ApiError, ApiResult};
+use crate::sessions;
+
+/// Largest request body we read (API Gateway allows 10 MB; none of our requests come close).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Response header carrying the cursor of the next page of a list (absent on the last page).
+pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
+
+/// Every HTTP endpoint, one Lambda function each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    StartSession,
+    JoinSession,
+    LeaveSession,
+    EndSession,
+    ListActive,
+    GetSession,
+    ListParticipants,
+    /// API Gateway's `ANY /{proxy+}` catch-all: 404 for unknown paths, 405 for wrong methods.
+    Fallback,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 8] = [
+        Endpoint::StartSession,
+        Endpoint::JoinSession,
+        Endpoint::LeaveSession,
+        Endpoint::EndSession,
+        Endpoint::ListActive,
+        Endpoint::GetSession,
+        Endpoint::ListParticipants,
+        Endpoint::Fallback,
+    ];
+
+    /// Method and path template of the route (API Gateway syntax), as `template.yaml` declares it.
+    pub fn route(self) -> (&'static str, &'static str) {
+        match self {
+            Endpoint::StartSession => ("POST", "/live/start"),
+            Endpoint::JoinSession => ("POST", "/live/join"),
+            Endpoint::LeaveSession => ("POST", "/live/leave"),
+            Endpoint::EndSession => ("POST", "/live/end/{session_id}"),
+            Endpoint::ListActive => ("GET", "/live/active"),
+            Endpoint::GetSession => ("GET", "/live/session/{session_id}"),
+            Endpoint::ListParticipants => ("GET", "/live/participants/{session_id}"),
+            Endpoint::Fallback => ("ANY", "/{proxy+}"),
+        }
+    }
+
+    /// The function's logical id in `template.yaml` (the gateway maps template routes with it).
+    pub fn function_id(self) -> &'static str {
+        match self {
+            Endpoint::StartSession => "StartSessionFunction",
+            Endpoint::JoinSession => "JoinSessionFunction",
+            Endpoint::LeaveSession => "LeaveSessionFunction",
+            Endpoint::EndSession => "EndSessionFunction",
+            Endpoint::ListActive => "ListActiveFunction",
+            Endpoint::GetSession => "GetSessionFunction",
+            Endpoint::ListParticipants => "ListParticipantsFunction",
+            Endpoint::Fallback => "FallbackFunction",
+        }
+    }
+
+    pub fn from_function_id(id: &str) -> Option<Endpoint> {
+        Self::ALL.into_iter().find(|e| e.function_id() == id)
+    }
+
+    /// Runs the endpoint; never fails: every error is already a problem+json response.
+    pub async fn handle(self, app: &App, req: Request) -> Response<Body> {
+        match self.run(app, &req).await {
+            Ok(resp) => resp,
+            Err(e) => {
+                if e.status().is_client_error() {
+                    tracing::info!(endpoint = ?self, status = e.status().as_u16(), error = %e, "request refused");
+                }
+                e.to_response()
+            }
+        }
+    }
+
+    async fn run(self, app: &App, req: &Request) -> ApiResult<Response<Body>> {
+        match self {
+            Endpoint::StartSession => {
+                let user = user(app, req).await?;
+                let out = sessions::start(app, &user, body(req)?).await?;
+                json(StatusCode::CREATED, &out, None)
+            }
+            Endpoint::JoinSession => {
+                let user = user(app, req).await?;
+                json(StatusCode::OK, &sessions::join(app, &user, body(req)?).await?, None)
+            }
+            Endpoint::LeaveSession => {
+                let user = user(app, req).await?;
+                json(StatusCode::OK, &sessions::leave(app, &user, body(req)?).await?, None)
+            }
+            Endpoint::EndSession => {
+                let user = user(app, req).await?;
+                json(
+                    StatusCode::OK,
+                    &sessions::end(app, &user, &path(req, "session_id")?).await?,
+                    None,
+                )
+            }
+            Endpoint::ListActive => {
+                let limit = sessions::page_limit(query(req, "limit").as_deref(), 20, 100)?;
+                let (list, next) = sessions::active(app, limit, query(req, "cursor").as_deref()).await?;
+                json(StatusCode::OK, &list, next)
+            }
+            Endpoint::GetSession => json(
+                StatusCode::OK,
+                &sessions::detail(app, &path(req, "session_id")?).await?,
+                None,
+            ),
+            Endpoint::ListParticipants => {
+                let user = user(app, req).await?;
+                let limit = sessions::page_limit(query(req, "limit").as_deref(), 100, 500)?;
+                let id = path(req, "session_id")?;
+                let (list, next) =
+                    sessions::participants(app, &user, &id, limit, query(req, "cursor").as_deref()).await?;
+                json(StatusCode::OK, &list, next)
+            }
+            Endpoint::Fallback => Err(crate::routes::unmatched(req.method().as_str(), req.uri().path())),
+        }
+    }
+}
+
+async fn user(app: &App, req: &Request) -> ApiResult<User> {
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    app.auth.authenticate(header).await
+}
+
+fn path(req: &Request, name: &str) -> ApiResult<String> {
+    req.path_parameters()
+        .first(name)
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::validation(name, "path parameter is required"))
+}
+
+fn query(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters().first(name).map(str::to_string)
+}
+
+/// Parses a JSON body, naming the offending field on any error.
+pub fn body<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(ApiError::MalformedBody("a JSON object body is required".into())),
+        // serde would accept a struct written as an array; the API takes objects only.
+        Some(b'{') => {}
+        Some(_) => return Err(ApiError::validation("body", "must be a JSON object")),
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::MalformedBody(format!("body is not valid JSON: {inner}"));
+        }
+        let message = inner.to_string();
+        // serde reports a missing field at its parent; name the field itself.
+        let field = match message
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
+            Some(missing) if path == "." => missing.to_string(),
+            Some(missing) => format!("{path}.{missing}"),
+            None if path == "." => "body".to_string(),
+            None => path,
+        };
+        let detail = message.split(" at line ").next().unwrap_or(&message).to_string();
+        ApiError::validation(field, detail)
+    })
+}
+
+fn json<T: Serialize>(status: StatusCode, value: &T, next_cursor: Option<String>) -> ApiResult<Response<Body>> {
+    let body = serde_json::to_string(value).map_err(ApiError::internal)?;
+    let mut builder = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(cursor) = next_cursor {
+        builder = builder.header(NEXT_CURSOR_HEADER, cursor);
+    }
+    builder.body(Body::Text(body)).map_err(ApiError::internal)
+}

@@ -1,0 +1,110 @@
+//! Process configuration, read once from the environment at cold start.
+//!
+//! Every variable is listed in the README's configuration table. The deployed functions and the
+//! local gateway read the same variables; only the local defaults differ (set by `make dev`).
+
+use std::time::Duration;
+
+/// How user JWTs are verified.
+#[derive(Clone, Debug)]
+pub enum JwtKeySource {
+    /// HS256 with a shared secret (`JWT_SECRET`).
+    Secret(String),
+    /// RS256/ES256 keys from a JWKS document (`JWT_JWKS_URL`).
+    Jwks(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct JwtConfig {
+    pub keys: JwtKeySource,
+    /// When set, `iss` is required and must equal it (`JWT_ISSUER`).
+    pub issuer: Option<String>,
+    /// When set, `aud` is required and must contain it (`JWT_AUDIENCE`).
+    pub audience: Option<String>,
+    /// Clock skew tolerated on `exp`/`nbf` (`JWT_LEEWAY_SECONDS`, default 30).
+    pub leeway_seconds: u64,
+    /// Minimum time between two JWKS refetches triggered by unknown `kid`s.
+    pub jwks_refetch_cooldown: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct SfuConfig {
+    /// URL clients connect to (`LIVEKIT_URL`), also used for server API calls.
+    pub url: String,
+    pub api_key: String,
+    pub api_secret: String,
+    /// Lifetime of minted SFU tokens (`SFU_TOKEN_TTL_SECONDS`, default 600).
+    pub token_ttl: Duration,
+    /// ICE servers handed to clients verbatim (`ICE_SERVERS_JSON`, a JSON array; default `[]`).
+    pub ice_servers: serde_json::Value,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The single DynamoDB table (`TABLE_NAME`, default `trendke-live`).
+    pub table_name: String,
+    pub jwt: JwtConfig,
+    pub sfu: SfuConfig,
+}
+
+/// A configuration error is fatal at init: the function must not start half-configured.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError(format!("{name} must be a number, got {v:?}"))),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let keys = match (var("JWT_SECRET"), var("JWT_JWKS_URL")) {
+            (Some(secret), None) => JwtKeySource::Secret(secret),
+            (None, Some(url)) => JwtKeySource::Jwks(url),
+            (Some(_), Some(_)) => return Err(ConfigError("set exactly one of JWT_SECRET and JWT_JWKS_URL".into())),
+            (None, None) => return Err(ConfigError("one of JWT_SECRET or JWT_JWKS_URL is required".into())),
+        };
+        let ice_servers = match var("ICE_SERVERS_JSON") {
+            None => serde_json::json!([]),
+            Some(raw) => {
+                let v: serde_json::Value = serde_json::from_str(&raw)
+                    .map_err(|e| ConfigError(format!("ICE_SERVERS_JSON is not JSON: {e}")))?;
+                if !v.is_array() {
+                    return Err(ConfigError("ICE_SERVERS_JSON must be a JSON array".into()));
+                }
+                v
+            }
+        };
+        let ttl = parse_var("SFU_TOKEN_TTL_SECONDS", 600u64)?;
+        if !(60..=86_400).contains(&ttl) {
+            return Err(ConfigError("SFU_TOKEN_TTL_SECONDS must be within 60..=86400".into()));
+        }
+        Ok(Config {
+            table_name: var("TABLE_NAME").unwrap_or_else(|| "trendke-live".into()),
+            jwt: JwtConfig {
+                keys,
+                issuer: var("JWT_ISSUER"),
+                audience: var("JWT_AUDIENCE"),
+                leeway_seconds: parse_var("JWT_LEEWAY_SECONDS", 30u64)?,
+                jwks_refetch_cooldown: Duration::from_secs(parse_var("JWT_JWKS_COOLDOWN_SECONDS", 30u64)?),
+            },
+            sfu: SfuConfig {
+                url: var("LIVEKIT_URL").unwrap_or_else(|| "ws://127.0.0.1:7880".into()),
+                api_key: var("LIVEKIT_API_KEY").unwrap_or_else(|| "devkey".into()),
+                api_secret: var("LIVEKIT_API_SECRET").unwrap_or_else(|| "secret".into()),
+                token_ttl: Duration::from_secs(ttl),
+                ice_servers,
+            },
+        })
+    }
+}

@@ -1,0 +1,200 @@
+//! Domain types: roles, statuses, settings and the items we store, with their validation rules.
+//! Storage layout lives in `keys` and `store`; HTTP shapes in `api`.
+
+use serde::{Deserialize, Serialize};
+
+/// A participant's role in a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Host,
+    Cohost,
+    Guest,
+    Viewer,
+}
+
+impl Role {
+    /// On stage (counted in `guest_count`, bounded by `max_guests`).
+    pub fn is_guest_slot(self) -> bool {
+        matches!(self, Role::Guest | Role::Cohost)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Host => "host",
+            Role::Cohost => "cohost",
+            Role::Guest => "guest",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+/// Whether a participant is in the session now. `kicked` and `banned` are terminal for the
+/// session: such a user can never rejoin it, and ending the session does not overwrite them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParticipantStatus {
+    Active,
+    Muted,
+    Kicked,
+    Banned,
+    Left,
+}
+
+impl ParticipantStatus {
+    pub const PRESENT: [ParticipantStatus; 2] = [ParticipantStatus::Active, ParticipantStatus::Muted];
+
+    pub fn is_present(self) -> bool {
+        Self::PRESENT.contains(&self)
+    }
+
+    pub fn is_barred(self) -> bool {
+        matches!(self, ParticipantStatus::Kicked | ParticipantStatus::Banned)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParticipantStatus::Active => "active",
+            ParticipantStatus::Muted => "muted",
+            ParticipantStatus::Kicked => "kicked",
+            ParticipantStatus::Banned => "banned",
+            ParticipantStatus::Left => "left",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionType {
+    /// Audio only (like Twitter Spaces).
+    Voice,
+    Camera,
+    Studio,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionStatus {
+    Live,
+    Ended,
+}
+
+/// Bounds of the settings accepted by `POST /live/start` (documented in the README and OpenAPI).
+pub mod limits {
+    pub const TITLE_MAX_CHARS: usize = 255;
+    pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+    pub const MAX_GUESTS: std::ops::RangeInclusive<u32> = 1..=20;
+    pub const MAX_PARTICIPANTS: std::ops::RangeInclusive<u32> = 1..=10_000;
+    pub const CHAT_SLOW_MODE_SECONDS: std::ops::RangeInclusive<u32> = 0..=300;
+    pub const DEFAULT_MAX_GUESTS: u32 = 8;
+    pub const DEFAULT_MAX_PARTICIPANTS: u32 = 1000;
+}
+
+/// Per-session settings (the spec's `live_session_settings`). They live inside the session item
+/// because the limits must sit beside the counters they bound: a DynamoDB condition sees one item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub max_participants: u32,
+    pub allow_guests: bool,
+    pub require_approval: bool,
+    pub max_guests: u32,
+    pub enable_chat: bool,
+    pub enable_gifts: bool,
+    pub chat_slow_mode: u32,
+    pub guest_audio_default: bool,
+    pub guest_video_default: bool,
+}
+
+/// The session item (`SESSION#<id>` / `META`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    pub room_name: String,
+    pub host_id: String,
+    pub host_username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_avatar_url: Option<String>,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub session_type: SessionType,
+    pub status: SessionStatus,
+    /// RFC 3339, UTC, microseconds: sorts as text in time order.
+    pub started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<i64>,
+    /// Present audience: every present participant but the host (viewers, guests, cohosts).
+    pub viewer_count: u32,
+    /// The true maximum `viewer_count` has ever reached.
+    pub peak_viewers: u32,
+    /// Present guests and cohosts (the stage, bounded by `max_guests`).
+    pub guest_count: u32,
+    pub settings: Settings,
+}
+
+/// A participant item (`SESSION#<id>` / `PART#<user>`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Participant {
+    pub session_id: String,
+    pub user_id: String,
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    pub role: Role,
+    pub status: ParticipantStatus,
+    pub audio_enabled: bool,
+    pub video_enabled: bool,
+    pub screen_sharing: bool,
+    pub joined_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_at: Option<String>,
+}
+
+/// Text checks shared by every user-supplied string: no control characters (line breaks are
+/// allowed where `allow_newlines`), and no bidi overrides that could disguise what is shown.
+pub fn check_text(field: &str, value: &str, max_chars: usize, allow_newlines: bool) -> Result<(), crate::ApiError> {
+    let n = value.chars().count();
+    if n > max_chars {
+        return Err(crate::ApiError::validation(
+            field,
+            format!("must be at most {max_chars} characters (got {n})"),
+        ));
+    }
+    let bad = value.chars().find(|&c| {
+        (c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    });
+    if let Some(c) = bad {
+        return Err(crate::ApiError::validation(
+            field,
+            format!("contains a forbidden character U+{:04X}", c as u32),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_rules() {
+        assert!(check_text("title", "hello", 5, false).is_ok());
+        assert!(check_text("title", "héllo!", 5, false).is_err());
+        assert!(check_text("title", "a\u{202E}b", 10, false).is_err());
+        assert!(check_text("title", "a\nb", 10, false).is_err());
+        assert!(check_text("description", "a\nb", 10, true).is_ok());
+        assert!(check_text("description", "a\u{0007}b", 10, true).is_err());
+    }
+
+    #[test]
+    fn statuses() {
+        assert!(ParticipantStatus::Muted.is_present());
+        assert!(!ParticipantStatus::Kicked.is_present());
+        assert!(ParticipantStatus::Banned.is_barred());
+        assert!(Role::Cohost.is_guest_slot());
+        assert!(!Role::Host.is_guest_slot());
+    }
+}

@@ -1,0 +1,27 @@
+//! TrendKe Live: everything the Lambdas share. Each function binary is a thin entry point that
+//! picks an [`api::Endpoint`]; the rules live here so that tests and the local gateway call them
+//! directly.
+//!
+//! - [`api`]: HTTP ⇄ rules, one `Endpoint` per Lambda.
+//! - [`sessions`]: the rules of the session endpoints.
+//! - [`store`]: DynamoDB, one function per access pattern; [`keys`]: every table key.
+//! - [`auth`]: user JWT verification; [`sfu`]: LiveKit tokens and room calls.
+//! - [`error`]: the one error type, mapped to problem+json once.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod cursor;
+pub mod domain;
+pub mod error;
+pub mod keys;
+pub mod lambda;
+pub mod routes;
+pub mod sessions;
+pub mod sfu;
+pub mod store;
+
+pub use app::App;
+pub use error::{ApiError, ApiResult};

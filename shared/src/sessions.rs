@@ -1,0 +1,402 @@
+//! The rules of the session endpoints, one function each, readable top to bottom. They take a
+//! verified [`User`] and a validated request and return a response value; HTTP parsing and
+//! serialization live in `api`, storage in `store`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::auth::User;
+use crate::clock;
+use crate::domain::{limits, Participant, ParticipantStatus, Role, Session, SessionStatus, SessionType, Settings};
+use crate::error::{ApiError, ApiResult};
+use crate::sfu::TokenSubject;
+use crate::store::{JoinOutcome, LeaveOutcome};
+
+/// `POST /live/start` body. Every setting is optional but the title; defaults are documented.
+#[derive(Debug, Deserialize)]
+pub struct StartRequest {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub session_type: Option<SessionType>,
+    pub max_participants: Option<u32>,
+    pub allow_guests: Option<bool>,
+    pub require_approval: Option<bool>,
+    pub max_guests: Option<u32>,
+    pub enable_chat: Option<bool>,
+    pub enable_gifts: Option<bool>,
+    pub chat_slow_mode: Option<u32>,
+    pub guest_audio_default: Option<bool>,
+    pub guest_video_default: Option<bool>,
+}
+
+/// `POST /live/join` and `POST /live/leave` body.
+#[derive(Debug, Deserialize)]
+pub struct SessionRef {
+    pub session_id: String,
+}
+
+/// A session as the API shows it: the stored fields with the settings flattened beside them.
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    pub id: String,
+    pub room_name: String,
+    pub host_id: String,
+    pub host_username: String,
+    pub host_avatar_url: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub session_type: SessionType,
+    pub status: SessionStatus,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub duration_seconds: Option<i64>,
+    pub viewer_count: u32,
+    pub peak_viewers: u32,
+    pub guest_count: u32,
+    #[serde(flatten)]
+    pub settings: Settings,
+}
+
+impl From<Session> for SessionView {
+    fn from(s: Session) -> Self {
+        SessionView {
+            id: s.id,
+            room_name: s.room_name,
+            host_id: s.host_id,
+            host_username: s.host_username,
+            host_avatar_url: s.host_avatar_url,
+            title: s.title,
+            description: s.description,
+            session_type: s.session_type,
+            status: s.status,
+            started_at: s.started_at,
+            ended_at: s.ended_at,
+            duration_seconds: s.duration_seconds,
+            viewer_count: s.viewer_count,
+            peak_viewers: s.peak_viewers,
+            guest_count: s.guest_count,
+            settings: s.settings,
+        }
+    }
+}
+
+/// What a client needs to connect to the SFU.
+#[derive(Debug, Serialize)]
+pub struct WebrtcConfig {
+    pub server_url: String,
+    pub room_name: String,
+    pub participant_token: String,
+    pub ice_servers: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StartResponse {
+    #[serde(flatten)]
+    pub session: SessionView,
+    pub session_id: String,
+    /// The host's SFU token (also in `webrtc_config.participant_token`).
+    pub access_token: String,
+    pub webrtc_config: WebrtcConfig,
+    pub role: Role,
+    pub token_ttl_seconds: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JoinResponse {
+    pub session_id: String,
+    pub room_name: String,
+    pub access_token: String,
+    pub webrtc_config: WebrtcConfig,
+    pub role: Role,
+    pub can_request_guest: bool,
+    /// False when the caller was already present (nothing was counted again).
+    pub joined: bool,
+    pub token_ttl_seconds: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LeaveResponse {
+    pub message: &'static str,
+    pub session_id: String,
+    pub status: ParticipantStatus,
+    /// False when the caller was not present (nothing changed).
+    pub left: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EndResponse {
+    pub message: &'static str,
+    pub session_id: String,
+    pub duration_seconds: i64,
+    pub ended_at: String,
+}
+
+fn within(field: &str, value: u32, range: std::ops::RangeInclusive<u32>) -> ApiResult<u32> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::validation(
+            field,
+            format!("must be between {} and {} (got {value})", range.start(), range.end()),
+        ))
+    }
+}
+
+/// Session ids are UUIDs; anything else cannot name a session.
+pub fn check_session_id(field: &str, id: &str) -> ApiResult<String> {
+    uuid::Uuid::parse_str(id)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| ApiError::validation(field, "must be a UUID"))
+}
+
+impl StartRequest {
+    /// Applies defaults and bounds; the first violation is reported with its field.
+    pub fn settings(&self) -> ApiResult<(String, String, SessionType, Settings)> {
+        let title = self.title.trim().to_string();
+        if title.is_empty() {
+            return Err(ApiError::validation("title", "must not be empty"));
+        }
+        crate::domain::check_text("title", &title, limits::TITLE_MAX_CHARS, false)?;
+        let description = self.description.as_deref().unwrap_or("").trim().to_string();
+        crate::domain::check_text("description", &description, limits::DESCRIPTION_MAX_CHARS, true)?;
+        let settings = Settings {
+            max_participants: within(
+                "max_participants",
+                self.max_participants.unwrap_or(limits::DEFAULT_MAX_PARTICIPANTS),
+                limits::MAX_PARTICIPANTS,
+            )?,
+            allow_guests: self.allow_guests.unwrap_or(true),
+            require_approval: self.require_approval.unwrap_or(true),
+            max_guests: within(
+                "max_guests",
+                self.max_guests.unwrap_or(limits::DEFAULT_MAX_GUESTS),
+                limits::MAX_GUESTS,
+            )?,
+            enable_chat: self.enable_chat.unwrap_or(true),
+            enable_gifts: self.enable_gifts.unwrap_or(true),
+            chat_slow_mode: within(
+                "chat_slow_mode",
+                self.chat_slow_mode.unwrap_or(0),
+                limits::CHAT_SLOW_MODE_SECONDS,
+            )?,
+            guest_audio_default: self.guest_audio_default.unwrap_or(true),
+            guest_video_default: self.guest_video_default.unwrap_or(true),
+        };
+        Ok((
+            title,
+            description,
+            self.session_type.unwrap_or(SessionType::Camera),
+            settings,
+        ))
+    }
+}
+
+fn webrtc(app: &App, room: &str, token: &str) -> WebrtcConfig {
+    WebrtcConfig {
+        server_url: app.sfu.url().to_string(),
+        room_name: room.to_string(),
+        participant_token: token.to_string(),
+        ice_servers: app.sfu.ice_servers().clone(),
+    }
+}
+
+fn sfu_token(app: &App, user: &User, session: &Session, role: Role) -> ApiResult<String> {
+    app.sfu.token(&TokenSubject {
+        user_id: &user.id,
+        display_name: &user.username,
+        room: &session.room_name,
+        role,
+        session_type: session.session_type,
+    })
+}
+
+async fn existing_session(app: &App, session_id: &str) -> ApiResult<Session> {
+    app.store
+        .session(session_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no session {session_id}")))
+}
+
+/// `POST /live/start`: the caller goes live as host.
+pub async fn start(app: &App, user: &User, req: StartRequest) -> ApiResult<StartResponse> {
+    let (title, description, session_type, settings) = req.settings()?;
+    let id = uuid::Uuid::new_v4();
+    let now = clock::now();
+    let session = Session {
+        id: id.hyphenated().to_string(),
+        // Derived from the session id: unique by construction, and not guessable from the title.
+        room_name: format!("live_{}", id.simple()),
+        host_id: user.id.clone(),
+        host_username: user.username.clone(),
+        host_avatar_url: user.avatar_url.clone(),
+        title,
+        description,
+        session_type,
+        status: SessionStatus::Live,
+        started_at: now.clone(),
+        ended_at: None,
+        duration_seconds: None,
+        viewer_count: 0,
+        peak_viewers: 0,
+        guest_count: 0,
+        settings,
+    };
+    let host = Participant {
+        session_id: session.id.clone(),
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        avatar_url: user.avatar_url.clone(),
+        role: Role::Host,
+        status: ParticipantStatus::Active,
+        audio_enabled: true,
+        video_enabled: session_type != SessionType::Voice,
+        screen_sharing: false,
+        joined_at: now,
+        left_at: None,
+    };
+    let token = sfu_token(app, user, &session, Role::Host)?;
+    app.store.create_session(&session, &host).await?;
+    tracing::info!(session_id = %session.id, host = %user.id, "session started");
+    Ok(StartResponse {
+        session_id: session.id.clone(),
+        access_token: token.clone(),
+        webrtc_config: webrtc(app, &session.room_name, &token),
+        role: Role::Host,
+        token_ttl_seconds: app.sfu.token_ttl().as_secs(),
+        session: session.into(),
+    })
+}
+
+/// `POST /live/join`: the caller joins as a viewer, or gets a fresh token for the role they hold.
+pub async fn join(app: &App, user: &User, req: SessionRef) -> ApiResult<JoinResponse> {
+    let session_id = check_session_id("session_id", &req.session_id)?;
+    let session = existing_session(app, &session_id).await?;
+    if session.status != SessionStatus::Live {
+        return Err(ApiError::conflict("session-ended", "this live session has ended"));
+    }
+    let viewer = Participant {
+        session_id: session_id.clone(),
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        avatar_url: user.avatar_url.clone(),
+        role: Role::Viewer,
+        status: ParticipantStatus::Active,
+        audio_enabled: false,
+        video_enabled: false,
+        screen_sharing: false,
+        joined_at: clock::now(),
+        left_at: None,
+    };
+    let (role, joined) = match app.store.join(&session_id, &viewer).await? {
+        JoinOutcome::Joined => (Role::Viewer, true),
+        JoinOutcome::AlreadyPresent(p) => (p.role, false),
+    };
+    let token = sfu_token(app, user, &session, role)?;
+    Ok(JoinResponse {
+        session_id,
+        room_name: session.room_name.clone(),
+        access_token: token.clone(),
+        webrtc_config: webrtc(app, &session.room_name, &token),
+        role,
+        can_request_guest: role == Role::Viewer && session.settings.allow_guests,
+        joined,
+        token_ttl_seconds: app.sfu.token_ttl().as_secs(),
+    })
+}
+
+/// `POST /live/leave`: the caller leaves; counts drop exactly once.
+pub async fn leave(app: &App, user: &User, req: SessionRef) -> ApiResult<LeaveResponse> {
+    let session_id = check_session_id("session_id", &req.session_id)?;
+    existing_session(app, &session_id).await?;
+    let (p, left) = match app.store.leave(&session_id, &user.id, &clock::now()).await? {
+        LeaveOutcome::Left(p) => (p, true),
+        LeaveOutcome::NotPresent(p) => (p, false),
+    };
+    Ok(LeaveResponse {
+        message: if left {
+            "Left the live session"
+        } else {
+            "Not present in the live session"
+        },
+        session_id,
+        status: p.status,
+        left,
+    })
+}
+
+/// `POST /live/end/{session_id}`: the host ends the session. Idempotent: a repeat returns the
+/// same result and finishes anything an interrupted earlier call left undone.
+pub async fn end(app: &App, user: &User, session_id: &str) -> ApiResult<EndResponse> {
+    let session_id = check_session_id("session_id", session_id)?;
+    let session = existing_session(app, &session_id).await?;
+    if session.host_id != user.id {
+        return Err(ApiError::Forbidden("only the host can end this session".into()));
+    }
+    let now = clock::now();
+    let ended = match session.status {
+        SessionStatus::Ended => session,
+        SessionStatus::Live => {
+            let duration = clock::seconds_between(&session.started_at, &now)?;
+            app.store.end_session(&session, &now, duration).await?
+        }
+    };
+    let swept = app
+        .store
+        .sweep_participants(&session_id, ended.ended_at.as_deref().unwrap_or(&now))
+        .await?;
+    app.sfu.delete_room(&ended.room_name).await;
+    tracing::info!(session_id, swept, "session ended");
+    Ok(EndResponse {
+        message: "Live session ended successfully",
+        session_id,
+        duration_seconds: ended.duration_seconds.unwrap_or(0),
+        ended_at: ended.ended_at.unwrap_or(now),
+    })
+}
+
+/// `GET /live/session/{session_id}`: public detail of a live or ended session.
+pub async fn detail(app: &App, session_id: &str) -> ApiResult<SessionView> {
+    let session_id = check_session_id("session_id", session_id)?;
+    Ok(existing_session(app, &session_id).await?.into())
+}
+
+/// Page size bounds of the list endpoints.
+pub fn page_limit(raw: Option<&str>, default: i32, max: i32) -> ApiResult<i32> {
+    match raw {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<i32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::validation(
+                "limit",
+                format!("must be an integer between 1 and {max}"),
+            )),
+        },
+    }
+}
+
+/// `GET /live/active`: live sessions, newest first, paged by an opaque cursor.
+pub async fn active(app: &App, limit: i32, cursor: Option<&str>) -> ApiResult<(Vec<SessionView>, Option<String>)> {
+    let (list, next) = app.store.live_sessions(limit, cursor).await?;
+    Ok((list.into_iter().map(SessionView::from).collect(), next))
+}
+
+/// `GET /live/participants/{session_id}`: present participants, for any signed-in user
+/// except those barred from the session.
+pub async fn participants(
+    app: &App,
+    user: &User,
+    session_id: &str,
+    limit: i32,
+    cursor: Option<&str>,
+) -> ApiResult<(Vec<Participant>, Option<String>)> {
+    let session_id = check_session_id("session_id", session_id)?;
+    existing_session(app, &session_id).await?;
+    if let Some(me) = app.store.participant(&session_id, &user.id).await? {
+        if me.status.is_barred() {
+            return Err(ApiError::Forbidden("you were removed from this session".into()));
+        }
+    }
+    app.store.present_participants(&session_id, limit, cursor).await
+}

@@ -1,0 +1,662 @@
+//! DynamoDB access: one function per access pattern of `docs/data-model.md`.
+//!
+//! Limits and counters are enforced by the conditions of the writes themselves (conditional
+//! updates, transactions), never by reading a value and writing a decision back. Reads here only
+//! serve responses and the classification of an already-failed write.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use futures::{stream, StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::cursor;
+use crate::domain::{Participant, ParticipantStatus, Session, SessionStatus};
+use crate::error::{ApiError, ApiResult};
+use crate::keys::{self, Key};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Attempts for a write that lost a race (transaction conflict, throttling, a counter branch
+/// that moved under us) before answering 503.
+const MAX_ATTEMPTS: u32 = 12;
+/// Concurrency of the per-participant writes when a session ends.
+const SWEEP_CONCURRENCY: usize = 16;
+
+#[derive(Clone)]
+pub struct Store {
+    db: Client,
+    table: String,
+}
+
+/// What `join` did.
+pub enum JoinOutcome {
+    /// A new presence was recorded and counted.
+    Joined,
+    /// The user was already present: nothing changed (joining is idempotent).
+    AlreadyPresent(Participant),
+}
+
+/// What `leave` did.
+pub enum LeaveOutcome {
+    Left(Participant),
+    /// Not present any more (left, kicked, banned, or swept by `end`): nothing changed.
+    NotPresent(Participant),
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key_item(key: &Key) -> Item {
+    HashMap::from([(keys::PK.to_string(), s(&key.pk)), (keys::SK.to_string(), s(&key.sk))])
+}
+
+fn to_item<T: Serialize>(key: &Key, value: &T) -> ApiResult<Item> {
+    let mut item: Item = serde_dynamo::to_item(value).map_err(ApiError::internal)?;
+    item.extend(key_item(key));
+    Ok(item)
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> ApiResult<T> {
+    serde_dynamo::from_item(item).map_err(ApiError::internal)
+}
+
+/// An unexpected DynamoDB failure, with the SDK's whole error chain for the log.
+fn db_err(e: impl std::error::Error) -> ApiError {
+    ApiError::Internal(DisplayErrorContext(e).to_string())
+}
+
+/// Why a transaction was cancelled, per action, as DynamoDB reports it.
+struct Cancelled(Vec<CancellationReason>);
+
+impl Cancelled {
+    fn failed(&self, i: usize) -> bool {
+        self.0.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+    }
+    fn item(&self, i: usize) -> Option<Item> {
+        self.0.get(i).and_then(|r| r.item()).filter(|m| !m.is_empty()).cloned()
+    }
+    fn transient(&self) -> bool {
+        self.0.iter().any(|r| {
+            matches!(
+                r.code(),
+                Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
+            )
+        })
+    }
+}
+
+enum TxError {
+    Cancelled(Cancelled),
+    Retry,
+    Fatal(ApiError),
+}
+
+fn classify_tx(e: SdkError<TransactWriteItemsError>) -> TxError {
+    match e.into_service_error() {
+        TransactWriteItemsError::TransactionCanceledException(t) => {
+            TxError::Cancelled(Cancelled(t.cancellation_reasons.unwrap_or_default()))
+        }
+        TransactWriteItemsError::TransactionInProgressException(t) => {
+            tracing::debug!(error = %t, "retryable transaction error");
+            TxError::Retry
+        }
+        TransactWriteItemsError::ProvisionedThroughputExceededException(t) => {
+            tracing::debug!(error = %t, "retryable transaction error");
+            TxError::Retry
+        }
+        TransactWriteItemsError::RequestLimitExceeded(t) => {
+            tracing::debug!(error = %t, "retryable transaction error");
+            TxError::Retry
+        }
+        other => TxError::Fatal(db_err(other)),
+    }
+}
+
+/// Full-jitter exponential backoff between retries of a lost race.
+async fn backoff(attempt: u32) {
+    let cap_ms = (5u64 << attempt.min(6)).min(250);
+    let ms = rand::random_range(0..=cap_ms);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+fn present_values() -> [(String, AttributeValue); 2] {
+    [
+        (":active".into(), s(ParticipantStatus::Active.as_str())),
+        (":muted".into(), s(ParticipantStatus::Muted.as_str())),
+    ]
+}
+
+impl Store {
+    pub fn new(db: Client, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.db
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get<T: DeserializeOwned>(&self, key: Key) -> ApiResult<Option<T>> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(db_err)?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// P1: a session by id.
+    pub async fn session(&self, session_id: &str) -> ApiResult<Option<Session>> {
+        self.get(keys::session(session_id)).await
+    }
+
+    /// P3: one participant of a session.
+    pub async fn participant(&self, session_id: &str, user_id: &str) -> ApiResult<Option<Participant>> {
+        self.get(keys::participant(session_id, user_id)).await
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TxError> {
+        self.db
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify_tx)
+    }
+
+    /// P2 + P5 + P6: creates a session (with its settings), its host participant and the host's
+    /// live lock in one transaction. A host who already has a live session gets 409.
+    pub async fn create_session(&self, session: &Session, host: &Participant) -> ApiResult<()> {
+        let key = keys::session(&session.id);
+        let mut item = to_item(&key, session)?;
+        item.insert(keys::GSI1_PK.into(), s(keys::LIVE_INDEX_PK));
+        item.insert(
+            keys::GSI1_SK.into(),
+            s(keys::live_index_sk(&session.started_at, &session.id)),
+        );
+        let mut lock = key_item(&keys::host_lock(&session.host_id));
+        lock.insert("session_id".into(), s(&session.id));
+        let not_exists = "attribute_not_exists(pk)";
+        let put = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(not_exists)
+                .build()
+                .map(|p| TransactWriteItem::builder().put(p).build())
+                .map_err(ApiError::internal)
+        };
+        let items = vec![
+            put(lock)?,
+            put(item)?,
+            put(to_item(&keys::participant(&session.id, &host.user_id), host)?)?,
+        ];
+        for attempt in 0..MAX_ATTEMPTS {
+            match self.transact(items.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(TxError::Cancelled(c)) if c.failed(0) => {
+                    return Err(ApiError::conflict(
+                        "already-live",
+                        "you already have a live session; end it before starting another",
+                    ))
+                }
+                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
+                Err(TxError::Cancelled(_)) => return Err(ApiError::internal("session id collision")),
+                Err(TxError::Retry) => backoff(attempt).await,
+                Err(TxError::Fatal(e)) => return Err(e),
+            }
+        }
+        Err(ApiError::Unavailable("create_session retries exhausted".into()))
+    }
+
+    /// P3 + P1 counters: records a viewer's presence and counts it, atomically, within
+    /// `max_participants`. `peak_viewers` moves with `viewer_count` exactly when the count is at
+    /// its peak (two condition branches), so the peak is the true maximum without a read.
+    pub async fn join(&self, session_id: &str, viewer: &Participant) -> ApiResult<JoinOutcome> {
+        let part_key = keys::participant(session_id, &viewer.user_id);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&part_key, viewer)?))
+            .condition_expression("attribute_not_exists(pk) OR #st = :left")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":left", s(ParticipantStatus::Left.as_str()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut at_peak = true;
+        for attempt in 0..MAX_ATTEMPTS {
+            let (set, peak_cond) = if at_peak {
+                (
+                    "SET viewer_count = viewer_count + :one, peak_viewers = peak_viewers + :one",
+                    "viewer_count = peak_viewers",
+                )
+            } else {
+                ("SET viewer_count = viewer_count + :one", "viewer_count < peak_viewers")
+            };
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&keys::session(session_id))))
+                .update_expression(set)
+                .condition_expression(format!(
+                    "#st = :live AND viewer_count < #settings.max_participants AND {peak_cond}"
+                ))
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_names("#settings", "settings")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":live", s("live"))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .map_err(ApiError::internal)?;
+            let items = vec![
+                TransactWriteItem::builder().put(put.clone()).build(),
+                TransactWriteItem::builder().update(update).build(),
+            ];
+            match self.transact(items).await {
+                Ok(()) => return Ok(JoinOutcome::Joined),
+                Err(TxError::Cancelled(c)) if c.failed(0) => {
+                    let existing: Participant = match c.item(0) {
+                        Some(item) => from_item(item)?,
+                        None => match self.participant(session_id, &viewer.user_id).await? {
+                            Some(p) => p,
+                            None => continue,
+                        },
+                    };
+                    if existing.status.is_barred() {
+                        return Err(ApiError::Forbidden("you were removed from this session".into()));
+                    }
+                    if existing.status.is_present() {
+                        return Ok(JoinOutcome::AlreadyPresent(existing));
+                    }
+                    // It was `left` when the condition ran and changed since: decide again.
+                }
+                Err(TxError::Cancelled(c)) if c.failed(1) => {
+                    let session: Session = match c.item(1) {
+                        Some(item) => from_item(item)?,
+                        None => self
+                            .session(session_id)
+                            .await?
+                            .ok_or_else(|| ApiError::NotFound("no such session".into()))?,
+                    };
+                    if session.status != SessionStatus::Live {
+                        return Err(ApiError::conflict("session-ended", "this live session has ended"));
+                    }
+                    if session.viewer_count >= session.settings.max_participants {
+                        return Err(ApiError::conflict("session-full", "this live session is full"));
+                    }
+                    at_peak = session.viewer_count >= session.peak_viewers;
+                }
+                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
+                Err(TxError::Cancelled(_)) => {}
+                Err(TxError::Retry) => backoff(attempt).await,
+                Err(TxError::Fatal(e)) => return Err(e),
+            }
+        }
+        Err(ApiError::Unavailable("join retries exhausted".into()))
+    }
+
+    /// P3 + P1 counters: marks a present participant as left and uncounts them, atomically.
+    /// A second leave changes nothing. Hosts end their session instead of leaving it.
+    pub async fn leave(&self, session_id: &str, user_id: &str, now: &str) -> ApiResult<LeaveOutcome> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(p) = self.participant(session_id, user_id).await? else {
+                return Err(ApiError::NotFound("you are not a participant of this session".into()));
+            };
+            if !p.status.is_present() {
+                return Ok(LeaveOutcome::NotPresent(p));
+            }
+            if p.role == crate::domain::Role::Host {
+                return Err(ApiError::conflict(
+                    "host-cannot-leave",
+                    "the host ends the session with POST /live/end/{session_id}",
+                ));
+            }
+            let mark_left = self.mark_left_update(session_id, user_id, now, Some(p.role))?;
+            let (set, cond) = if p.role.is_guest_slot() {
+                (
+                    "SET viewer_count = viewer_count - :one, guest_count = guest_count - :one",
+                    "#st = :live AND viewer_count > :zero AND guest_count > :zero",
+                )
+            } else {
+                (
+                    "SET viewer_count = viewer_count - :one",
+                    "#st = :live AND viewer_count > :zero",
+                )
+            };
+            let uncount = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&keys::session(session_id))))
+                .update_expression(set)
+                .condition_expression(cond)
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":live", s("live"))
+                .build()
+                .map_err(ApiError::internal)?;
+            let items = vec![
+                TransactWriteItem::builder().update(mark_left).build(),
+                TransactWriteItem::builder().update(uncount).build(),
+            ];
+            match self.transact(items).await {
+                Ok(()) => {
+                    let left = Participant {
+                        status: ParticipantStatus::Left,
+                        left_at: Some(now.to_string()),
+                        ..p
+                    };
+                    return Ok(LeaveOutcome::Left(left));
+                }
+                Err(TxError::Cancelled(c)) if c.failed(1) && !c.failed(0) => {
+                    // The session ended (counts were zeroed there): record the leave alone.
+                    if self.mark_left(session_id, user_id, now).await? {
+                        let left = Participant {
+                            status: ParticipantStatus::Left,
+                            left_at: Some(now.to_string()),
+                            ..p
+                        };
+                        return Ok(LeaveOutcome::Left(left));
+                    }
+                }
+                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
+                Err(TxError::Cancelled(_)) => {} // role or status moved: decide again
+                Err(TxError::Retry) => backoff(attempt).await,
+                Err(TxError::Fatal(e)) => return Err(e),
+            }
+        }
+        Err(ApiError::Unavailable("leave retries exhausted".into()))
+    }
+
+    /// `SET status = left` on a present participant (optionally only while it has `role`).
+    fn mark_left_update(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        now: &str,
+        role: Option<crate::domain::Role>,
+    ) -> ApiResult<Update> {
+        let mut cond = "#st IN (:active, :muted)".to_string();
+        let mut b = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::participant(session_id, user_id))))
+            .update_expression("SET #st = :left, left_at = :now")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":left", s(ParticipantStatus::Left.as_str()))
+            .expression_attribute_values(":now", s(now));
+        for (k, v) in present_values() {
+            b = b.expression_attribute_values(k, v);
+        }
+        if let Some(role) = role {
+            cond.push_str(" AND #role = :role");
+            b = b
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_values(":role", s(role.as_str()));
+        }
+        b.condition_expression(cond).build().map_err(ApiError::internal)
+    }
+
+    /// Marks one participant left if still present; `false` when it was not present.
+    async fn mark_left(&self, session_id: &str, user_id: &str, now: &str) -> ApiResult<bool> {
+        let u = self.mark_left_update(session_id, user_id, now, None)?;
+        let res = self
+            .db
+            .update_item()
+            .table_name(u.table_name())
+            .set_key(Some(u.key().clone()))
+            .update_expression(u.update_expression())
+            .set_condition_expression(u.condition_expression().map(str::to_string))
+            .set_expression_attribute_names(u.expression_attribute_names().cloned())
+            .set_expression_attribute_values(u.expression_attribute_values().cloned())
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
+                    Ok(false)
+                }
+                other => Err(db_err(other)),
+            },
+        }
+    }
+
+    /// P1 + P6: ends a live session (status, end time, counts to zero, out of the live index) and
+    /// releases the host's live lock, in one transaction. Returns the session as stored after;
+    /// ending an ended session changes nothing.
+    pub async fn end_session(&self, session: &Session, ended_at: &str, duration_seconds: i64) -> ApiResult<Session> {
+        let end = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::session(&session.id))))
+            .update_expression(
+                "SET #st = :ended, ended_at = :at, duration_seconds = :dur, viewer_count = :zero, guest_count = :zero \
+                 REMOVE gsi1pk, gsi1sk",
+            )
+            .condition_expression("#st = :live")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":ended", s("ended"))
+            .expression_attribute_values(":live", s("live"))
+            .expression_attribute_values(":at", s(ended_at))
+            .expression_attribute_values(":dur", n(duration_seconds))
+            .expression_attribute_values(":zero", n(0))
+            .build()
+            .map_err(ApiError::internal)?;
+        let unlock = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::host_lock(&session.host_id))))
+            .condition_expression("attribute_not_exists(pk) OR session_id = :sid")
+            .expression_attribute_values(":sid", s(&session.id))
+            .build()
+            .map_err(ApiError::internal)?;
+        let items = vec![
+            TransactWriteItem::builder().update(end).build(),
+            TransactWriteItem::builder().delete(unlock).build(),
+        ];
+        for attempt in 0..MAX_ATTEMPTS {
+            match self.transact(items.clone()).await {
+                Ok(()) => break,
+                Err(TxError::Cancelled(c)) if c.failed(0) => break, // already ended
+                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
+                Err(TxError::Cancelled(_)) => return Err(ApiError::internal("host lock held by another session")),
+                Err(TxError::Retry) => backoff(attempt).await,
+                Err(TxError::Fatal(e)) => return Err(e),
+            }
+        }
+        self.session(&session.id)
+            .await?
+            .filter(|s| s.status == SessionStatus::Ended)
+            .ok_or_else(|| ApiError::Unavailable("end_session retries exhausted".into()))
+    }
+
+    /// P4 (all): every participant item of a session, following pages.
+    async fn all_participants(&self, session_id: &str) -> ApiResult<Vec<Participant>> {
+        let pages = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(keys::session_pk(session_id)))
+            .expression_attribute_values(":prefix", s(keys::PARTICIPANT_PREFIX))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let items: Vec<Item> = pages.try_collect().await.map_err(db_err)?;
+        items.into_iter().map(from_item).collect()
+    }
+
+    /// After `end`: every still-present participant is marked left; kicked and banned keep their
+    /// status. Each write is conditional, so a repeated `end` finishes an interrupted sweep.
+    pub async fn sweep_participants(&self, session_id: &str, now: &str) -> ApiResult<usize> {
+        let present: Vec<String> = self
+            .all_participants(session_id)
+            .await?
+            .into_iter()
+            .filter(|p| p.status.is_present())
+            .map(|p| p.user_id)
+            .collect();
+        let results: Vec<bool> = stream::iter(present)
+            .map(|user_id| async move { self.mark_left(session_id, &user_id, now).await })
+            .buffer_unordered(SWEEP_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(results.into_iter().filter(|x| *x).count())
+    }
+
+    /// P4: present participants of a session, one page in key order.
+    pub async fn present_participants(
+        &self,
+        session_id: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> ApiResult<(Vec<Participant>, Option<String>)> {
+        let pk = keys::session_pk(session_id);
+        let start = cursor
+            .map(|c| cursor::decode("cursor", c, &[keys::PK, keys::SK], (keys::PK, &pk)))
+            .transpose()?;
+        let mut q = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .filter_expression("#st IN (:active, :muted)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s(keys::PARTICIPANT_PREFIX))
+            .set_exclusive_start_key(start)
+            .limit(limit);
+        for (k, v) in present_values() {
+            q = q.expression_attribute_values(k, v);
+        }
+        let out = q.send().await.map_err(db_err)?;
+        let next = out.last_evaluated_key.as_ref().map(cursor::encode);
+        let list = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<ApiResult<_>>()?;
+        Ok((list, next))
+    }
+
+    /// P7: live sessions, newest first, one page. GSI1 projects keys only (so counter updates never
+    /// write to it); the sessions themselves come from one BatchGetItem.
+    pub async fn live_sessions(&self, limit: i32, cursor: Option<&str>) -> ApiResult<(Vec<Session>, Option<String>)> {
+        let start = cursor
+            .map(|c| {
+                cursor::decode(
+                    "cursor",
+                    c,
+                    &[keys::PK, keys::SK, keys::GSI1_PK, keys::GSI1_SK],
+                    (keys::GSI1_PK, keys::LIVE_INDEX_PK),
+                )
+            })
+            .transpose()?;
+        let out = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :live")
+            .expression_attribute_values(":live", s(keys::LIVE_INDEX_PK))
+            .scan_index_forward(false)
+            .set_exclusive_start_key(start)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(db_err)?;
+        let next = out.last_evaluated_key.as_ref().map(cursor::encode);
+        let order: Vec<String> = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|i| i.get(keys::PK).and_then(|v| v.as_s().ok()).cloned())
+            .collect();
+        let mut found = self.batch_get(&order).await?;
+        // The index is eventually consistent: keep its order, drop what ended in the meantime.
+        let list = order
+            .iter()
+            .filter_map(|pk| found.remove(pk))
+            .map(from_item::<Session>)
+            .filter(|r| r.as_ref().map_or(true, |s| s.status == SessionStatus::Live))
+            .collect::<ApiResult<_>>()?;
+        Ok((list, next))
+    }
+
+    /// BatchGetItem of session items by partition key, retrying unprocessed keys.
+    async fn batch_get(&self, pks: &[String]) -> ApiResult<HashMap<String, Item>> {
+        let mut found = HashMap::new();
+        for chunk in pks.chunks(100) {
+            let mut pending: Vec<Item> = chunk
+                .iter()
+                .map(|pk| {
+                    key_item(&Key {
+                        pk: pk.clone(),
+                        sk: "META".into(),
+                    })
+                })
+                .collect();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let req = KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .build()
+                    .map_err(ApiError::internal)?;
+                let out = self
+                    .db
+                    .batch_get_item()
+                    .request_items(&self.table, req)
+                    .send()
+                    .await
+                    .map_err(db_err)?;
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    if let Some(pk) = item.get(keys::PK).and_then(|v| v.as_s().ok()).cloned() {
+                        found.insert(pk, item);
+                    }
+                }
+                pending = out
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(ApiError::Unavailable("batch get retries exhausted".into()));
+                    }
+                    backoff(attempt).await;
+                }
+            }
+        }
+        Ok(found)
+    }
+}

@@ -1,0 +1,239 @@
+//! Test harness: real processes on loopback, owned by each test. [`Moto`] is a `moto_server`
+//! (DynamoDB emulator) on a free port, killed when dropped (and when the test process dies);
+//! [`Env`] adds the local gateway's HTTP API in front of the same handlers the Lambdas run.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use local_gateway::{serve_http, HttpServer, Template};
+use reqwest::Method;
+use serde_json::{json, Value};
+use shared::config::{Config, JwtConfig, JwtKeySource, SfuConfig};
+use shared::App;
+use tokio::process::{Child, Command};
+
+pub const JWT_SECRET: &str = "e2e-test-secret";
+pub const SFU_KEY: &str = "devkey";
+pub const SFU_SECRET: &str = "e2e-sfu-secret-of-at-least-32-bytes!";
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A port that was free a moment ago, for a child process to bind.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running DynamoDB emulator.
+pub struct Moto {
+    _child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts the emulator (`infra/scripts/dynamodb_emulator.py`, moto with atomic requests) with
+    /// the project's .venv Python (installed by `make test`).
+    pub async fn start() -> Moto {
+        let python = repo_root().join(".venv/bin/python");
+        let script = repo_root().join("infra/scripts/dynamodb_emulator.py");
+        assert!(
+            python.exists(),
+            "{} missing: run `make test` (it installs the DynamoDB emulator)",
+            python.display()
+        );
+        for _ in 0..5 {
+            let port = free_port();
+            let mut cmd = Command::new(&python);
+            cmd.arg(&script)
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true);
+            // The emulator dies with the test process, even if the test is killed.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+            let mut child = cmd.spawn().expect("spawn the DynamoDB emulator");
+            let endpoint = format!("http://127.0.0.1:{port}");
+            if wait_ready(&endpoint, &mut child).await {
+                return Moto {
+                    _child: child,
+                    endpoint,
+                };
+            }
+        }
+        panic!("the DynamoDB emulator did not start");
+    }
+
+    pub async fn client(&self) -> aws_sdk_dynamodb::Client {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .test_credentials()
+            .load()
+            .await;
+        aws_sdk_dynamodb::Client::new(&sdk)
+    }
+}
+
+/// Polls until the emulator answers HTTP (readiness, not a timed wait); false if it exited.
+async fn wait_ready(endpoint: &str, child: &mut Child) -> bool {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if http.get(format!("{endpoint}/moto-api/")).send().await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+pub fn test_config(table: &str, sfu_url: &str) -> Config {
+    Config {
+        table_name: table.into(),
+        jwt: JwtConfig {
+            keys: JwtKeySource::Secret(JWT_SECRET.into()),
+            issuer: None,
+            audience: None,
+            leeway_seconds: 0,
+            jwks_refetch_cooldown: Duration::from_secs(30),
+        },
+        sfu: SfuConfig {
+            url: sfu_url.into(),
+            api_key: SFU_KEY.into(),
+            api_secret: SFU_SECRET.into(),
+            token_ttl: Duration::from_secs(600),
+            ice_servers: json!([]),
+        },
+    }
+}
+
+/// A whole local system: moto, the table from template.yaml, the gateway's HTTP API.
+pub struct Env {
+    pub moto: Moto,
+    pub app: Arc<App>,
+    pub http: HttpServer,
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        Self::start_with(test_config("trendke-live", "http://127.0.0.1:9")).await
+    }
+
+    pub async fn start_with(config: Config) -> Env {
+        // Logs of the handlers show with a failing test's output (RUST_LOG to change the level).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+            .with_test_writer()
+            .try_init();
+        let moto = Moto::start().await;
+        let db = moto.client().await;
+        let template = Template::load(&repo_root().join("template.yaml")).unwrap();
+        template.table.ensure(&db, &config.table_name).await.unwrap();
+        let app = Arc::new(App::new(config, db));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http = serve_http(app.clone(), &template, listener).unwrap();
+        let base = format!("http://{}", http.addr);
+        Env {
+            moto,
+            app,
+            http,
+            base,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.http.addr
+    }
+
+    /// Sends a request; returns status, headers and the JSON body (Null when empty).
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        Reply::from(req.send().await.expect("request")).await
+    }
+
+    pub async fn post(&self, path: &str, token: impl AsRef<str>, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token.as_ref()), Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    /// Starts a session as `host` with the given settings over HTTP; returns the start response.
+    pub async fn start_session(&self, host: &str, settings: Value) -> Value {
+        let mut body = json!({"title": format!("{host}'s live"), "session_type": "camera"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(settings.as_object().cloned().unwrap_or_default());
+        let r = self.post("/live/start", &token(host), body).await;
+        assert_eq!(r.status, 201, "start: {}", r.body);
+        r.body
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    async fn from(resp: reqwest::Response) -> Reply {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply { status, headers, body }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub fn now() -> i64 {
+    jsonwebtoken::get_current_timestamp() as i64
+}
+
+/// A user JWT signed with the test secret, valid for an hour.
+pub fn token(user: &str) -> String {
+    sign(
+        json!({"sub": user, "exp": now() + 3600, "username": format!("{user}-name")}),
+        JWT_SECRET,
+    )
+}
+
+pub fn sign(claims: Value, secret: &str) -> String {
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}

@@ -1,0 +1,519 @@
+//! End-to-end: the session API over real HTTP, through the local gateway, against moto.
+
+use std::collections::HashSet;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use e2e::{now, sign, token, Env, JWT_SECRET, SFU_SECRET};
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn problem(r: &e2e::Reply, status: u16) {
+    assert_eq!(r.status, status, "body: {}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    for f in ["type", "title", "status", "detail"] {
+        assert!(r.body.get(f).is_some(), "problem lacks {f}: {}", r.body);
+    }
+    assert_eq!(r.body["status"], status);
+}
+
+#[tokio::test]
+async fn lifecycle_start_join_leave_end_with_exact_counts() {
+    let env = Env::start().await;
+    let started = env
+        .start_session("hana", json!({"max_guests": 4, "description": "tech talk"}))
+        .await;
+    let id = started["id"].as_str().unwrap().to_string();
+    for f in [
+        "room_name",
+        "access_token",
+        "host_username",
+        "title",
+        "viewer_count",
+        "guest_count",
+    ] {
+        assert!(started.get(f).is_some(), "start response lacks {f}");
+    }
+    assert_eq!(started["host_username"], "hana-name");
+    assert_eq!(started["viewer_count"], 0);
+    assert_eq!(started["webrtc_config"]["participant_token"], started["access_token"]);
+
+    // A host who is already live cannot start a second session.
+    let again = env.post("/live/start", &token("hana"), json!({"title": "again"})).await;
+    problem(&again, 409);
+    assert_eq!(again.body["code"], "already-live");
+
+    for viewer in ["vic", "wes"] {
+        let j = env.post("/live/join", &token(viewer), json!({"session_id": id})).await;
+        assert_eq!(j.status, 200, "{}", j.body);
+        assert_eq!(j.body["role"], "viewer");
+        assert_eq!(j.body["can_request_guest"], true);
+        assert_eq!(j.body["room_name"], started["room_name"]);
+        for f in ["server_url", "room_name", "participant_token", "ice_servers"] {
+            assert!(j.body["webrtc_config"].get(f).is_some(), "webrtc_config lacks {f}");
+        }
+    }
+    // Joining again while present is idempotent: same role, not counted twice.
+    let rejoin = env.post("/live/join", &token("vic"), json!({"session_id": id})).await;
+    assert_eq!((rejoin.status, rejoin.body["joined"].clone()), (200, json!(false)));
+
+    let parts = env.get(&format!("/live/participants/{id}"), Some(&token("vic"))).await;
+    assert_eq!(parts.status, 200);
+    let mut roles: Vec<(String, String)> = parts
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["user_id"].as_str().unwrap().into(),
+                p["role"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    roles.sort();
+    assert_eq!(
+        roles,
+        vec![
+            ("hana".into(), "host".into()),
+            ("vic".into(), "viewer".into()),
+            ("wes".into(), "viewer".into())
+        ]
+    );
+    for f in [
+        "username",
+        "status",
+        "audio_enabled",
+        "video_enabled",
+        "screen_sharing",
+        "joined_at",
+    ] {
+        assert!(parts.body[0].get(f).is_some(), "participant lacks {f}");
+    }
+
+    let detail = env.get(&format!("/live/session/{id}"), None).await;
+    assert_eq!(detail.status, 200);
+    assert_eq!(
+        (detail.body["viewer_count"].clone(), detail.body["peak_viewers"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(detail.body["status"], "live");
+    assert_eq!(detail.body["max_guests"], 4);
+    assert_eq!(detail.body["description"], "tech talk");
+
+    let active = env.get("/live/active", None).await;
+    assert_eq!(active.status, 200);
+    let listed = active
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id.as_str())
+        .expect("listed");
+    assert_eq!(listed["viewer_count"], 2);
+    for f in [
+        "host_username",
+        "title",
+        "guest_count",
+        "max_guests",
+        "allow_guests",
+        "started_at",
+    ] {
+        assert!(listed.get(f).is_some(), "active entry lacks {f}");
+    }
+
+    let left = env.post("/live/leave", &token("wes"), json!({"session_id": id})).await;
+    assert_eq!((left.status, left.body["left"].clone()), (200, json!(true)));
+    let left_again = env.post("/live/leave", &token("wes"), json!({"session_id": id})).await;
+    assert_eq!(
+        (left_again.status, left_again.body["left"].clone()),
+        (200, json!(false))
+    );
+    let detail = env.get(&format!("/live/session/{id}"), None).await;
+    assert_eq!(
+        (detail.body["viewer_count"].clone(), detail.body["peak_viewers"].clone()),
+        (json!(1), json!(2))
+    );
+
+    // Only the host ends; unknown sessions are 404.
+    problem(
+        &env.post(&format!("/live/end/{id}"), &token("vic"), json!({})).await,
+        403,
+    );
+    let unknown = uuid::Uuid::new_v4();
+    problem(
+        &env.post(&format!("/live/end/{unknown}"), &token("hana"), json!({}))
+            .await,
+        404,
+    );
+
+    let end = env.post(&format!("/live/end/{id}"), &token("hana"), json!({})).await;
+    assert_eq!(end.status, 200, "{}", end.body);
+    assert_eq!(end.body["message"], "Live session ended successfully");
+    assert_eq!(end.body["session_id"], id.as_str());
+    assert!(end.body["duration_seconds"].as_i64().unwrap() >= 0);
+    let end_again = env.post(&format!("/live/end/{id}"), &token("hana"), json!({})).await;
+    assert_eq!(
+        (end_again.status, &end_again.body),
+        (200, &end.body),
+        "end is idempotent"
+    );
+
+    let detail = env.get(&format!("/live/session/{id}"), None).await;
+    assert_eq!(detail.body["status"], "ended");
+    assert_eq!(
+        (detail.body["viewer_count"].clone(), detail.body["peak_viewers"].clone()),
+        (json!(0), json!(2))
+    );
+    assert_eq!(detail.body["ended_at"], end.body["ended_at"]);
+    let parts = env.get(&format!("/live/participants/{id}"), Some(&token("hana"))).await;
+    assert_eq!(parts.body, json!([]), "nobody is present after end");
+    let active = env.get("/live/active", None).await;
+    assert!(
+        active.body.as_array().unwrap().iter().all(|s| s["id"] != id.as_str()),
+        "ended sessions are not listed"
+    );
+
+    // Joining or leaving an ended session; the host may go live again.
+    problem(
+        &env.post("/live/join", &token("vic"), json!({"session_id": id})).await,
+        409,
+    );
+    assert_eq!(
+        env.post("/live/leave", &token("vic"), json!({"session_id": id}))
+            .await
+            .body["left"],
+        false
+    );
+    env.start_session("hana", json!({})).await;
+}
+
+#[tokio::test]
+async fn concurrent_joins_respect_max_participants_exactly() {
+    let env = Env::start().await;
+    let id = env.start_session("host", json!({"max_participants": 60})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let joins = (0..100).map(|i| {
+        let (env, id) = (&env, id.clone());
+        async move {
+            env.post("/live/join", &token(&format!("viewer{i}")), json!({"session_id": id}))
+                .await
+        }
+    });
+    let replies = join_all(joins).await;
+    let ok = replies.iter().filter(|r| r.status == 200).count();
+    let full: Vec<_> = replies.iter().filter(|r| r.status != 200).collect();
+    assert_eq!(ok, 60);
+    for r in &full {
+        problem(r, 409);
+        assert_eq!(r.body["code"], "session-full");
+    }
+    let detail = env.get(&format!("/live/session/{id}"), None).await;
+    assert_eq!(
+        (detail.body["viewer_count"].clone(), detail.body["peak_viewers"].clone()),
+        (json!(60), json!(60))
+    );
+}
+
+#[tokio::test]
+async fn peak_is_the_true_maximum_across_leaves_and_joins() {
+    let env = Env::start().await;
+    let id = env.start_session("host", json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let join = |u: &str| env.post("/live/join", token(u), json!({"session_id": id}));
+    let leave = |u: &str| env.post("/live/leave", token(u), json!({"session_id": id}));
+    for u in ["a", "b", "c"] {
+        assert_eq!(join(u).await.status, 200);
+    }
+    leave("a").await;
+    leave("b").await;
+    assert_eq!(join("d").await.status, 200);
+    assert_eq!(join("a").await.status, 200, "a user who left may join again");
+    let d = env.get(&format!("/live/session/{id}"), None).await.body;
+    assert_eq!(
+        (d["viewer_count"].clone(), d["peak_viewers"].clone()),
+        (json!(3), json!(3))
+    );
+    assert_eq!(join("e").await.status, 200);
+    let d = env.get(&format!("/live/session/{id}"), None).await.body;
+    assert_eq!(
+        (d["viewer_count"].clone(), d["peak_viewers"].clone()),
+        (json!(4), json!(4))
+    );
+}
+
+#[tokio::test]
+async fn validation_errors_name_the_field_and_change_nothing() {
+    let env = Env::start().await;
+    let t = token("val");
+    let long = "x".repeat(256);
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({}), "title"),
+        (json!({"title": ""}), "title"),
+        (json!({"title": "   "}), "title"),
+        (json!({"title": long}), "title"),
+        (json!({"title": "a\u{202E}b"}), "title"),
+        (json!({"title": 5}), "title"),
+        (json!({"title": "t", "description": "d".repeat(2001)}), "description"),
+        (json!({"title": "t", "session_type": "radio"}), "session_type"),
+        (json!({"title": "t", "max_guests": 0}), "max_guests"),
+        (json!({"title": "t", "max_guests": 21}), "max_guests"),
+        (json!({"title": "t", "max_guests": -1}), "max_guests"),
+        (json!({"title": "t", "max_guests": "5"}), "max_guests"),
+        (json!({"title": "t", "max_guests": 2.5}), "max_guests"),
+        (json!({"title": "t", "max_participants": 0}), "max_participants"),
+        (json!({"title": "t", "max_participants": 10001}), "max_participants"),
+        (
+            json!({"title": "t", "max_participants": 99999999999u64}),
+            "max_participants",
+        ),
+        (json!({"title": "t", "chat_slow_mode": 301}), "chat_slow_mode"),
+        (json!({"title": "t", "allow_guests": "yes"}), "allow_guests"),
+        (json!({"title": "t", "require_approval": 1}), "require_approval"),
+        (
+            json!({"title": "t", "enable_chat": null, "enable_gifts": "no"}),
+            "enable_gifts",
+        ),
+        (json!({"title": "t", "guest_audio_default": []}), "guest_audio_default"),
+        (json!({"title": "t", "guest_video_default": {}}), "guest_video_default"),
+        (json!([1, 2]), "body"),
+    ];
+    for (body, field) in cases {
+        let r = env.post("/live/start", &t, body.clone()).await;
+        problem(&r, 400);
+        assert_eq!(r.body["field"], field, "for {body}: {}", r.body);
+    }
+    // Not JSON at all, or no body.
+    let raw = env
+        .client
+        .post(format!("{}/live/start", env.base))
+        .bearer_auth(&t)
+        .body("{\"title\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+    let raw = env
+        .client
+        .post(format!("{}/live/start", env.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+    // Nothing was created: the caller is not live.
+    assert_eq!(env.get("/live/active", None).await.body, json!([]));
+
+    let r = env.post("/live/join", &t, json!({"session_id": "not-a-uuid"})).await;
+    problem(&r, 400);
+    assert_eq!(r.body["field"], "session_id");
+    let r = env.post("/live/join", &t, json!({"session_id": 42})).await;
+    assert_eq!(r.body["field"], "session_id");
+    let r = env.post("/live/join", &t, json!({})).await;
+    assert_eq!(r.body["field"], "session_id");
+    for q in ["limit=0", "limit=101", "limit=abc", "cursor=nope", "cursor=e30"] {
+        let r = env.get(&format!("/live/active?{q}"), None).await;
+        problem(&r, 400);
+        assert!(
+            r.body["field"] == "limit" || r.body["field"] == "cursor",
+            "{q}: {}",
+            r.body
+        );
+    }
+    let r = env.get("/live/session/nope", None).await;
+    assert_eq!((r.status, r.body["field"].clone()), (400, json!("session_id")));
+}
+
+#[tokio::test]
+async fn authentication_is_required_and_checked() {
+    let env = Env::start().await;
+    let id = env.start_session("host", json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let expired = sign(json!({"sub": "u", "exp": now() - 120}), JWT_SECRET);
+    let forged = sign(json!({"sub": "u", "exp": now() + 600}), "not-the-secret");
+    let no_sub = sign(json!({"exp": now() + 600}), JWT_SECRET);
+    let no_exp = sign(json!({"sub": "u"}), JWT_SECRET);
+    let endpoints: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::POST, "/live/start".into(), Some(json!({"title": "t"}))),
+        (Method::POST, "/live/join".into(), Some(json!({"session_id": id}))),
+        (Method::POST, "/live/leave".into(), Some(json!({"session_id": id}))),
+        (Method::POST, format!("/live/end/{id}"), Some(json!({}))),
+        (Method::GET, format!("/live/participants/{id}"), None),
+    ];
+    for (method, path, body) in &endpoints {
+        for tok in [
+            None,
+            Some(expired.as_str()),
+            Some(forged.as_str()),
+            Some(no_sub.as_str()),
+            Some(no_exp.as_str()),
+            Some("garbage"),
+        ] {
+            let r = env.call(method.clone(), path, tok, body.clone()).await;
+            problem(&r, 401);
+            assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+        }
+    }
+    // Public reads need no token.
+    assert_eq!(env.get("/live/active", None).await.status, 200);
+    assert_eq!(env.get(&format!("/live/session/{id}"), None).await.status, 200);
+}
+
+#[tokio::test]
+async fn unknown_sessions_routes_and_methods() {
+    let env = Env::start().await;
+    let t = token("u");
+    let unknown = uuid::Uuid::new_v4().to_string();
+    problem(&env.post("/live/join", &t, json!({"session_id": unknown})).await, 404);
+    problem(&env.post("/live/leave", &t, json!({"session_id": unknown})).await, 404);
+    problem(&env.get(&format!("/live/session/{unknown}"), None).await, 404);
+    problem(&env.get(&format!("/live/participants/{unknown}"), Some(&t)).await, 404);
+    problem(&env.get("/live/nothing-here", None).await, 404);
+    problem(&env.get("/", None).await, 404);
+    let r = env.get("/live/start", Some(&t)).await;
+    problem(&r, 405);
+    assert_eq!(r.header("allow"), Some("POST"));
+    problem(
+        &env.call(Method::DELETE, &format!("/live/session/{unknown}"), Some(&t), None)
+            .await,
+        405,
+    );
+}
+
+fn sfu_claims(jwt: &str) -> Value {
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    v.set_required_spec_claims(&["exp", "sub", "iss"]);
+    jsonwebtoken::decode::<Value>(jwt, &jsonwebtoken::DecodingKey::from_secret(SFU_SECRET.as_bytes()), &v)
+        .expect("SFU token verifies with the LiveKit secret")
+        .claims
+}
+
+#[tokio::test]
+async fn sfu_tokens_carry_exact_grants_per_role() {
+    let env = Env::start().await;
+    let started = env.start_session("host", json!({"session_type": "studio"})).await;
+    let room = started["room_name"].as_str().unwrap();
+    let host = sfu_claims(started["access_token"].as_str().unwrap());
+    assert_eq!(host["sub"], "host");
+    assert_eq!(host["name"], "host-name");
+    assert_eq!(host["iss"], e2e::SFU_KEY);
+    let ttl = host["exp"].as_i64().unwrap() - now();
+    assert!((590..=600).contains(&ttl), "short TTL: {ttl}");
+    assert_eq!(
+        host["video"],
+        json!({"roomJoin": true, "room": room, "roomAdmin": true, "canPublish": true, "canSubscribe": true,
+               "canPublishData": true, "canPublishSources": ["camera", "microphone", "screen_share", "screen_share_audio"],
+               "canUpdateOwnMetadata": false})
+    );
+
+    let joined = env
+        .post("/live/join", &token("viewer"), json!({"session_id": started["id"]}))
+        .await
+        .body;
+    let viewer = sfu_claims(joined["access_token"].as_str().unwrap());
+    assert_eq!(viewer["sub"], "viewer");
+    assert_eq!(
+        viewer["video"],
+        json!({"roomJoin": true, "room": room, "canPublish": false, "canSubscribe": true, "canPublishData": false,
+               "canUpdateOwnMetadata": false})
+    );
+    // The host re-joining gets a fresh host token, not a viewer one.
+    let rejoin = env
+        .post("/live/join", &token("host"), json!({"session_id": started["id"]}))
+        .await
+        .body;
+    assert_eq!(rejoin["role"], "host");
+    assert_eq!(
+        sfu_claims(rejoin["access_token"].as_str().unwrap())["video"]["roomAdmin"],
+        true
+    );
+
+    let voice = env.start_session("speaker", json!({"session_type": "voice"})).await;
+    let v = sfu_claims(voice["access_token"].as_str().unwrap());
+    assert_eq!(v["video"]["canPublishSources"], json!(["microphone"]));
+    assert_eq!(v["video"]["room"], voice["room_name"]);
+}
+
+#[tokio::test]
+async fn active_list_pages_newest_first_without_repeats() {
+    let env = Env::start().await;
+    let mut started = Vec::new();
+    for i in 0..5 {
+        started.push(
+            env.start_session(&format!("h{i}"), json!({})).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let q = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let r = env.get(&format!("/live/active?limit=2{q}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.as_array().unwrap().len() <= 2);
+        seen.extend(
+            r.body
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["id"].as_str().unwrap().to_string()),
+        );
+        pages += 1;
+        match r.header("x-next-cursor") {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+        assert!(pages < 10);
+    }
+    started.reverse();
+    assert_eq!(seen, started, "newest first, each exactly once");
+    // A cursor for another partition is refused.
+    let forged = URL_SAFE_NO_PAD.encode(br#"{"gsi1pk":"X","gsi1sk":"a","pk":"b","sk":"c"}"#);
+    problem(&env.get(&format!("/live/active?cursor={forged}"), None).await, 400);
+    let unique: HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), 5);
+}
+
+#[tokio::test]
+async fn cors_follows_the_template() {
+    let env = Env::start().await;
+    let pre = env
+        .client
+        .request(Method::OPTIONS, format!("{}/live/start", env.base))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization,content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 204);
+    let h = pre.headers();
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert!(h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("authorization"));
+    let r = env
+        .client
+        .get(format!("{}/live/active", env.base))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .contains("x-next-cursor"));
+}
