@@ -195,3 +195,131 @@ fn json<T: Serialize>(status: StatusCode, value: &T, next_cursor: Option<String>
     }
     builder.body(Body::Text(body)).map_err(ApiError::internal)
 }
+
+/// Handler tests without a network: the rules that answer before any storage call, driven through
+/// `Endpoint::handle` with requests shaped by `lambda_http::RequestExt`, as the runtime builds them.
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::config::{Config, JwtConfig, JwtKeySource, SfuConfig};
+
+    fn app() -> App {
+        // Nothing listens on port 9: a test that reached DynamoDB would fail loudly.
+        let db = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url("http://127.0.0.1:9")
+                .credentials_provider(Credentials::new("k", "s", None, None, "test"))
+                .build(),
+        );
+        let config = Config {
+            table_name: "t".into(),
+            jwt: JwtConfig {
+                keys: JwtKeySource::Secret("unit".into()),
+                issuer: None,
+                audience: None,
+                leeway_seconds: 0,
+                jwks_refetch_cooldown: Duration::from_secs(30),
+            },
+            sfu: SfuConfig {
+                url: "ws://127.0.0.1:9".into(),
+                api_key: "k".into(),
+                api_secret: "s".into(),
+                token_ttl: Duration::from_secs(600),
+                ice_servers: json!([]),
+            },
+        };
+        App::new(config, db)
+    }
+
+    fn bearer() -> String {
+        let exp = jsonwebtoken::get_current_timestamp() + 600;
+        let t = encode(
+            &Header::default(),
+            &json!({"sub": "u", "exp": exp}),
+            &EncodingKey::from_secret(b"unit"),
+        );
+        format!("Bearer {}", t.unwrap())
+    }
+
+    fn request(method: &str, path: &str, body: &str, auth: bool) -> Request {
+        let mut b = http::Request::builder().method(method).uri(path);
+        if auth {
+            b = b.header(header::AUTHORIZATION, bearer());
+        }
+        b.body(Body::from(body)).unwrap()
+    }
+
+    async fn call(endpoint: Endpoint, req: Request) -> (u16, Value, http::HeaderMap) {
+        let resp = endpoint.handle(&app(), req).await;
+        let (parts, body) = resp.into_parts();
+        let json = serde_json::from_slice(body.as_ref()).unwrap_or(Value::Null);
+        if parts.status.is_client_error() {
+            assert_eq!(parts.headers[header::CONTENT_TYPE], "application/problem+json");
+        }
+        (parts.status.as_u16(), json, parts.headers)
+    }
+
+    #[tokio::test]
+    async fn start_requires_a_token() {
+        let (status, body, headers) = call(Endpoint::StartSession, request("POST", "/live/start", "{}", false)).await;
+        assert_eq!(status, 401);
+        assert_eq!(body["type"], "https://trendke.live/problems/unauthorized");
+        assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[tokio::test]
+    async fn start_validates_before_touching_storage() {
+        for (body, field) in [
+            (r#"{"title": "t", "max_guests": 21}"#, "max_guests"),
+            (r#"{"title": "t", "session_type": "tv"}"#, "session_type"),
+            (r#"{"title": "t", "chat_slow_mode": 301}"#, "chat_slow_mode"),
+            (r#"{"description": "no title"}"#, "title"),
+            (r#"[]"#, "body"),
+        ] {
+            let (status, problem, _) = call(Endpoint::StartSession, request("POST", "/live/start", body, true)).await;
+            assert_eq!((status, problem["field"].as_str()), (400, Some(field)), "{body}");
+        }
+        let (status, problem, _) = call(Endpoint::StartSession, request("POST", "/live/start", "{oops", true)).await;
+        assert_eq!(
+            (status, problem["title"].as_str()),
+            (400, Some("Malformed request body"))
+        );
+    }
+
+    #[tokio::test]
+    async fn path_and_query_parameters_are_checked() {
+        let req = request("GET", "/live/session/x", "", false)
+            .with_path_parameters(HashMap::from([("session_id".to_string(), "x".to_string())]));
+        let (status, problem, _) = call(Endpoint::GetSession, req).await;
+        assert_eq!((status, problem["field"].as_str()), (400, Some("session_id")));
+        let req = request("GET", "/live/active", "", false)
+            .with_query_string_parameters(HashMap::from([("limit".to_string(), "500".to_string())]));
+        let (status, problem, _) = call(Endpoint::ListActive, req).await;
+        assert_eq!((status, problem["field"].as_str()), (400, Some("limit")));
+        let (status, problem, _) = call(Endpoint::EndSession, request("POST", "/live/end/", "", true)).await;
+        assert_eq!((status, problem["field"].as_str()), (400, Some("session_id")));
+    }
+
+    #[tokio::test]
+    async fn fallback_answers_404_and_405() {
+        let (status, _, headers) = call(Endpoint::Fallback, request("GET", "/live/join", "", false)).await;
+        assert_eq!(
+            (status, &headers[header::ALLOW]),
+            (405, &http::HeaderValue::from_static("POST"))
+        );
+        let (status, problem, _) = call(Endpoint::Fallback, request("POST", "/nope", "", false)).await;
+        assert_eq!(
+            (status, problem["type"].as_str()),
+            (404, Some("https://trendke.live/problems/route-not-found"))
+        );
+    }
+}

@@ -29,6 +29,8 @@ pub struct User {
 
 #[derive(Deserialize)]
 struct Claims {
+    // Defaulted so that a missing `sub` is reported by the required-claims check, by name.
+    #[serde(default)]
     sub: String,
     username: Option<String>,
     preferred_username: Option<String>,
@@ -53,7 +55,8 @@ pub struct Authenticator {
 struct JwksCache {
     keys: HashMap<String, (DecodingKey, Algorithm)>,
     fetched_at: Option<Instant>,
-    last_attempt: Option<Instant>,
+    last_kid_refetch: Option<Instant>,
+    last_failure: Option<Instant>,
 }
 
 impl Authenticator {
@@ -129,21 +132,28 @@ impl Authenticator {
             }
         }
         let mut cache = self.jwks.write().await;
+        let cooldown = self.config.jwks_refetch_cooldown;
+        let cooled = |t: Option<Instant>| t.is_none_or(|t| t.elapsed() >= cooldown);
         let stale = cache.fetched_at.is_none_or(|t| t.elapsed() >= JWKS_MAX_AGE);
-        let cooled = cache
-            .last_attempt
-            .is_none_or(|t| t.elapsed() >= self.config.jwks_refetch_cooldown);
-        // Refetch when the document is old, or when a kid is unknown (key rotation) but at most once
-        // per cooldown, so a flood of tokens with made-up kids cannot hammer the identity provider.
-        if stale || (lookup(&cache.keys, &kid).is_none() && cooled) {
-            cache.last_attempt = Some(Instant::now());
+        let unknown = lookup(&cache.keys, &kid).is_none();
+        // Refetch when the document is old, or when a kid is unknown (key rotation) but at most
+        // once per cooldown, so a flood of tokens with made-up kids cannot hammer the identity
+        // provider; after a failed fetch, wait a cooldown too.
+        if (stale || (unknown && cooled(cache.last_kid_refetch))) && cooled(cache.last_failure) {
+            if !stale {
+                cache.last_kid_refetch = Some(Instant::now());
+            }
             match self.fetch_jwks().await {
                 Ok(keys) => {
                     cache.keys = keys;
                     cache.fetched_at = Some(Instant::now());
+                    cache.last_failure = None;
                 }
                 // Serve the keys we have: an identity provider outage must not log everyone out.
-                Err(e) => tracing::warn!(error = %e, "JWKS fetch failed; using cached keys"),
+                Err(e) => {
+                    cache.last_failure = Some(Instant::now());
+                    tracing::warn!(error = %e, "JWKS fetch failed; using cached keys");
+                }
             }
         }
         lookup(&cache.keys, &kid).ok_or_else(|| ApiError::Unauthorized("token signed by an unknown key".into()))

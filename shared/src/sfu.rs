@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use livekit_api::services::room::RoomClient;
+use livekit_api::services::{ServerError, ServiceError};
 
 use crate::config::SfuConfig;
 use crate::domain::{Role, SessionType};
@@ -104,8 +105,13 @@ impl Sfu {
     /// already ended in our table, tokens are short-lived, and an empty LiveKit room closes by
     /// itself; a missing local SFU must not turn `end` into a 500.
     pub async fn delete_room(&self, room: &str) {
-        if let Err(e) = self.rooms.delete_room(room).await {
-            tracing::warn!(room, error = %e, "SFU DeleteRoom failed; room will close when empty");
+        match self.rooms.delete_room(room).await {
+            Ok(()) => tracing::info!(room, "SFU room deleted"),
+            // Nobody ever connected (LiveKit creates rooms on first join): nothing to delete.
+            Err(ServiceError::Twirp(ServerError::Twirp(code))) if code.code == "not_found" => {
+                tracing::debug!(room, "SFU room did not exist")
+            }
+            Err(e) => tracing::warn!(room, error = %e, "SFU DeleteRoom failed; room will close when empty"),
         }
     }
 }

@@ -63,7 +63,7 @@ impl Moto {
             }
             let mut child = cmd.spawn().expect("spawn the DynamoDB emulator");
             let endpoint = format!("http://127.0.0.1:{port}");
-            if wait_ready(&endpoint, &mut child).await {
+            if wait_ready(&format!("{endpoint}/moto-api/"), &mut child).await {
                 return Moto {
                     _child: child,
                     endpoint,
@@ -84,7 +84,7 @@ impl Moto {
     }
 }
 
-/// Polls until the emulator answers HTTP (readiness, not a timed wait); false if it exited.
+/// Polls until `url` answers HTTP (readiness, not a timed wait); false if the child exited.
 async fn wait_ready(endpoint: &str, child: &mut Child) -> bool {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -92,7 +92,7 @@ async fn wait_ready(endpoint: &str, child: &mut Child) -> bool {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        if http.get(format!("{endpoint}/moto-api/")).send().await.is_ok() {
+        if http.get(endpoint).send().await.is_ok() {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -236,4 +236,62 @@ pub fn sign(claims: Value, secret: &str) -> String {
         &EncodingKey::from_secret(secret.as_bytes()),
     )
     .unwrap()
+}
+
+/// A real livekit-server (`--dev`, loopback only, free ports), killed when dropped.
+pub struct LiveKit {
+    _child: Child,
+    pub url: String,
+}
+
+impl LiveKit {
+    /// Starts the livekit-server that `infra/scripts/livekit.sh install` provides (`make test`
+    /// installs it first), with this harness's API key and secret.
+    pub async fn start() -> LiveKit {
+        let out = std::process::Command::new("bash")
+            .arg(repo_root().join("infra/scripts/livekit.sh"))
+            .arg("install")
+            .output()
+            .expect("run livekit.sh install");
+        assert!(
+            out.status.success(),
+            "livekit-server unavailable: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bin = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        for _ in 0..5 {
+            let (port, tcp, udp) = (free_port(), free_port(), free_port());
+            let config = format!(
+                "port: {port}\nrtc:\n  tcp_port: {tcp}\n  udp_port: {udp}\n  use_external_ip: false\n  stun_servers: []\nkeys:\n  {SFU_KEY}: {SFU_SECRET}\n"
+            );
+            let mut cmd = Command::new(&bin);
+            cmd.args([
+                "--dev",
+                "--bind",
+                "127.0.0.1",
+                "--node-ip",
+                "127.0.0.1",
+                "--config-body",
+                &config,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+            let mut child = cmd.spawn().expect("spawn livekit-server");
+            let http = format!("http://127.0.0.1:{port}");
+            if wait_ready(&format!("{http}/"), &mut child).await {
+                return LiveKit {
+                    _child: child,
+                    url: format!("ws://127.0.0.1:{port}"),
+                };
+            }
+        }
+        panic!("livekit-server did not start");
+    }
 }

@@ -1,0 +1,19 @@
+# The two commands: `make dev` runs the whole system locally; `make test` runs every test.
+.PHONY: dev test token sfu fmt
+
+dev:
+	bash infra/scripts/dev.sh
+
+test:
+	bash infra/scripts/test.sh
+
+# make token USER=alice — a dev JWT for USER, signed with JWT_SECRET (local default as in make dev).
+token:
+	@bash infra/scripts/token.sh $(USER)
+
+# Installs livekit-server (go install from the module proxy) into the cache without starting anything.
+sfu:
+	bash infra/scripts/livekit.sh install
+
+fmt:
+	cargo fmt --all

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `make dev`: the whole system on this machine. Installs what is missing (Python tools into .venv,
+# livekit-server into the cache when Go can build it), then starts the DynamoDB emulator, the SFU
+# and the local gateway, prints the URLs, a dev token and a curl line, and runs until Ctrl-C.
+# Honours the same variables as the deployed functions (README, "Configuration").
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+local_defaults
+cd "$root"
+logs=${DEV_LOG_DIR:-$root/.local/logs}
+mkdir -p "$logs"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+bash infra/scripts/python-tools.sh
+echo "dev: building the gateway" >&2
+cargo build --quiet -p local-gateway --bins
+
+if [ "$AWS_ENDPOINT_URL_DYNAMODB" = "http://127.0.0.1:$DYNAMODB_PORT" ]; then
+  .venv/bin/python infra/scripts/dynamodb_emulator.py --host 127.0.0.1 --port "$DYNAMODB_PORT" >"$logs/dynamodb.log" 2>&1 &
+  pids+=($!)
+  wait_http "$AWS_ENDPOINT_URL_DYNAMODB/moto-api/" 60 || { echo "dev: DynamoDB emulator did not start (see $logs/dynamodb.log)" >&2; exit 1; }
+fi
+
+sfu="not running"
+if [ "${DEV_SFU:-on}" = "on" ] && [ "$LIVEKIT_URL" = "ws://127.0.0.1:$LIVEKIT_PORT" ]; then
+  if bash infra/scripts/livekit.sh install >/dev/null; then
+    bash infra/scripts/livekit.sh run >"$logs/livekit.log" 2>&1 &
+    pids+=($!)
+    if wait_http "http://127.0.0.1:$LIVEKIT_PORT/" 60; then sfu="$LIVEKIT_URL (livekit-server --dev)"; fi
+  fi
+  [ "$sfu" != "not running" ] || echo "dev: livekit-server could not be had; running without an SFU (tokens are still minted; room calls are logged and skipped)" >&2
+elif [ "${DEV_SFU:-on}" != "on" ]; then
+  sfu="disabled (DEV_SFU=$DEV_SFU)"
+else
+  sfu="$LIVEKIT_URL (external)"
+fi
+
+"$target_dir/debug/local-gateway" >"$logs/gateway.log" 2>&1 &
+pids+=($!)
+base="http://127.0.0.1:$GATEWAY_HTTP_PORT"
+wait_http "$base/live/active" 60 || { echo "dev: gateway did not start (see $logs/gateway.log)" >&2; exit 1; }
+
+token=$("$target_dir/debug/dev-token" alice)
+cat <<INFO
+
+TrendKe Live is running locally.
+  HTTP API        $base
+  DynamoDB        $AWS_ENDPOINT_URL_DYNAMODB (table $TABLE_NAME)
+  SFU             $sfu
+  Logs            $logs
+
+A dev token for user "alice" (more: make token USER=bob):
+  $token
+
+Try:
+  curl -s -X POST $base/live/start -H "Authorization: Bearer $token" -H "Content-Type: application/json" -d '{"title": "Test Live", "session_type": "camera"}'
+  curl -s $base/live/active
+
+Ctrl-C stops everything.
+INFO
+wait -n "${pids[@]}"
+echo "dev: a component exited; stopping (logs in $logs)" >&2
