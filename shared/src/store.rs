@@ -660,3 +660,184 @@ impl Store {
         Ok(found)
     }
 }
+
+/// Paths the emulator cannot produce (it never raises `TransactionConflict` or throttling, and may
+/// omit `ALL_OLD` images), driven with `aws-smithy-mocks` against the real SDK client.
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+    use aws_sdk_dynamodb::types::error::{ProvisionedThroughputExceededException, TransactionCanceledException};
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+    use crate::domain::{Role, SessionType, Settings};
+
+    fn viewer() -> Participant {
+        Participant {
+            session_id: "s".into(),
+            user_id: "u".into(),
+            username: "u".into(),
+            avatar_url: None,
+            role: Role::Viewer,
+            status: ParticipantStatus::Active,
+            audio_enabled: false,
+            video_enabled: false,
+            screen_sharing: false,
+            joined_at: "2026-01-01T00:00:00.000000Z".into(),
+            left_at: None,
+        }
+    }
+
+    fn session(viewers: u32, peak: u32, max: u32) -> Session {
+        Session {
+            id: "s".into(),
+            room_name: "live_s".into(),
+            host_id: "h".into(),
+            host_username: "h".into(),
+            host_avatar_url: None,
+            title: "t".into(),
+            description: String::new(),
+            session_type: SessionType::Camera,
+            status: SessionStatus::Live,
+            started_at: "2026-01-01T00:00:00.000000Z".into(),
+            ended_at: None,
+            duration_seconds: None,
+            viewer_count: viewers,
+            peak_viewers: peak,
+            guest_count: 0,
+            settings: Settings {
+                max_participants: max,
+                allow_guests: true,
+                require_approval: true,
+                max_guests: 8,
+                enable_chat: true,
+                enable_gifts: true,
+                chat_slow_mode: 0,
+                guest_audio_default: true,
+                guest_video_default: true,
+            },
+        }
+    }
+
+    fn cancelled(reasons: Vec<CancellationReason>) -> TransactWriteItemsError {
+        TransactWriteItemsError::TransactionCanceledException(
+            TransactionCanceledException::builder()
+                .set_cancellation_reasons(Some(reasons))
+                .build(),
+        )
+    }
+
+    fn reason(code: &str, item: Option<Item>) -> CancellationReason {
+        CancellationReason::builder().code(code).set_item(item).build()
+    }
+
+    #[tokio::test]
+    async fn join_retries_transaction_conflicts() {
+        let rule = mock!(Client::transact_write_items)
+            .sequence()
+            .error(|| cancelled(vec![reason("None", None), reason("TransactionConflict", None)]))
+            .times(3)
+            .output(|| TransactWriteItemsOutput::builder().build())
+            .build();
+        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]), "t");
+        assert!(matches!(store.join("s", &viewer()).await, Ok(JoinOutcome::Joined)));
+        assert_eq!(rule.num_calls(), 4);
+    }
+
+    #[tokio::test]
+    async fn join_reads_the_failed_condition_from_the_all_old_image() {
+        let full = to_item(&keys::session("s"), &session(5, 7, 5)).unwrap();
+        let rule = mock!(Client::transact_write_items).then_error(move || {
+            cancelled(vec![
+                reason("None", None),
+                reason("ConditionalCheckFailed", Some(full.clone())),
+            ])
+        });
+        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]), "t");
+        match store.join("s", &viewer()).await {
+            Err(ApiError::Conflict { code, .. }) => assert_eq!(code, "session-full"),
+            other => panic!("expected session-full, got {:?}", other.err()),
+        }
+        assert_eq!(rule.num_calls(), 1, "no read was needed to classify");
+    }
+
+    #[tokio::test]
+    async fn join_switches_peak_branch_and_refuses_barred_users() {
+        // Below the peak: the first (at-peak) branch fails, the second succeeds.
+        let below = to_item(&keys::session("s"), &session(2, 7, 50)).unwrap();
+        let rule = mock!(Client::transact_write_items)
+            .sequence()
+            .error(move || {
+                cancelled(vec![
+                    reason("None", None),
+                    reason("ConditionalCheckFailed", Some(below.clone())),
+                ])
+            })
+            .output(|| TransactWriteItemsOutput::builder().build())
+            .build();
+        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]), "t");
+        assert!(matches!(store.join("s", &viewer()).await, Ok(JoinOutcome::Joined)));
+
+        let kicked = to_item(
+            &keys::participant("s", "u"),
+            &Participant {
+                status: ParticipantStatus::Kicked,
+                ..viewer()
+            },
+        )
+        .unwrap();
+        let rule = mock!(Client::transact_write_items).then_error(move || {
+            cancelled(vec![
+                reason("ConditionalCheckFailed", Some(kicked.clone())),
+                reason("None", None),
+            ])
+        });
+        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]), "t");
+        assert!(matches!(store.join("s", &viewer()).await, Err(ApiError::Forbidden(_))));
+    }
+
+    #[tokio::test]
+    async fn end_retries_throttling_then_gives_up_with_503() {
+        let ended = to_item(
+            &keys::session("s"),
+            &Session {
+                status: SessionStatus::Ended,
+                ..session(0, 3, 10)
+            },
+        )
+        .unwrap();
+        let throttled = mock!(Client::transact_write_items)
+            .sequence()
+            .error(|| {
+                TransactWriteItemsError::ProvisionedThroughputExceededException(
+                    ProvisionedThroughputExceededException::builder().build(),
+                )
+            })
+            .times(2)
+            .output(|| TransactWriteItemsOutput::builder().build())
+            .build();
+        let read =
+            mock!(Client::get_item).then_output(move || GetItemOutput::builder().set_item(Some(ended.clone())).build());
+        let store = Store::new(
+            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&throttled, &read]),
+            "t",
+        );
+        let out = store
+            .end_session(&session(0, 3, 10), "2026-01-01T00:00:10.000000Z", 10)
+            .await
+            .unwrap();
+        assert_eq!(out.status, SessionStatus::Ended);
+        assert_eq!(throttled.num_calls(), 3);
+
+        let always = mock!(Client::transact_write_items).then_error(|| {
+            TransactWriteItemsError::ProvisionedThroughputExceededException(
+                ProvisionedThroughputExceededException::builder().build(),
+            )
+        });
+        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&always]), "t");
+        let err = store.join("s", &viewer()).await.err().unwrap();
+        assert_eq!(err.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(always.num_calls(), MAX_ATTEMPTS as usize);
+    }
+}
