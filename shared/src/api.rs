@@ -10,14 +10,21 @@ use serde::Serialize;
 use crate::app::App;
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
-use crate::sessions;
+use crate::{chat, reactions, sessions, websocket};
 
 /// Largest request body we read (API Gateway allows 10 MB; none of our requests come close).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Response header carrying the cursor of the next page of a list (absent on the last page).
 pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
 
-/// Every HTTP endpoint, one Lambda function each.
+/// Where API Gateway routes a function: an HTTP API route, or a WebSocket API route key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Http { method: &'static str, path: &'static str },
+    WebSocket(&'static str),
+}
+
+/// Every endpoint, one Lambda function each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     StartSession,
@@ -27,12 +34,18 @@ pub enum Endpoint {
     ListActive,
     GetSession,
     ListParticipants,
+    SendMessage,
+    ListMessages,
+    React,
     /// API Gateway's `ANY /{proxy+}` catch-all: 404 for unknown paths, 405 for wrong methods.
     Fallback,
+    WsConnect,
+    WsDisconnect,
+    WsDefault,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 8] = [
+    pub const ALL: [Endpoint; 14] = [
         Endpoint::StartSession,
         Endpoint::JoinSession,
         Endpoint::LeaveSession,
@@ -40,24 +53,37 @@ impl Endpoint {
         Endpoint::ListActive,
         Endpoint::GetSession,
         Endpoint::ListParticipants,
+        Endpoint::SendMessage,
+        Endpoint::ListMessages,
+        Endpoint::React,
         Endpoint::Fallback,
+        Endpoint::WsConnect,
+        Endpoint::WsDisconnect,
+        Endpoint::WsDefault,
     ];
 
-    /// Method and path template of the route (API Gateway syntax), as `template.yaml` declares it.
-    pub fn route(self) -> (&'static str, &'static str) {
+    /// The route, as `template.yaml` declares it (API Gateway syntax).
+    pub fn route(self) -> Route {
+        let http = |method, path| Route::Http { method, path };
         match self {
-            Endpoint::StartSession => ("POST", "/live/start"),
-            Endpoint::JoinSession => ("POST", "/live/join"),
-            Endpoint::LeaveSession => ("POST", "/live/leave"),
-            Endpoint::EndSession => ("POST", "/live/end/{session_id}"),
-            Endpoint::ListActive => ("GET", "/live/active"),
-            Endpoint::GetSession => ("GET", "/live/session/{session_id}"),
-            Endpoint::ListParticipants => ("GET", "/live/participants/{session_id}"),
-            Endpoint::Fallback => ("ANY", "/{proxy+}"),
+            Endpoint::StartSession => http("POST", "/live/start"),
+            Endpoint::JoinSession => http("POST", "/live/join"),
+            Endpoint::LeaveSession => http("POST", "/live/leave"),
+            Endpoint::EndSession => http("POST", "/live/end/{session_id}"),
+            Endpoint::ListActive => http("GET", "/live/active"),
+            Endpoint::GetSession => http("GET", "/live/session/{session_id}"),
+            Endpoint::ListParticipants => http("GET", "/live/participants/{session_id}"),
+            Endpoint::SendMessage => http("POST", "/live/send-message"),
+            Endpoint::ListMessages => http("GET", "/live/messages/{session_id}"),
+            Endpoint::React => http("POST", "/live/react"),
+            Endpoint::Fallback => http("ANY", "/{proxy+}"),
+            Endpoint::WsConnect => Route::WebSocket("$connect"),
+            Endpoint::WsDisconnect => Route::WebSocket("$disconnect"),
+            Endpoint::WsDefault => Route::WebSocket("$default"),
         }
     }
 
-    /// The function's logical id in `template.yaml` (the gateway maps template routes with it).
+    /// The function's logical id in `template.yaml`.
     pub fn function_id(self) -> &'static str {
         match self {
             Endpoint::StartSession => "StartSessionFunction",
@@ -67,12 +93,25 @@ impl Endpoint {
             Endpoint::ListActive => "ListActiveFunction",
             Endpoint::GetSession => "GetSessionFunction",
             Endpoint::ListParticipants => "ListParticipantsFunction",
+            Endpoint::SendMessage => "SendMessageFunction",
+            Endpoint::ListMessages => "ListMessagesFunction",
+            Endpoint::React => "ReactFunction",
             Endpoint::Fallback => "FallbackFunction",
+            Endpoint::WsConnect => "WsConnectFunction",
+            Endpoint::WsDisconnect => "WsDisconnectFunction",
+            Endpoint::WsDefault => "WsDefaultFunction",
         }
     }
 
     pub fn from_function_id(id: &str) -> Option<Endpoint> {
         Self::ALL.into_iter().find(|e| e.function_id() == id)
+    }
+
+    /// The endpoint serving a WebSocket route key.
+    pub fn for_route_key(route_key: &str) -> Option<Endpoint> {
+        Self::ALL
+            .into_iter()
+            .find(|e| matches!(e.route(), Route::WebSocket(k) if k == route_key))
     }
 
     /// Runs the endpoint; never fails: every error is already a problem+json response.
@@ -129,9 +168,34 @@ impl Endpoint {
                     sessions::participants(app, &user, &id, limit, query(req, "cursor").as_deref()).await?;
                 json(StatusCode::OK, &list, next)
             }
+            Endpoint::SendMessage => {
+                let user = user(app, req).await?;
+                json(StatusCode::CREATED, &chat::send(app, &user, body(req)?).await?, None)
+            }
+            Endpoint::ListMessages => {
+                let user = user(app, req).await?;
+                let limit = sessions::page_limit(query(req, "limit").as_deref(), 50, 100)?;
+                let id = path(req, "session_id")?;
+                let page = chat::history(app, &user, &id, limit, query(req, "before").as_deref()).await?;
+                json(StatusCode::OK, &page, None)
+            }
+            Endpoint::React => {
+                let user = user(app, req).await?;
+                json(StatusCode::OK, &reactions::react(app, &user, body(req)?).await?, None)
+            }
             Endpoint::Fallback => Err(crate::routes::unmatched(req.method().as_str(), req.uri().path())),
+            Endpoint::WsConnect => websocket::connect(app, req).await.map(|()| empty()),
+            Endpoint::WsDisconnect => websocket::disconnect(app, req).await.map(|()| empty()),
+            Endpoint::WsDefault => websocket::message(app, req).await.map(|()| empty()),
         }
     }
+}
+
+fn empty() -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .body(Body::Empty)
+        .expect("static response")
 }
 
 async fn user(app: &App, req: &Request) -> ApiResult<User> {
@@ -236,8 +300,9 @@ mod tests {
                 token_ttl: Duration::from_secs(600),
                 ice_servers: json!([]),
             },
+            websocket_endpoint: None,
         };
-        App::new(config, db)
+        App::new(config, db, None)
     }
 
     fn bearer() -> String {

@@ -18,6 +18,14 @@ pub fn now() -> String {
     format(OffsetDateTime::now_utc())
 }
 
+pub fn epoch_millis() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub fn epoch_seconds() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
 pub fn parse(s: &str) -> ApiResult<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).map_err(|e| ApiError::internal(format!("stored timestamp {s:?}: {e}")))
 }

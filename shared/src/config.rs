@@ -45,6 +45,8 @@ pub struct Config {
     pub table_name: String,
     pub jwt: JwtConfig,
     pub sfu: SfuConfig,
+    /// The WebSocket API's management endpoint (`WEBSOCKET_API_ENDPOINT`); unset: no pushes.
+    pub websocket_endpoint: Option<String>,
 }
 
 /// A configuration error is fatal at init: the function must not start half-configured.
@@ -91,6 +93,7 @@ impl Config {
         }
         Ok(Config {
             table_name: var("TABLE_NAME").unwrap_or_else(|| "trendke-live".into()),
+            websocket_endpoint: var("WEBSOCKET_API_ENDPOINT"),
             jwt: JwtConfig {
                 keys,
                 issuer: var("JWT_ISSUER"),

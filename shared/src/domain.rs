@@ -88,6 +88,14 @@ pub mod limits {
     pub const CHAT_SLOW_MODE_SECONDS: std::ops::RangeInclusive<u32> = 0..=300;
     pub const DEFAULT_MAX_GUESTS: u32 = 8;
     pub const DEFAULT_MAX_PARTICIPANTS: u32 = 1000;
+    pub const BLOCKED_WORDS_MAX: usize = 100;
+    pub const BLOCKED_WORD_MAX_CHARS: usize = 50;
+    pub const CHAT_MESSAGE_MAX_CHARS: usize = 500;
+    /// Serialized size and nesting depth of a chat message's `metadata`.
+    pub const CHAT_METADATA_MAX_BYTES: usize = 2048;
+    pub const CHAT_METADATA_MAX_DEPTH: usize = 4;
+    /// Reactions one user may send per second in one session.
+    pub const REACTIONS_PER_SECOND: u32 = 25;
 }
 
 /// Per-session settings (the spec's `live_session_settings`). They live inside the session item
@@ -103,6 +111,9 @@ pub struct Settings {
     pub chat_slow_mode: u32,
     pub guest_audio_default: bool,
     pub guest_video_default: bool,
+    /// Chat messages containing one of these words (case-insensitive) are refused.
+    #[serde(default)]
+    pub blocked_words: Vec<String>,
 }
 
 /// The session item (`SESSION#<id>` / `META`).
@@ -173,6 +184,84 @@ pub fn check_text(field: &str, value: &str, max_chars: usize, allow_newlines: bo
         ));
     }
     Ok(())
+}
+
+/// Who wrote a chat message. Clients may send `text` and `sticker`; `gift` and `system` messages
+/// are written by the server alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageType {
+    Text,
+    Sticker,
+    Gift,
+    System,
+}
+
+/// A stored chat message (`CHAT#<session>` / `MSG#<created_at>#<id>`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub id: String,
+    pub session_id: String,
+    /// Absent on system messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    pub message: String,
+    pub message_type: MessageType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
+    pub created_at: String,
+}
+
+/// Reaction kinds; `like` is accepted as `heart` for old clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReactionType {
+    #[serde(alias = "like")]
+    Heart,
+    Fire,
+    Clap,
+    Wow,
+    Sad,
+}
+
+impl ReactionType {
+    pub const ALL: [ReactionType; 5] = [
+        ReactionType::Heart,
+        ReactionType::Fire,
+        ReactionType::Clap,
+        ReactionType::Wow,
+        ReactionType::Sad,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReactionType::Heart => "heart",
+            ReactionType::Fire => "fire",
+            ReactionType::Clap => "clap",
+            ReactionType::Wow => "wow",
+            ReactionType::Sad => "sad",
+        }
+    }
+}
+
+/// A WebSocket connection item (`CONN#<connection id>` / `META`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Connection {
+    pub connection_id: String,
+    pub session_id: String,
+    pub user_id: String,
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// The role when the socket connected (roles can change later; rules re-read the participant).
+    pub role: Role,
+    pub connected_at: String,
+    /// TTL (epoch seconds).
+    pub expires_at: i64,
 }
 
 #[cfg(test)]

@@ -41,6 +41,9 @@ pub enum ApiError {
     /// Body larger than we accept.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// A rate or slow-mode limit; the client may retry after the given seconds.
+    #[error("too many requests: {detail}")]
+    TooManyRequests { retry_after_seconds: u64, detail: String },
     /// A dependency (the SFU) failed; the change was not made.
     #[error("upstream failure: {0}")]
     Upstream(String),
@@ -105,6 +108,7 @@ impl ApiError {
                 "payload-too-large",
                 "Request body too large",
             ),
+            TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
             Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream-failure", "Media server unavailable"),
             Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -120,8 +124,9 @@ impl ApiError {
         self.classify().0
     }
 
-    /// The problem+json response for this error. Server-side causes are logged here, once.
-    pub fn to_response(&self) -> Response<Body> {
+    /// The RFC 9457 problem document for this error (also the `data` of WebSocket `error` frames).
+    /// Server-side causes are logged here, once.
+    pub fn problem_json(&self) -> serde_json::Value {
         let (status, slug, title) = self.classify();
         let detail = match self {
             ApiError::Validation { detail, .. } => detail.clone(),
@@ -132,7 +137,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { method, allowed } => {
                 format!("{method} is not allowed here; use {allowed}")
             }
-            ApiError::Conflict { detail, .. } => detail.clone(),
+            ApiError::Conflict { detail, .. } | ApiError::TooManyRequests { detail, .. } => detail.clone(),
             ApiError::PayloadTooLarge => "the request body exceeds the accepted size".into(),
             ApiError::Upstream(cause) => {
                 tracing::error!(error = %cause, "upstream failure");
@@ -152,14 +157,21 @@ impl ApiError {
             ApiError::Conflict { code, .. } => (None, Some(*code)),
             _ => (None, None),
         };
-        let problem = Problem {
+        serde_json::to_value(Problem {
             kind: format!("{PROBLEM_BASE}{slug}"),
             title,
             status: status.as_u16(),
             detail,
             field,
             code,
-        };
+        })
+        .unwrap_or_default()
+    }
+
+    /// The problem+json response for this error.
+    pub fn to_response(&self) -> Response<Body> {
+        let status = self.status();
+        let problem = self.problem_json();
         let body = serde_json::to_string(&problem).unwrap_or_else(|_| "{}".into());
         let mut builder = Response::builder()
             .status(status)
@@ -170,8 +182,12 @@ impl ApiError {
         if matches!(self, ApiError::Unauthorized(_)) {
             builder = builder.header(header::WWW_AUTHENTICATE, "Bearer");
         }
-        if matches!(self, ApiError::Unavailable(_)) {
-            builder = builder.header(header::RETRY_AFTER, "1");
+        match self {
+            ApiError::Unavailable(_) => builder = builder.header(header::RETRY_AFTER, "1"),
+            ApiError::TooManyRequests {
+                retry_after_seconds, ..
+            } => builder = builder.header(header::RETRY_AFTER, retry_after_seconds.to_string()),
+            _ => {}
         }
         builder.body(Body::Text(body)).expect("static response parts are valid")
     }

@@ -58,6 +58,73 @@ pub fn live_index_sk(started_at: &str, session_id: &str) -> String {
     format!("{started_at}#{session_id}")
 }
 
+/// `CONN#<connection_id>` / `META`: one WebSocket connection (TTL a little over API Gateway's 2 h).
+pub fn connection(connection_id: &str) -> Key {
+    Key {
+        pk: format!("CONN#{connection_id}"),
+        sk: "META".into(),
+    }
+}
+
+/// GSI1 partition of a session's connections (queried for fan-out).
+pub fn connections_index_pk(session_id: &str) -> String {
+    format!("SESSION#{session_id}#CONN")
+}
+
+/// GSI1 sort key of a connection: by user first, so one user's connections are a prefix query.
+pub fn connections_index_sk(user_id: &str, connection_id: &str) -> String {
+    format!("{user_id}#{connection_id}")
+}
+
+/// `CHAT#<session>` / `MSG#<created_at>#<message_id>`: a chat message. The id makes every sort key
+/// unique, so messages sharing a timestamp page without loss.
+pub fn chat_message(session_id: &str, created_at: &str, message_id: &str) -> Key {
+    Key {
+        pk: chat_pk(session_id),
+        sk: format!("{CHAT_PREFIX}{created_at}#{message_id}"),
+    }
+}
+
+pub fn chat_pk(session_id: &str) -> String {
+    format!("CHAT#{session_id}")
+}
+
+pub const CHAT_PREFIX: &str = "MSG#";
+
+/// `SESSION#<id>` / `SLOW#<user>`: when the user may next chat (slow mode).
+pub fn slow_mode(session_id: &str, user_id: &str) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("SLOW#{user_id}"),
+    }
+}
+
+/// `SESSION#<id>` / `REACT#<shard>`: one shard of the session's reaction counts.
+pub fn reaction_shard(session_id: &str, shard: u32) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("{REACTION_PREFIX}{shard}"),
+    }
+}
+
+pub const REACTION_PREFIX: &str = "REACT#";
+
+/// `SESSION#<id>` / `RATE#<kind>#<user>`: a per-user rate-limit window.
+pub fn rate_window(session_id: &str, kind: &str, user_id: &str) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("RATE#{kind}#{user_id}"),
+    }
+}
+
+/// `SESSION#<id>` / `PUSH#<event type>`: the coalescing window of an aggregated event.
+pub fn push_window(session_id: &str, event_type: &str) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("PUSH#{event_type}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

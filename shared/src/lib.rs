@@ -11,17 +11,22 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod cursor;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod lambda;
+pub mod push;
+pub mod reactions;
 pub mod routes;
 pub mod sessions;
 pub mod sfu;
 pub mod store;
+pub mod websocket;
 
 pub use app::App;
 pub use error::{ApiError, ApiResult};

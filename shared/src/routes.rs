@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::api::Endpoint;
+use crate::api::{Endpoint, Route};
 use crate::error::ApiError;
 
 /// A request matched to its endpoint, with the route key and path parameters API Gateway sends.
@@ -37,7 +37,13 @@ fn match_path(template: &str, path: &str) -> Option<HashMap<String, String>> {
 /// The endpoint for a request, or the error the catch-all answers with.
 pub fn resolve(method: &str, path: &str) -> Result<Matched, ApiError> {
     for endpoint in Endpoint::ALL {
-        let (m, template) = endpoint.route();
+        let Route::Http {
+            method: m,
+            path: template,
+        } = endpoint.route()
+        else {
+            continue;
+        };
         if endpoint == Endpoint::Fallback || !m.eq_ignore_ascii_case(method) {
             continue;
         }
@@ -57,9 +63,10 @@ pub fn unmatched(method: &str, path: &str) -> ApiError {
     let allowed: Vec<&str> = Endpoint::ALL
         .into_iter()
         .filter(|e| *e != Endpoint::Fallback)
-        .map(Endpoint::route)
-        .filter(|(_, t)| match_path(t, path).is_some())
-        .map(|(m, _)| m)
+        .filter_map(|e| match e.route() {
+            Route::Http { method, path: t } if match_path(t, path).is_some() => Some(method),
+            _ => None,
+        })
         .collect();
     if allowed.is_empty() {
         ApiError::RouteNotFound(path.to_string())

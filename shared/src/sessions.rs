@@ -9,8 +9,11 @@ use crate::auth::User;
 use crate::clock;
 use crate::domain::{limits, Participant, ParticipantStatus, Role, Session, SessionStatus, SessionType, Settings};
 use crate::error::{ApiError, ApiResult};
+use crate::events::{self, kind};
+use crate::push::Audience;
 use crate::sfu::TokenSubject;
 use crate::store::{JoinOutcome, LeaveOutcome};
+use serde_json::json;
 
 /// `POST /live/start` body. Every setting is optional but the title; defaults are documented.
 #[derive(Debug, Deserialize)]
@@ -29,6 +32,7 @@ pub struct StartRequest {
     pub chat_slow_mode: Option<u32>,
     pub guest_audio_default: Option<bool>,
     pub guest_video_default: Option<bool>,
+    pub blocked_words: Option<Vec<String>>,
 }
 
 /// `POST /live/join` and `POST /live/leave` body.
@@ -57,6 +61,9 @@ pub struct SessionView {
     pub guest_count: u32,
     #[serde(flatten)]
     pub settings: Settings,
+    /// Reaction totals by type (session detail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reactions: Option<serde_json::Value>,
 }
 
 impl From<Session> for SessionView {
@@ -78,6 +85,7 @@ impl From<Session> for SessionView {
             peak_viewers: s.peak_viewers,
             guest_count: s.guest_count,
             settings: s.settings,
+            reactions: None,
         }
     }
 }
@@ -144,6 +152,29 @@ fn within(field: &str, value: u32, range: std::ops::RangeInclusive<u32>) -> ApiR
     }
 }
 
+/// Blocked words are matched case-insensitively; stored lower-cased, trimmed and de-duplicated.
+fn blocked_words(words: &[String]) -> ApiResult<Vec<String>> {
+    if words.len() > limits::BLOCKED_WORDS_MAX {
+        return Err(ApiError::validation(
+            "blocked_words",
+            format!("at most {} words", limits::BLOCKED_WORDS_MAX),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    for (i, w) in words.iter().enumerate() {
+        let field = format!("blocked_words[{i}]");
+        let w = w.trim().to_lowercase();
+        if w.is_empty() {
+            return Err(ApiError::validation(field, "must not be empty"));
+        }
+        crate::domain::check_text(&field, &w, limits::BLOCKED_WORD_MAX_CHARS, false)?;
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    Ok(out)
+}
+
 /// Session ids are UUIDs; anything else cannot name a session.
 pub fn check_session_id(field: &str, id: &str) -> ApiResult<String> {
     uuid::Uuid::parse_str(id)
@@ -183,6 +214,7 @@ impl StartRequest {
             )?,
             guest_audio_default: self.guest_audio_default.unwrap_or(true),
             guest_video_default: self.guest_video_default.unwrap_or(true),
+            blocked_words: blocked_words(self.blocked_words.as_deref().unwrap_or_default())?,
         };
         Ok((
             title,
@@ -293,6 +325,27 @@ pub async fn join(app: &App, user: &User, req: SessionRef) -> ApiResult<JoinResp
         JoinOutcome::Joined => (Role::Viewer, true),
         JoinOutcome::AlreadyPresent(p) => (p.role, false),
     };
+    if joined {
+        // Viewers' comings and goings go to the stage; the audience sees the coalesced count.
+        events::publish(
+            app,
+            Audience::Stage,
+            kind::PARTICIPANT_JOINED,
+            &session_id,
+            events::participant_data(&viewer),
+        )
+        .await;
+        let note = json!({"event": "joined", "user_id": user.id});
+        events::system_message(
+            app,
+            &session_id,
+            format!("{} joined", user.username),
+            Audience::Stage,
+            note,
+        )
+        .await;
+        events::viewer_count(app, &session_id).await;
+    }
     let token = sfu_token(app, user, &session, role)?;
     Ok(JoinResponse {
         session_id,
@@ -314,6 +367,25 @@ pub async fn leave(app: &App, user: &User, req: SessionRef) -> ApiResult<LeaveRe
         LeaveOutcome::Left(p) => (p, true),
         LeaveOutcome::NotPresent(p) => (p, false),
     };
+    if left {
+        // A stage member leaving changes what everyone sees; a viewer leaving concerns the stage.
+        let audience = if p.role == Role::Viewer {
+            Audience::Stage
+        } else {
+            Audience::Session
+        };
+        events::publish(
+            app,
+            audience.clone(),
+            kind::PARTICIPANT_LEFT,
+            &session_id,
+            events::participant_data(&p),
+        )
+        .await;
+        let note = json!({"event": "left", "user_id": user.id});
+        events::system_message(app, &session_id, format!("{} left", user.username), audience, note).await;
+        events::viewer_count(app, &session_id).await;
+    }
     Ok(LeaveResponse {
         message: if left {
             "Left the live session"
@@ -359,7 +431,9 @@ pub async fn end(app: &App, user: &User, session_id: &str) -> ApiResult<EndRespo
 /// `GET /live/session/{session_id}`: public detail of a live or ended session.
 pub async fn detail(app: &App, session_id: &str) -> ApiResult<SessionView> {
     let session_id = check_session_id("session_id", session_id)?;
-    Ok(existing_session(app, &session_id).await?.into())
+    let mut view = SessionView::from(existing_session(app, &session_id).await?);
+    view.reactions = Some(events::totals_json(&app.store.reaction_totals(&session_id).await?));
+    Ok(view)
 }
 
 /// Page size bounds of the list endpoints.

@@ -117,6 +117,7 @@ pub fn test_config(table: &str, sfu_url: &str) -> Config {
             token_ttl: Duration::from_secs(600),
             ice_servers: json!([]),
         },
+        websocket_endpoint: None,
     }
 }
 
@@ -125,7 +126,10 @@ pub struct Env {
     pub moto: Moto,
     pub app: Arc<App>,
     pub http: HttpServer,
+    pub ws: HttpServer,
     pub base: String,
+    /// `ws://` URL of the WebSocket API.
+    pub ws_url: String,
     pub client: reqwest::Client,
 }
 
@@ -144,15 +148,27 @@ impl Env {
         let db = moto.client().await;
         let template = Template::load(&repo_root().join("template.yaml")).unwrap();
         template.table.ensure(&db, &config.table_name).await.unwrap();
-        let app = Arc::new(App::new(config, db));
+        // The functions push through the gateway's @connections API, as they would through AWS's.
+        let ws_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ws_addr = ws_listener.local_addr().unwrap();
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .test_credentials()
+            .load()
+            .await;
+        let push = shared::app::management_client(&sdk, &format!("http://{ws_addr}"));
+        let app = Arc::new(App::new(config, db, Some(push)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let http = serve_http(app.clone(), &template, listener).unwrap();
+        let ws = local_gateway::serve_websocket(app.clone(), ws_listener).unwrap();
         let base = format!("http://{}", http.addr);
         Env {
             moto,
             app,
             http,
+            ws,
             base,
+            ws_url: format!("ws://{ws_addr}"),
             client: reqwest::Client::new(),
         }
     }

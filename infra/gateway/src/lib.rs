@@ -5,6 +5,7 @@
 
 pub mod http_api;
 pub mod template;
+pub mod websocket_api;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use tokio::task::JoinHandle;
 
 pub use template::Template;
 
-/// A running HTTP API.
+/// A running API (HTTP or WebSocket).
 pub struct HttpServer {
     pub addr: SocketAddr,
     pub task: JoinHandle<()>,
@@ -34,6 +35,20 @@ pub fn serve_http(app: Arc<App>, template: &Template, listener: TcpListener) -> 
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "HTTP API server stopped");
+        }
+    });
+    Ok(HttpServer { addr, task })
+}
+
+/// Serves the WebSocket API and its `@connections` management API on an already-bound listener.
+/// The app's pushes must point at this listener (`WEBSOCKET_API_ENDPOINT`).
+pub fn serve_websocket(app: Arc<App>, listener: TcpListener) -> std::io::Result<HttpServer> {
+    let addr = listener.local_addr()?;
+    let state = Arc::new(websocket_api::WsState::new(app, "local-ws".into(), addr.to_string()));
+    let router = websocket_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "WebSocket API server stopped");
         }
     });
     Ok(HttpServer { addr, task })

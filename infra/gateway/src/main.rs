@@ -1,4 +1,5 @@
-//! `local-gateway`: the HTTP API on 127.0.0.1:3000 (GATEWAY_HTTP_PORT), in front of the same
+//! `local-gateway`: the HTTP API on 127.0.0.1:3000 (GATEWAY_HTTP_PORT) and the WebSocket API with
+//! its `@connections` management API on 127.0.0.1:3001 (GATEWAY_WS_PORT), in front of the same
 //! handlers the Lambdas run. Reads template.yaml (TEMPLATE_PATH) for routes, CORS and the table,
 //! which it creates in the DynamoDB emulator (AWS_ENDPOINT_URL_DYNAMODB) when missing.
 
@@ -6,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use local_gateway::{serve_http, Template};
+use local_gateway::{serve_http, serve_websocket, Template};
 use tracing_subscriber::EnvFilter;
 
 fn env_or(name: &str, default: &str) -> String {
@@ -27,15 +28,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         tracing::info!(table = app.store.table(), "created table from template.yaml");
     }
     let host = env_or("GATEWAY_HOST", "127.0.0.1");
-    let port = env_or("GATEWAY_HTTP_PORT", "3000");
-    let addr: SocketAddr = format!("{host}:{port}").parse()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let http = serve_http(app, &template, listener)?;
+    let http_addr: SocketAddr = format!("{host}:{}", env_or("GATEWAY_HTTP_PORT", "3000")).parse()?;
+    let ws_addr: SocketAddr = format!("{host}:{}", env_or("GATEWAY_WS_PORT", "3001")).parse()?;
+    let http = serve_http(app.clone(), &template, tokio::net::TcpListener::bind(http_addr).await?)?;
+    let ws = serve_websocket(app, tokio::net::TcpListener::bind(ws_addr).await?)?;
     tracing::info!(url = %format!("http://{}", http.addr), routes = template.routes.len(), "HTTP API listening");
+    tracing::info!(url = %format!("ws://{}", ws.addr), management = %format!("http://{}/@connections", ws.addr), "WebSocket API listening");
     println!("HTTP API: http://{}", http.addr);
+    println!("WebSocket API: ws://{}", ws.addr);
     tokio::select! {
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
         r = http.task => tracing::error!(result = ?r, "HTTP API task ended"),
+        r = ws.task => tracing::error!(result = ?r, "WebSocket API task ended"),
     }
     Ok(())
 }

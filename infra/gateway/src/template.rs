@@ -99,7 +99,27 @@ pub struct RouteDef {
 pub struct Template {
     pub table: TableDefinition,
     pub cors: Cors,
+    /// HTTP API routes declared on functions.
     pub routes: Vec<RouteDef>,
+    /// WebSocket API routes: (route key, function logical id), resolved through their integrations.
+    pub ws_routes: Vec<(String, String)>,
+}
+
+/// The text inside `!Sub "..."` (or a plain string).
+fn sub_text(v: &Value) -> Option<&str> {
+    match v {
+        Value::Tagged(t) if t.tag == "!Sub" => t.value.as_str(),
+        other => other.as_str(),
+    }
+}
+
+/// The first `${Name}` or `${Name.Attr}` reference in a `!Sub` text that matches `pick`.
+fn sub_ref(text: &str, pick: impl Fn(&str) -> bool) -> Option<&str> {
+    text.split("${")
+        .skip(1)
+        .filter_map(|r| r.split('}').next())
+        .map(|r| r.split('.').next().unwrap_or(r))
+        .find(|r| pick(r))
 }
 
 fn err(msg: impl Into<String>) -> TemplateError {
@@ -156,7 +176,46 @@ impl Template {
             }
         }
         routes.sort();
-        Ok(Template { table, cors, routes })
+        let mut ws_routes = Vec::new();
+        let get = |id: &str| resources.get(id);
+        if let Value::Mapping(map) = resources {
+            for (id, resource) in map {
+                if resource.get("Type").and_then(Value::as_str) != Some("AWS::ApiGatewayV2::Route") {
+                    continue;
+                }
+                let id = id.as_str().unwrap_or_default();
+                let p = resource
+                    .get("Properties")
+                    .ok_or_else(|| err(format!("{id}: no Properties")))?;
+                let key = p
+                    .get("RouteKey")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| err(format!("{id}: no RouteKey")))?;
+                let target = p
+                    .get("Target")
+                    .and_then(sub_text)
+                    .ok_or_else(|| err(format!("{id}: no Target")))?;
+                let integration = sub_ref(target, |r| get(r).is_some())
+                    .ok_or_else(|| err(format!("{id}: Target names no integration")))?;
+                let uri = get(integration)
+                    .and_then(|i| i.get("Properties"))
+                    .and_then(|p| p.get("IntegrationUri"))
+                    .and_then(sub_text)
+                    .ok_or_else(|| err(format!("{integration}: no IntegrationUri")))?;
+                let function = sub_ref(uri, |r| {
+                    get(r).and_then(|f| f.get("Type")).and_then(Value::as_str) == Some("AWS::Serverless::Function")
+                })
+                .ok_or_else(|| err(format!("{integration}: IntegrationUri names no function")))?;
+                ws_routes.push((key.to_string(), function.to_string()));
+            }
+        }
+        ws_routes.sort();
+        Ok(Template {
+            table,
+            cors,
+            routes,
+            ws_routes,
+        })
     }
 }
 
@@ -231,6 +290,7 @@ impl TableDefinition {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::api::Route;
 
     #[test]
     fn reads_the_project_template() {
@@ -246,15 +306,21 @@ mod tests {
     #[test]
     fn template_routes_match_the_code() {
         let t = Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml")).unwrap();
-        let mut from_code: Vec<RouteDef> = shared::api::Endpoint::ALL
-            .into_iter()
-            .map(|e| RouteDef {
-                method: e.route().0.to_string(),
-                path: e.route().1.to_string(),
-                function_id: e.function_id().to_string(),
-            })
-            .collect();
-        from_code.sort();
-        assert_eq!(t.routes, from_code);
+        let mut http = Vec::new();
+        let mut ws = Vec::new();
+        for e in shared::api::Endpoint::ALL {
+            match e.route() {
+                Route::Http { method, path } => http.push(RouteDef {
+                    method: method.to_string(),
+                    path: path.to_string(),
+                    function_id: e.function_id().to_string(),
+                }),
+                Route::WebSocket(key) => ws.push((key.to_string(), e.function_id().to_string())),
+            }
+        }
+        http.sort();
+        ws.sort();
+        assert_eq!(t.routes, http);
+        assert_eq!(t.ws_routes, ws);
     }
 }

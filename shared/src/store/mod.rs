@@ -23,6 +23,9 @@ use crate::domain::{Participant, ParticipantStatus, Session, SessionStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Key};
 
+mod realtime;
+pub use realtime::{ConnectionRef, PushTurn, REACTION_SHARDS};
+
 type Item = HashMap<String, AttributeValue>;
 
 /// Attempts for a write that lost a race (transaction conflict, throttling, a counter branch
@@ -716,6 +719,7 @@ mod tests {
                 chat_slow_mode: 0,
                 guest_audio_default: true,
                 guest_video_default: true,
+                blocked_words: vec![],
             },
         }
     }

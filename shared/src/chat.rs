@@ -1,0 +1,208 @@
+//! Chat: the rules of `POST /live/send-message` (also the WebSocket `chat` action) and of
+//! `GET /live/messages/{session_id}`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::app::App;
+use crate::auth::User;
+use crate::domain::{limits, ChatMessage, MessageType, Participant, Role, Session, SessionStatus};
+use crate::error::{ApiError, ApiResult};
+use crate::events::{self, kind};
+use crate::push::Audience;
+use crate::sessions::check_session_id;
+
+/// `POST /live/send-message` body (and the WebSocket `chat` action's fields).
+#[derive(Debug, Deserialize)]
+pub struct SendMessage {
+    pub session_id: String,
+    pub message: String,
+    #[serde(default)]
+    pub message_type: Option<MessageType>,
+    #[serde(default)]
+    pub metadata: Option<Value>,
+}
+
+/// `GET /live/messages/{session_id}` answer: newest first.
+#[derive(Debug, Serialize)]
+pub struct MessagePage {
+    pub messages: Vec<ChatMessage>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The session, and the caller as a present participant of it; otherwise the refusal.
+pub async fn present_in_live_session(app: &App, user: &User, session_id: &str) -> ApiResult<(Session, Participant)> {
+    let session = app
+        .store
+        .session(session_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no session {session_id}")))?;
+    if session.status != SessionStatus::Live {
+        return Err(ApiError::conflict("session-ended", "this live session has ended"));
+    }
+    match app.store.participant(session_id, &user.id).await? {
+        Some(p) if p.status.is_barred() => Err(ApiError::Forbidden("you were removed from this session".into())),
+        Some(p) if p.status.is_present() => Ok((session, p)),
+        _ => Err(ApiError::Forbidden("join the session first (POST /live/join)".into())),
+    }
+}
+
+/// NFC-normalises and checks a client's message text.
+pub fn clean_text(raw: &str, blocked: &[String]) -> ApiResult<String> {
+    let text: String = raw.nfc().collect::<String>().trim().to_string();
+    if text.is_empty() {
+        return Err(ApiError::validation("message", "must not be empty"));
+    }
+    crate::domain::check_text("message", &text, limits::CHAT_MESSAGE_MAX_CHARS, false)?;
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let hit = blocked.iter().find(|b| {
+        if b.chars().all(char::is_alphanumeric) {
+            words.contains(&b.as_str())
+        } else {
+            lower.contains(b.as_str())
+        }
+    });
+    if hit.is_some() {
+        return Err(ApiError::validation(
+            "message",
+            "contains a word blocked in this session",
+        ));
+    }
+    Ok(text)
+}
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn check_metadata(metadata: Option<Value>) -> ApiResult<Option<Value>> {
+    let Some(m) = metadata.filter(|m| !m.is_null()) else {
+        return Ok(None);
+    };
+    if !m.is_object() {
+        return Err(ApiError::validation("metadata", "must be a JSON object"));
+    }
+    let size = serde_json::to_vec(&m).map(|b| b.len()).unwrap_or(usize::MAX);
+    if size > limits::CHAT_METADATA_MAX_BYTES {
+        return Err(ApiError::validation(
+            "metadata",
+            format!("must be at most {} bytes as JSON", limits::CHAT_METADATA_MAX_BYTES),
+        ));
+    }
+    if depth(&m) > limits::CHAT_METADATA_MAX_DEPTH {
+        return Err(ApiError::validation(
+            "metadata",
+            format!("must nest at most {} levels", limits::CHAT_METADATA_MAX_DEPTH),
+        ));
+    }
+    Ok(Some(m))
+}
+
+/// Sends a chat message: validated, slow mode enforced atomically (hosts and cohosts exempt),
+/// stored once, pushed to the session as `chat.message`.
+pub async fn send(app: &App, user: &User, req: SendMessage) -> ApiResult<ChatMessage> {
+    let session_id = check_session_id("session_id", &req.session_id)?;
+    let message_type = match req.message_type.unwrap_or(MessageType::Text) {
+        t @ (MessageType::Text | MessageType::Sticker) => t,
+        MessageType::Gift | MessageType::System => {
+            return Err(ApiError::validation(
+                "message_type",
+                "only `text` and `sticker` messages may be sent",
+            ))
+        }
+    };
+    let metadata = check_metadata(req.metadata)?;
+    let (session, me) = present_in_live_session(app, user, &session_id).await?;
+    if !session.settings.enable_chat {
+        return Err(ApiError::Forbidden("chat is disabled in this session".into()));
+    }
+    let text = clean_text(&req.message, &session.settings.blocked_words)?;
+    let exempt = matches!(me.role, Role::Host | Role::Cohost);
+    let slow_ms =
+        (!exempt && session.settings.chat_slow_mode > 0).then(|| i64::from(session.settings.chat_slow_mode) * 1000);
+    let message = ChatMessage {
+        id: uuid::Uuid::now_v7().to_string(),
+        session_id: session_id.clone(),
+        user_id: Some(user.id.clone()),
+        username: Some(user.username.clone()),
+        avatar_url: user.avatar_url.clone(),
+        message: text,
+        message_type,
+        metadata,
+        created_at: crate::clock::now(),
+    };
+    app.store.put_chat_message(&message, slow_ms).await?;
+    let data = serde_json::to_value(&message).map_err(ApiError::internal)?;
+    events::publish(app, Audience::Session, kind::CHAT_MESSAGE, &session_id, data).await;
+    Ok(message)
+}
+
+/// Chat history, newest first. `before` takes the previous page's `next_cursor` or, for older
+/// clients, an RFC 3339 timestamp (messages strictly older than it).
+pub async fn history(
+    app: &App,
+    user: &User,
+    session_id: &str,
+    limit: i32,
+    before: Option<&str>,
+) -> ApiResult<MessagePage> {
+    let session_id = check_session_id("session_id", session_id)?;
+    app.store
+        .session(&session_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no session {session_id}")))?;
+    if let Some(me) = app.store.participant(&session_id, &user.id).await? {
+        if me.status.is_barred() {
+            return Err(ApiError::Forbidden("you were removed from this session".into()));
+        }
+    }
+    let (cursor, before_sk) = match before {
+        None => (None, None),
+        Some(b) => match time::OffsetDateTime::parse(b, &time::format_description::well_known::Rfc3339) {
+            Ok(t) => (
+                None,
+                Some(format!("{}{}", crate::keys::CHAT_PREFIX, crate::clock::format(t))),
+            ),
+            Err(_) => (Some(b), None),
+        },
+    };
+    let (messages, next_cursor) = app.store.chat_page(&session_id, limit, cursor, before_sk).await?;
+    Ok(MessagePage { messages, next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_normalised_and_checked() {
+        assert_eq!(clean_text("  Cafe\u{301}  ", &[]).unwrap(), "Café");
+        assert!(clean_text("   ", &[]).is_err());
+        assert!(clean_text(&"a".repeat(501), &[]).is_err());
+        assert!(clean_text(&"é".repeat(500), &[]).is_ok());
+        assert!(clean_text("hi \u{202E}there", &[]).is_err());
+        assert!(clean_text("line\nbreak", &[]).is_err());
+        let blocked = vec!["spam".to_string(), "buy now".to_string()];
+        assert!(clean_text("no SPAM here", &blocked).is_err());
+        assert!(clean_text("spammer is fine", &blocked).is_ok());
+        assert!(clean_text("please Buy Now!", &blocked).is_err());
+    }
+
+    #[test]
+    fn metadata_is_bounded() {
+        assert!(check_metadata(Some(serde_json::json!({"sticker": "wave"}))).is_ok());
+        assert!(check_metadata(Some(serde_json::json!([1]))).is_err());
+        assert!(check_metadata(Some(serde_json::json!({"a": {"b": {"c": {"d": {"e": 1}}}}}))).is_err());
+        assert!(check_metadata(Some(serde_json::json!({"a": "x".repeat(3000)}))).is_err());
+    }
+}

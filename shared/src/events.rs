@@ -1,0 +1,136 @@
+//! What the rules publish: the event types of `docs/events.md`, system chat messages, and the
+//! coalesced aggregate events (`viewer_count`, `reactions`).
+//!
+//! Aggregates are pushed at most about once per second per session: the first change of a window
+//! pushes at once (leading edge), the second waits for the window's end and pushes the state then
+//! (trailing edge), every other change is covered by those two. A join storm or a reaction flood
+//! therefore costs each viewer one or two pushes per second, and the last state is always
+//! delivered.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::domain::{ChatMessage, MessageType, Participant, ReactionType};
+use crate::push::{Audience, Event};
+use crate::store::PushTurn;
+use crate::ApiResult;
+
+/// Event type names (the `type` of the envelope).
+pub mod kind {
+    pub const CHAT_MESSAGE: &str = "chat.message";
+    pub const REACTIONS: &str = "reactions";
+    pub const VIEWER_COUNT: &str = "viewer_count";
+    pub const PARTICIPANT_JOINED: &str = "participant.joined";
+    pub const PARTICIPANT_LEFT: &str = "participant.left";
+    pub const PARTICIPANT_UPDATED: &str = "participant.updated";
+    pub const GUEST_REQUEST_CREATED: &str = "guest_request.created";
+    pub const GUEST_REQUEST_UPDATED: &str = "guest_request.updated";
+    pub const SESSION_ENDED: &str = "session.ended";
+    pub const ERROR: &str = "error";
+    pub const PONG: &str = "pong";
+}
+
+/// Length of a coalescing window.
+pub const COALESCE_WINDOW: Duration = Duration::from_secs(1);
+
+pub async fn publish(app: &App, audience: Audience, kind: &'static str, session_id: &str, data: Value) {
+    app.push
+        .send(&app.store, audience, &Event::new(kind, session_id, data))
+        .await;
+}
+
+/// The public view of a participant in events.
+pub fn participant_data(p: &Participant) -> Value {
+    serde_json::to_value(p).unwrap_or(Value::Null)
+}
+
+/// Stores a system chat message and pushes it as `chat.message` to `audience`. A failure to store
+/// is logged: system messages narrate a change that has already happened and must not undo it.
+pub async fn system_message(app: &App, session_id: &str, text: String, audience: Audience, metadata: Value) {
+    let message = ChatMessage {
+        id: uuid::Uuid::now_v7().to_string(),
+        session_id: session_id.to_string(),
+        user_id: None,
+        username: None,
+        avatar_url: None,
+        message: text,
+        message_type: MessageType::System,
+        metadata: Some(metadata),
+        created_at: crate::clock::now(),
+    };
+    if let Err(e) = app.store.put_chat_message(&message, None).await {
+        tracing::warn!(error = %e, session_id, "system message not stored");
+        return;
+    }
+    publish(
+        app,
+        audience,
+        kind::CHAT_MESSAGE,
+        session_id,
+        serde_json::to_value(&message).unwrap_or_default(),
+    )
+    .await;
+}
+
+/// Pushes an aggregate to the whole session, coalesced per window (see the module docs).
+async fn coalesced<F, Fut>(app: &App, session_id: &str, event_type: &'static str, read: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Value>>,
+{
+    let turn = match app
+        .store
+        .claim_push(session_id, event_type, COALESCE_WINDOW.as_millis() as i64)
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, event_type, "push window not claimed; skipping");
+            return;
+        }
+    };
+    match turn {
+        PushTurn::Covered => return,
+        PushTurn::Leading => {}
+        PushTurn::Trailing { at_ms } => {
+            let wait = (at_ms - crate::clock::epoch_millis()).clamp(0, COALESCE_WINDOW.as_millis() as i64);
+            // Waiting here (not in a test) is the trailing edge of the debounce: the state read after
+            // the window ends includes every change made inside it.
+            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        }
+    }
+    match read().await {
+        Ok(data) => publish(app, Audience::Session, event_type, session_id, data).await,
+        Err(e) => tracing::warn!(error = %e, event_type, "aggregate not read; skipping push"),
+    }
+}
+
+/// `viewer_count`: the session's counters, coalesced.
+pub async fn viewer_count(app: &App, session_id: &str) {
+    coalesced(app, session_id, kind::VIEWER_COUNT, || async {
+        let s = app.store.session(session_id).await?;
+        Ok(s.map_or(
+            Value::Null,
+            |s| json!({"viewer_count": s.viewer_count, "peak_viewers": s.peak_viewers, "guest_count": s.guest_count}),
+        ))
+    })
+    .await
+}
+
+/// `reactions`: the session's reaction totals, coalesced.
+pub async fn reactions(app: &App, session_id: &str) {
+    coalesced(app, session_id, kind::REACTIONS, || async {
+        Ok(json!({"totals": totals_json(&app.store.reaction_totals(session_id).await?)}))
+    })
+    .await
+}
+
+pub fn totals_json(totals: &std::collections::HashMap<ReactionType, i64>) -> Value {
+    let map: serde_json::Map<String, Value> = ReactionType::ALL
+        .iter()
+        .map(|t| (t.as_str().to_string(), json!(totals.get(t).copied().unwrap_or(0))))
+        .collect();
+    Value::Object(map)
+}

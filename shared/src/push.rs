@@ -1,0 +1,182 @@
+//! Push to WebSocket clients through API Gateway's management API (PostToConnection).
+//!
+//! Every function that pushes holds a [`Pusher`]. Recipients come from the connection items
+//! (`store`): a whole session, its hosts and cohosts, or one user. Posts run with bounded
+//! concurrency; a `410 GoneException` deletes that connection item and does not fail the rest;
+//! throttling and 5xx answers are retried within the time the caller allows. Pushing never fails
+//! the request that caused it: what could not be delivered is logged (clients resync from the
+//! HTTP API when they reconnect).
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_apigatewaymanagement::error::SdkError;
+use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+use futures::{stream, StreamExt};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::store::{ConnectionRef, Store};
+
+/// Posts in flight at once per push.
+const CONCURRENCY: usize = 32;
+/// How long one push may keep retrying throttled posts.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(3);
+
+/// Who receives an event.
+#[derive(Clone, Debug)]
+pub enum Audience {
+    /// Everyone connected to the session.
+    Session,
+    /// The session's hosts and cohosts.
+    Stage,
+    /// One user (all of their connections to the session).
+    User(String),
+    /// One connection.
+    Connection(String),
+}
+
+/// The envelope every client receives:
+/// `{"type": "...", "session_id": "...", "data": {...}, "ts": "<RFC 3339>"}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub session_id: String,
+    pub data: Value,
+    pub ts: String,
+}
+
+impl Event {
+    pub fn new(kind: &'static str, session_id: &str, data: Value) -> Self {
+        Event {
+            kind,
+            session_id: session_id.to_string(),
+            data,
+            ts: crate::clock::now(),
+        }
+    }
+}
+
+/// What a push did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub sent: usize,
+    pub gone: usize,
+    pub failed: usize,
+}
+
+pub struct Pusher {
+    api: Option<aws_sdk_apigatewaymanagement::Client>,
+}
+
+enum PostOutcome {
+    Sent,
+    Gone,
+    Failed,
+}
+
+impl Pusher {
+    /// `api` is the management API client (`None`: no WebSocket API configured, pushes are skipped).
+    pub fn new(api: Option<aws_sdk_apigatewaymanagement::Client>) -> Self {
+        Self { api }
+    }
+
+    /// Sends `event` to `audience`.
+    pub async fn send(&self, store: &Store, audience: Audience, event: &Event) -> Delivery {
+        let Some(api) = &self.api else {
+            return Delivery::default();
+        };
+        let recipients = match recipients(store, &audience, &event.session_id).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, kind = event.kind, "push: could not list connections");
+                return Delivery::default();
+            }
+        };
+        let body = match serde_json::to_vec(event) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "push: event did not serialize");
+                return Delivery::default();
+            }
+        };
+        let deadline = Instant::now() + DEFAULT_BUDGET;
+        let outcomes: Vec<PostOutcome> = stream::iter(recipients)
+            .map(|c| {
+                let body = &body;
+                async move {
+                    let outcome = post(api, &c.connection_id, body, deadline).await;
+                    if matches!(outcome, PostOutcome::Gone) {
+                        if let Err(e) = store.delete_connection(&c.connection_id).await {
+                            tracing::warn!(error = %e, connection = %c.connection_id, "push: stale connection not deleted");
+                        }
+                    }
+                    outcome
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut d = Delivery::default();
+        for o in outcomes {
+            match o {
+                PostOutcome::Sent => d.sent += 1,
+                PostOutcome::Gone => d.gone += 1,
+                PostOutcome::Failed => d.failed += 1,
+            }
+        }
+        tracing::debug!(kind = event.kind, session_id = %event.session_id, ?d, "pushed");
+        d
+    }
+}
+
+async fn recipients(store: &Store, audience: &Audience, session_id: &str) -> crate::ApiResult<Vec<ConnectionRef>> {
+    Ok(match audience {
+        Audience::Session => store.session_connections(session_id, None).await?,
+        Audience::User(u) => store.session_connections(session_id, Some(u)).await?,
+        Audience::Stage => {
+            let stage = store.moderators(session_id).await?;
+            let all = store.session_connections(session_id, None).await?;
+            all.into_iter().filter(|c| stage.contains(&c.user_id)).collect()
+        }
+        Audience::Connection(id) => vec![ConnectionRef {
+            connection_id: id.clone(),
+            user_id: String::new(),
+        }],
+    })
+}
+
+async fn post(
+    api: &aws_sdk_apigatewaymanagement::Client,
+    connection_id: &str,
+    body: &[u8],
+    deadline: Instant,
+) -> PostOutcome {
+    let mut attempt = 0u32;
+    loop {
+        let res = api
+            .post_to_connection()
+            .connection_id(connection_id)
+            .data(Blob::new(body.to_vec()))
+            .send()
+            .await;
+        let retryable = match res {
+            Ok(_) => return PostOutcome::Sent,
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                PostToConnectionError::GoneException(_) => return PostOutcome::Gone,
+                PostToConnectionError::LimitExceededException(_) => true,
+                _ => e.raw().status().is_server_error(),
+            },
+            Err(SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)) => true,
+            Err(_) => false,
+        };
+        attempt += 1;
+        let pause = Duration::from_millis((20u64 << attempt.min(5)).min(500));
+        if !retryable || Instant::now() + pause >= deadline {
+            tracing::warn!(connection = connection_id, attempt, "push: post failed");
+            return PostOutcome::Failed;
+        }
+        tokio::time::sleep(pause).await;
+    }
+}

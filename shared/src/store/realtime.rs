@@ -1,0 +1,389 @@
+//! Access patterns of the realtime side: WebSocket connections, chat, slow mode, reaction counts,
+//! rate-limit windows and push coalescing windows (`docs/data-model.md`, P11–P16).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+
+use super::*;
+use crate::domain::{ChatMessage, Connection, ReactionType};
+
+/// Shards of a session's reaction counts: writes spread over them, reads sum them.
+pub const REACTION_SHARDS: u32 = 16;
+
+/// A connection as the fan-out sees it (from GSI1 keys alone).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionRef {
+    pub connection_id: String,
+    pub user_id: String,
+}
+
+/// Outcome of claiming a push window.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PushTurn {
+    /// First event of a window: push now.
+    Leading,
+    /// First event after the leading one in a window: push when the window ends (epoch ms), so the
+    /// last state of every burst is delivered.
+    Trailing { at_ms: i64 },
+    /// Someone else pushes this window's state.
+    Covered,
+}
+
+impl Store {
+    /// P12: records a connection (with its TTL) under the session's fan-out index.
+    pub async fn put_connection(&self, c: &Connection) -> ApiResult<()> {
+        let mut item = to_item(&keys::connection(&c.connection_id), c)?;
+        item.insert(keys::GSI1_PK.into(), s(keys::connections_index_pk(&c.session_id)));
+        item.insert(
+            keys::GSI1_SK.into(),
+            s(keys::connections_index_sk(&c.user_id, &c.connection_id)),
+        );
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(db_err)
+    }
+
+    pub async fn connection(&self, connection_id: &str) -> ApiResult<Option<Connection>> {
+        let c: Option<Connection> = self.get(keys::connection(connection_id)).await?;
+        // TTL deletes lag by up to two days: an expired item is no connection.
+        Ok(c.filter(|c| c.expires_at > crate::clock::epoch_seconds()))
+    }
+
+    /// Deletes a connection item (on `$disconnect`, or when a push finds it gone).
+    pub async fn delete_connection(&self, connection_id: &str) -> ApiResult<()> {
+        self.db
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::connection(connection_id))))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(db_err)
+    }
+
+    /// P12: connections of a session, optionally of one user only, following every page.
+    pub async fn session_connections(&self, session_id: &str, user_id: Option<&str>) -> ApiResult<Vec<ConnectionRef>> {
+        let mut q = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .expression_attribute_values(":pk", s(keys::connections_index_pk(session_id)));
+        q = match user_id {
+            Some(u) => q
+                .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :user)")
+                .expression_attribute_values(":user", s(format!("{u}#"))),
+            None => q.key_condition_expression("gsi1pk = :pk"),
+        };
+        let items: Vec<Item> = q.into_paginator().items().send().try_collect().await.map_err(db_err)?;
+        Ok(items
+            .iter()
+            .filter_map(|i| {
+                let sk = i.get(keys::GSI1_SK)?.as_s().ok()?;
+                let (user, conn) = sk.split_once('#')?;
+                Some(ConnectionRef {
+                    connection_id: conn.to_string(),
+                    user_id: user.to_string(),
+                })
+            })
+            .collect())
+    }
+
+    /// P4 (moderators): ids of the present host and cohosts of a session.
+    pub async fn moderators(&self, session_id: &str) -> ApiResult<Vec<String>> {
+        let items: Vec<Item> = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .filter_expression("#role IN (:host, :cohost) AND #st IN (:active, :muted)")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":pk", s(keys::session_pk(session_id)))
+            .expression_attribute_values(":prefix", s(keys::PARTICIPANT_PREFIX))
+            .expression_attribute_values(":host", s("host"))
+            .expression_attribute_values(":cohost", s("cohost"))
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":muted", s("muted"))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(db_err)?;
+        Ok(items
+            .iter()
+            .filter_map(|i| i.get("user_id")?.as_s().ok().cloned())
+            .collect())
+    }
+
+    /// P11: stores a chat message. With `slow_mode_ms`, the author's next-allowed time is advanced
+    /// in the same transaction, conditionally: inside the window nothing is stored and the answer
+    /// is 429 with the seconds left.
+    pub async fn put_chat_message(&self, m: &ChatMessage, slow_mode_ms: Option<i64>) -> ApiResult<()> {
+        let item = to_item(&keys::chat_message(&m.session_id, &m.created_at, &m.id), m)?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(ApiError::internal)?;
+        let (Some(window), Some(user)) = (slow_mode_ms, m.user_id.as_deref()) else {
+            return self
+                .db
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(put.item().clone()))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(db_err);
+        };
+        let now = crate::clock::epoch_millis();
+        let slow = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::slow_mode(&m.session_id, user))))
+            .update_expression("SET next_at = :next, expires_at = :ttl")
+            .condition_expression("attribute_not_exists(next_at) OR next_at <= :now")
+            .expression_attribute_values(":next", n(now + window))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":ttl", n((now + window) / 1000 + 60))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(ApiError::internal)?;
+        let items = vec![
+            TransactWriteItem::builder().update(slow).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        for attempt in 0..MAX_ATTEMPTS {
+            match self.transact(items.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(TxError::Cancelled(c)) if c.failed(0) => {
+                    let next_at = match c.item(0) {
+                        Some(old) => number(&old, "next_at"),
+                        None => self.slow_mode_next(&m.session_id, user).await?,
+                    };
+                    let wait_ms = (next_at - crate::clock::epoch_millis()).max(1);
+                    return Err(ApiError::TooManyRequests {
+                        retry_after_seconds: ((wait_ms + 999) / 1000) as u64,
+                        detail: "slow mode: wait before sending another message".into(),
+                    });
+                }
+                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
+                Err(TxError::Cancelled(_)) => return Err(ApiError::internal("chat message id collision")),
+                Err(TxError::Retry) => backoff(attempt).await,
+                Err(TxError::Fatal(e)) => return Err(e),
+            }
+        }
+        Err(ApiError::Unavailable("chat retries exhausted".into()))
+    }
+
+    async fn slow_mode_next(&self, session_id: &str, user_id: &str) -> ApiResult<i64> {
+        let item: Option<HashMap<String, serde_json::Value>> = self.get(keys::slow_mode(session_id, user_id)).await?;
+        Ok(item
+            .and_then(|i| i.get("next_at").and_then(|v| v.as_i64()))
+            .unwrap_or(0))
+    }
+
+    /// P11: one page of a session's chat, newest first. `start` is a decoded cursor; `before` an
+    /// exclusive upper bound on the sort key (from a timestamp).
+    pub async fn chat_page(
+        &self,
+        session_id: &str,
+        limit: i32,
+        cursor: Option<&str>,
+        before_sk: Option<String>,
+    ) -> ApiResult<(Vec<ChatMessage>, Option<String>)> {
+        let pk = keys::chat_pk(session_id);
+        let start = cursor
+            .map(|c| cursor::decode("before", c, &[keys::PK, keys::SK], (keys::PK, &pk)))
+            .transpose()?;
+        let mut q = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(&pk))
+            .scan_index_forward(false)
+            .set_exclusive_start_key(start)
+            .limit(limit);
+        q = match before_sk {
+            Some(b) => q
+                .key_condition_expression("pk = :pk AND sk < :before")
+                .expression_attribute_values(":before", s(b)),
+            None => q
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(keys::CHAT_PREFIX)),
+        };
+        let out = q.send().await.map_err(db_err)?;
+        let next = out.last_evaluated_key.as_ref().map(cursor::encode);
+        let list = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<ApiResult<_>>()?;
+        Ok((list, next))
+    }
+
+    /// P13 + P14: counts one reaction, within the user's per-second limit, in one transaction:
+    /// the rate window (two condition branches: a new second, or the same second under the limit)
+    /// and one random shard of the session's counts.
+    pub async fn add_reaction(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        kind: ReactionType,
+        per_second: u32,
+    ) -> ApiResult<()> {
+        let shard = rand::random_range(0..REACTION_SHARDS);
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::reaction_shard(session_id, shard))))
+            .update_expression("ADD #t :one")
+            .expression_attribute_names("#t", kind.as_str())
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut new_window = true;
+        for attempt in 0..MAX_ATTEMPTS {
+            let second = crate::clock::epoch_seconds();
+            let b = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&keys::rate_window(session_id, "react", user_id))))
+                .expression_attribute_names("#w", "window")
+                .expression_attribute_names("#c", "count")
+                .expression_attribute_values(":win", n(second))
+                .expression_attribute_values(":one", n(1))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            let rate = if new_window {
+                b.update_expression("SET #w = :win, #c = :one, expires_at = :ttl")
+                    .condition_expression("attribute_not_exists(#w) OR #w < :win")
+                    .expression_attribute_values(":ttl", n(second + 60))
+            } else {
+                b.update_expression("SET #c = #c + :one")
+                    .condition_expression("#w = :win AND #c < :limit")
+                    .expression_attribute_values(":limit", n(per_second))
+            }
+            .build()
+            .map_err(ApiError::internal)?;
+            let items = vec![
+                TransactWriteItem::builder().update(rate).build(),
+                TransactWriteItem::builder().update(count.clone()).build(),
+            ];
+            match self.transact(items).await {
+                Ok(()) => return Ok(()),
+                Err(TxError::Cancelled(c)) if c.failed(0) => {
+                    let (window, used) = match c.item(0) {
+                        Some(old) => (number(&old, "window"), number(&old, "count")),
+                        None => (second, i64::from(per_second)), // no image: assume the worst
+                    };
+                    if window == second && used >= i64::from(per_second) {
+                        return Err(ApiError::TooManyRequests {
+                            retry_after_seconds: 1,
+                            detail: format!("at most {per_second} reactions per second"),
+                        });
+                    }
+                    new_window = window < second;
+                }
+                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
+                Err(TxError::Cancelled(_)) => {}
+                Err(TxError::Retry) => backoff(attempt).await,
+                Err(TxError::Fatal(e)) => return Err(e),
+            }
+        }
+        Err(ApiError::Unavailable("reaction retries exhausted".into()))
+    }
+
+    /// P13: a session's reaction totals, summed over its shards (one Query).
+    pub async fn reaction_totals(&self, session_id: &str) -> ApiResult<HashMap<ReactionType, i64>> {
+        let items: Vec<Item> = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(keys::session_pk(session_id)))
+            .expression_attribute_values(":prefix", s(keys::REACTION_PREFIX))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(db_err)?;
+        let mut totals: HashMap<ReactionType, i64> = ReactionType::ALL.iter().map(|t| (*t, 0)).collect();
+        for item in &items {
+            for t in ReactionType::ALL {
+                *totals.entry(t).or_default() += number(item, t.as_str());
+            }
+        }
+        Ok(totals)
+    }
+
+    /// P16: claims this event's push window for a session: the first event of a window pushes at
+    /// once, the second pushes when the window ends, the rest are covered by those two.
+    pub async fn claim_push(&self, session_id: &str, event_type: &str, window_ms: i64) -> ApiResult<PushTurn> {
+        let key = key_item(&keys::push_window(session_id, event_type));
+        let now = crate::clock::epoch_millis();
+        let leading = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .update_expression("SET window_end = :end")
+            .condition_expression("attribute_not_exists(window_end) OR window_end <= :now")
+            .expression_attribute_values(":end", n(now + window_ms))
+            .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let window_end = match leading {
+            Ok(_) => return Ok(PushTurn::Leading),
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(c) => match c.item {
+                    Some(old) => number(&old, "window_end"),
+                    None => {
+                        let marker: Option<HashMap<String, serde_json::Value>> =
+                            self.get(keys::push_window(session_id, event_type)).await?;
+                        marker
+                            .and_then(|m| m.get("window_end").and_then(|v| v.as_i64()))
+                            .unwrap_or(now)
+                    }
+                },
+                other => return Err(db_err(other)),
+            },
+        };
+        let trailing = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression("SET trailer_for = :end")
+            .condition_expression("window_end = :end AND (attribute_not_exists(trailer_for) OR trailer_for <> :end)")
+            .expression_attribute_values(":end", n(window_end))
+            .send()
+            .await;
+        match trailing {
+            Ok(_) => Ok(PushTurn::Trailing { at_ms: window_end }),
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(_) => Ok(PushTurn::Covered),
+                other => Err(db_err(other)),
+            },
+        }
+    }
+}
+
+/// A numeric attribute of an item, 0 when absent.
+fn number(item: &Item, name: &str) -> i64 {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
