@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-export DYNAMODB_PORT=$(free_port) GATEWAY_HTTP_PORT=$(free_port) DEV_SFU=off
+export DYNAMODB_PORT=$(free_port) GATEWAY_HTTP_PORT=$(free_port) GATEWAY_WS_PORT=$(free_port) DEV_SFU=off
 export DEV_LOG_DIR=$(mktemp -d)
 out=$DEV_LOG_DIR/dev.out
 setsid bash "$root/infra/scripts/dev.sh" >"$out" 2>&1 &

@@ -13,6 +13,9 @@ local_defaults() {
   export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}
   export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}
   export GATEWAY_HTTP_PORT=${GATEWAY_HTTP_PORT:-3000}
+  export GATEWAY_WS_PORT=${GATEWAY_WS_PORT:-3001}
+  # The functions push through the gateway's @connections API, as through API Gateway's in AWS.
+  export WEBSOCKET_API_ENDPOINT=${WEBSOCKET_API_ENDPOINT:-http://127.0.0.1:$GATEWAY_WS_PORT}
   export LIVEKIT_PORT=${LIVEKIT_PORT:-7880}
   export LIVEKIT_URL=${LIVEKIT_URL:-ws://127.0.0.1:$LIVEKIT_PORT}
   export LIVEKIT_API_KEY=${LIVEKIT_API_KEY:-devkey}

@@ -48,6 +48,7 @@ cat <<INFO
 
 TrendKe Live is running locally.
   HTTP API        $base
+  WebSocket API   ws://127.0.0.1:$GATEWAY_WS_PORT/?token=<JWT>&session_id=<id>  (management: $WEBSOCKET_API_ENDPOINT/@connections)
   DynamoDB        $AWS_ENDPOINT_URL_DYNAMODB (table $TABLE_NAME)
   SFU             $sfu
   Logs            $logs

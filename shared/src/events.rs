@@ -14,7 +14,6 @@ use serde_json::{json, Value};
 use crate::app::App;
 use crate::domain::{ChatMessage, MessageType, Participant, ReactionType};
 use crate::push::{Audience, Event};
-use crate::store::PushTurn;
 use crate::ApiResult;
 
 /// Event type names (the `type` of the envelope).
@@ -74,31 +73,86 @@ pub async fn system_message(app: &App, session_id: &str, text: String, audience:
     .await;
 }
 
+/// What this process knows of a push window: its end, and whether its trailer is taken. It saves
+/// the table writes of a claim that is bound to fail; the table's conditional writes still decide.
+#[derive(Clone, Copy)]
+struct KnownWindow {
+    end_ms: i64,
+    trailer_taken: bool,
+}
+
+static WINDOWS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<(String, &'static str), KnownWindow>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn known(session_id: &str, event_type: &'static str, now: i64) -> Option<KnownWindow> {
+    let mut map = WINDOWS.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() > 10_000 {
+        map.retain(|_, w| w.end_ms > now);
+    }
+    map.get(&(session_id.to_string(), event_type))
+        .copied()
+        .filter(|w| w.end_ms > now)
+}
+
+fn remember(session_id: &str, event_type: &'static str, w: KnownWindow) {
+    WINDOWS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert((session_id.to_string(), event_type), w);
+}
+
+/// Whether this caller pushes the aggregate now (`Some(0)`), after waiting until the window end
+/// (`Some(end)`), or not at all.
+async fn turn(app: &App, session_id: &str, event_type: &'static str) -> ApiResult<Option<i64>> {
+    let now = crate::clock::epoch_millis();
+    let window = COALESCE_WINDOW.as_millis() as i64;
+    let end = match known(session_id, event_type, now) {
+        Some(w) if w.trailer_taken => return Ok(None),
+        Some(w) => w.end_ms,
+        None => match app.store.claim_push_window(session_id, event_type, window).await? {
+            None => {
+                remember(
+                    session_id,
+                    event_type,
+                    KnownWindow {
+                        end_ms: now + window,
+                        trailer_taken: false,
+                    },
+                );
+                return Ok(Some(0));
+            }
+            Some(end) => end,
+        },
+    };
+    let mine = app.store.claim_push_trailer(session_id, event_type, end).await?;
+    remember(
+        session_id,
+        event_type,
+        KnownWindow {
+            end_ms: end,
+            trailer_taken: true,
+        },
+    );
+    Ok(mine.then_some(end))
+}
+
 /// Pushes an aggregate to the whole session, coalesced per window (see the module docs).
 async fn coalesced<F, Fut>(app: &App, session_id: &str, event_type: &'static str, read: F)
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ApiResult<Value>>,
 {
-    let turn = match app
-        .store
-        .claim_push(session_id, event_type, COALESCE_WINDOW.as_millis() as i64)
-        .await
-    {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::warn!(error = %e, event_type, "push window not claimed; skipping");
-            return;
-        }
-    };
-    match turn {
-        PushTurn::Covered => return,
-        PushTurn::Leading => {}
-        PushTurn::Trailing { at_ms } => {
+    match turn(app, session_id, event_type).await {
+        Ok(None) => return,
+        Ok(Some(at_ms)) => {
             let wait = (at_ms - crate::clock::epoch_millis()).clamp(0, COALESCE_WINDOW.as_millis() as i64);
             // Waiting here (not in a test) is the trailing edge of the debounce: the state read after
             // the window ends includes every change made inside it.
             tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, event_type, "push window not claimed; skipping");
+            return;
         }
     }
     match read().await {

@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::auth::User;
-use crate::chat::present_in_live_session;
 use crate::domain::{limits, ReactionType};
 use crate::error::ApiResult;
 use crate::events;
@@ -27,7 +26,7 @@ pub struct Reacted {
 /// without a per-reaction item; the totals reach clients as coalesced `reactions` events.
 pub async fn react(app: &App, user: &User, req: React) -> ApiResult<Reacted> {
     let session_id = check_session_id("session_id", &req.session_id)?;
-    present_in_live_session(app, user, &session_id).await?;
+    // Presence and liveness are conditions of the counting transaction itself.
     app.store
         .add_reaction(&session_id, &user.id, req.reaction_type, limits::REACTIONS_PER_SECOND)
         .await?;

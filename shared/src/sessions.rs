@@ -407,6 +407,7 @@ pub async fn end(app: &App, user: &User, session_id: &str) -> ApiResult<EndRespo
         return Err(ApiError::Forbidden("only the host can end this session".into()));
     }
     let now = clock::now();
+    let was_live = session.status == SessionStatus::Live;
     let ended = match session.status {
         SessionStatus::Ended => session,
         SessionStatus::Live => {
@@ -419,6 +420,13 @@ pub async fn end(app: &App, user: &User, session_id: &str) -> ApiResult<EndRespo
         .sweep_participants(&session_id, ended.ended_at.as_deref().unwrap_or(&now))
         .await?;
     app.sfu.delete_room(&ended.room_name).await;
+    if was_live {
+        let data =
+            json!({"session_id": session_id, "ended_at": ended.ended_at, "duration_seconds": ended.duration_seconds});
+        let text = "The live session has ended".to_string();
+        events::system_message(app, &session_id, text, Audience::Session, data.clone()).await;
+        events::publish(app, Audience::Session, kind::SESSION_ENDED, &session_id, data).await;
+    }
     tracing::info!(session_id, swept, "session ended");
     Ok(EndResponse {
         message: "Live session ended successfully",

@@ -311,3 +311,95 @@ impl LiveKit {
         panic!("livekit-server did not start");
     }
 }
+
+/// A WebSocket client of the local gateway's WebSocket API.
+pub struct Socket {
+    stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    /// Every event received so far, in order.
+    pub received: Vec<Value>,
+}
+
+/// How long a test waits for an expected event before failing (an upper bound, not a delay).
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Env {
+    /// Connects as `user` to `session_id`; `Err(status)` when the handshake is refused.
+    pub async fn connect(&self, user: &str, session_id: &str) -> Result<Socket, u16> {
+        self.connect_with_token(&token(user), session_id).await
+    }
+
+    pub async fn connect_with_token(&self, token: &str, session_id: &str) -> Result<Socket, u16> {
+        let url = format!("{}/?token={token}&session_id={session_id}", self.ws_url);
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((stream, _)) => Ok(Socket {
+                stream,
+                received: Vec::new(),
+            }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("WebSocket connect failed: {e}"),
+        }
+    }
+}
+
+impl Socket {
+    pub async fn send(&mut self, frame: Value) {
+        use futures::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::Text(frame.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    /// The next event, or `None` if the server closed the socket or nothing came within `EVENT_TIMEOUT`.
+    pub async fn next_event(&mut self) -> Option<Value> {
+        use futures::StreamExt;
+        loop {
+            let frame = tokio::time::timeout(EVENT_TIMEOUT, self.stream.next())
+                .await
+                .ok()??
+                .ok()?;
+            match frame {
+                tokio_tungstenite::tungstenite::Message::Text(t) => {
+                    let v: Value = serde_json::from_str(&t).expect("events are JSON");
+                    self.received.push(v.clone());
+                    return Some(v);
+                }
+                tokio_tungstenite::tungstenite::Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Reads events until one satisfies `pred`; returns it (panics after `EVENT_TIMEOUT`).
+    pub async fn until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            match self.next_event().await {
+                Some(v) if pred(&v) => return v,
+                Some(_) => continue,
+                None => panic!("no event {what}; received: {:?}", self.received),
+            }
+        }
+    }
+
+    /// A barrier: everything pushed to this connection before the ping was sent arrives before the
+    /// pong (pushes to one connection are delivered in order).
+    pub async fn sync(&mut self) {
+        self.send(json!({"action": "ping"})).await;
+        self.until("pong", |v| v["type"] == "pong").await;
+    }
+
+    /// Events of one type received so far.
+    pub fn of_type(&self, kind: &str) -> Vec<&Value> {
+        self.received.iter().filter(|v| v["type"] == kind).collect()
+    }
+
+    /// True when the server has closed the socket (reads until close or timeout).
+    pub async fn closed(&mut self) -> bool {
+        loop {
+            match self.next_event().await {
+                Some(_) => continue,
+                None => return true,
+            }
+        }
+    }
+}

@@ -33,6 +33,8 @@ const STAGE: &str = "local";
 
 struct Conn {
     tx: mpsc::UnboundedSender<Message>,
+    /// Ends the connection from the server side (DeleteConnection), whatever the client does.
+    kill: Arc<tokio::sync::Notify>,
     connected_at: i64,
     last_active_at: i64,
     source_ip: String,
@@ -207,10 +209,12 @@ async fn upgrade(
 async fn run(state: Arc<WsState>, socket: WebSocket, id: String, connected_at: i64, ip: String, ua: String) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+    let kill = Arc::new(tokio::sync::Notify::new());
     state.conns.lock().expect("connection map").insert(
         id.clone(),
         Conn {
             tx,
+            kill: Arc::clone(&kill),
             connected_at,
             last_active_at: connected_at,
             source_ip: ip.clone(),
@@ -227,7 +231,17 @@ async fn run(state: Arc<WsState>, socket: WebSocket, id: String, connected_at: i
         }
     });
     let (mut code, mut reason) = (1005u16, String::new());
-    while let Some(frame) = stream.next().await {
+    loop {
+        let frame = tokio::select! {
+            f = stream.next() => match f {
+                Some(f) => f,
+                None => break,
+            },
+            _ = kill.notified() => {
+                (code, reason) = (1000, "deleted through @connections".to_string());
+                break;
+            }
+        };
         let (body, base64) = match frame {
             Ok(Message::Text(t)) => (t.to_string(), false),
             Ok(Message::Binary(b)) => (B64.encode(&b), true),
@@ -273,7 +287,8 @@ async fn run(state: Arc<WsState>, socket: WebSocket, id: String, connected_at: i
     }
     let removed = state.conns.lock().expect("connection map").remove(&id);
     drop(removed);
-    writer.abort();
+    // Let the writer flush what was queued (a DELETE's close frame) before it ends.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), writer).await;
     let mut ctx = context(&state, "$disconnect", "DISCONNECT", &id, connected_at, &ip, &ua);
     ctx["disconnectStatusCode"] = json!(code);
     ctx["disconnectReason"] = json!(reason);
@@ -354,6 +369,7 @@ async fn manage(
                 code: 1000,
                 reason: "".into(),
             })));
+            conn.kill.notify_one();
             conns.remove(&id);
             StatusCode::NO_CONTENT.into_response()
         }

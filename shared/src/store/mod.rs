@@ -24,7 +24,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Key};
 
 mod realtime;
-pub use realtime::{ConnectionRef, PushTurn, REACTION_SHARDS};
+pub use realtime::{ConnectionRef, REACTION_SHARDS};
 
 type Item = HashMap<String, AttributeValue>;
 

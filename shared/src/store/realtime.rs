@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
 use super::*;
 use crate::domain::{ChatMessage, Connection, ReactionType};
@@ -17,18 +17,6 @@ pub const REACTION_SHARDS: u32 = 16;
 pub struct ConnectionRef {
     pub connection_id: String,
     pub user_id: String,
-}
-
-/// Outcome of claiming a push window.
-#[derive(Debug, PartialEq, Eq)]
-pub enum PushTurn {
-    /// First event of a window: push now.
-    Leading,
-    /// First event after the leading one in a window: push when the window ends (epoch ms), so the
-    /// last state of every burst is delivered.
-    Trailing { at_ms: i64 },
-    /// Someone else pushes this window's state.
-    Covered,
 }
 
 impl Store {
@@ -233,9 +221,10 @@ impl Store {
         Ok((list, next))
     }
 
-    /// P13 + P14: counts one reaction, within the user's per-second limit, in one transaction:
-    /// the rate window (two condition branches: a new second, or the same second under the limit)
-    /// and one random shard of the session's counts.
+    /// P13 + P14: counts one reaction in one transaction: the session is live and the user present
+    /// (condition checks, so no reads are needed first), the user's rate window (two condition
+    /// branches: a new second, or the same second under the limit), and one random shard of the
+    /// session's counts.
     pub async fn add_reaction(
         &self,
         session_id: &str,
@@ -243,18 +232,41 @@ impl Store {
         kind: ReactionType,
         per_second: u32,
     ) -> ApiResult<()> {
-        let shard = rand::random_range(0..REACTION_SHARDS);
+        let live = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::session(session_id))))
+            .condition_expression("#st = :live")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":live", s("live"))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut present = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::participant(session_id, user_id))))
+            .condition_expression("#st IN (:active, :muted)")
+            .expression_attribute_names("#st", "status")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (k, v) in present_values() {
+            present = present.expression_attribute_values(k, v);
+        }
+        let present = present.build().map_err(ApiError::internal)?;
         let count = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::reaction_shard(session_id, shard))))
+            .set_key(Some(key_item(&keys::reaction_shard(
+                session_id,
+                rand::random_range(0..REACTION_SHARDS),
+            ))))
             .update_expression("ADD #t :one")
             .expression_attribute_names("#t", kind.as_str())
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(ApiError::internal)?;
-        let mut new_window = true;
+        // The window last seen in a failed condition; `None`: assume a new second.
+        let mut seen_window: Option<i64> = None;
         for attempt in 0..MAX_ATTEMPTS {
             let second = crate::clock::epoch_seconds();
+            let new_window = seen_window.is_none_or(|w| w < second);
             let b = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key_item(&keys::rate_window(session_id, "react", user_id))))
@@ -275,23 +287,46 @@ impl Store {
             .build()
             .map_err(ApiError::internal)?;
             let items = vec![
+                TransactWriteItem::builder().condition_check(live.clone()).build(),
+                TransactWriteItem::builder().condition_check(present.clone()).build(),
                 TransactWriteItem::builder().update(rate).build(),
                 TransactWriteItem::builder().update(count.clone()).build(),
             ];
             match self.transact(items).await {
                 Ok(()) => return Ok(()),
                 Err(TxError::Cancelled(c)) if c.failed(0) => {
-                    let (window, used) = match c.item(0) {
+                    let exists = c.item(0).is_some() || self.session(session_id).await?.is_some();
+                    return Err(if exists {
+                        ApiError::conflict("session-ended", "this live session has ended")
+                    } else {
+                        ApiError::NotFound(format!("no session {session_id}"))
+                    });
+                }
+                Err(TxError::Cancelled(c)) if c.failed(1) => {
+                    let status = match c.item(1) {
+                        Some(item) => item.get("status").and_then(|v| v.as_s().ok()).cloned(),
+                        None => self
+                            .participant(session_id, user_id)
+                            .await?
+                            .map(|p| p.status.as_str().to_string()),
+                    };
+                    return Err(match status.as_deref() {
+                        Some("kicked" | "banned") => ApiError::Forbidden("you were removed from this session".into()),
+                        _ => ApiError::Forbidden("join the session first (POST /live/join)".into()),
+                    });
+                }
+                Err(TxError::Cancelled(c)) if c.failed(2) => {
+                    let (window, used) = match c.item(2) {
                         Some(old) => (number(&old, "window"), number(&old, "count")),
                         None => (second, i64::from(per_second)), // no image: assume the worst
                     };
-                    if window == second && used >= i64::from(per_second) {
+                    if window >= second && used >= i64::from(per_second) {
                         return Err(ApiError::TooManyRequests {
                             retry_after_seconds: 1,
                             detail: format!("at most {per_second} reactions per second"),
                         });
                     }
-                    new_window = window < second;
+                    seen_window = Some(window);
                 }
                 Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
                 Err(TxError::Cancelled(_)) => {}
@@ -327,16 +362,20 @@ impl Store {
         Ok(totals)
     }
 
-    /// P16: claims this event's push window for a session: the first event of a window pushes at
-    /// once, the second pushes when the window ends, the rest are covered by those two.
-    pub async fn claim_push(&self, session_id: &str, event_type: &str, window_ms: i64) -> ApiResult<PushTurn> {
-        let key = key_item(&keys::push_window(session_id, event_type));
+    /// P16: claims the leading edge of an event's push window: `Ok(None)` when this caller opened a
+    /// new window (and pushes now), `Ok(Some(end))` when a window ending at `end` (epoch ms) is open.
+    pub async fn claim_push_window(
+        &self,
+        session_id: &str,
+        event_type: &str,
+        window_ms: i64,
+    ) -> ApiResult<Option<i64>> {
         let now = crate::clock::epoch_millis();
-        let leading = self
+        let res = self
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key.clone()))
+            .set_key(Some(key_item(&keys::push_window(session_id, event_type))))
             .update_expression("SET window_end = :end")
             .condition_expression("attribute_not_exists(window_end) OR window_end <= :now")
             .expression_attribute_values(":end", n(now + window_ms))
@@ -344,10 +383,10 @@ impl Store {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        let window_end = match leading {
-            Ok(_) => return Ok(PushTurn::Leading),
+        match res {
+            Ok(_) => Ok(None),
             Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(c) => match c.item {
+                UpdateItemError::ConditionalCheckFailedException(c) => Ok(Some(match c.item {
                     Some(old) => number(&old, "window_end"),
                     None => {
                         let marker: Option<HashMap<String, serde_json::Value>> =
@@ -356,24 +395,28 @@ impl Store {
                             .and_then(|m| m.get("window_end").and_then(|v| v.as_i64()))
                             .unwrap_or(now)
                     }
-                },
-                other => return Err(db_err(other)),
+                })),
+                other => Err(db_err(other)),
             },
-        };
-        let trailing = self
+        }
+    }
+
+    /// P16: claims the trailing edge of the window ending at `window_end`; false if already taken.
+    pub async fn claim_push_trailer(&self, session_id: &str, event_type: &str, window_end: i64) -> ApiResult<bool> {
+        let res = self
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key))
+            .set_key(Some(key_item(&keys::push_window(session_id, event_type))))
             .update_expression("SET trailer_for = :end")
             .condition_expression("window_end = :end AND (attribute_not_exists(trailer_for) OR trailer_for <> :end)")
             .expression_attribute_values(":end", n(window_end))
             .send()
             .await;
-        match trailing {
-            Ok(_) => Ok(PushTurn::Trailing { at_ms: window_end }),
+        match res {
+            Ok(_) => Ok(true),
             Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(PushTurn::Covered),
+                UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
                 other => Err(db_err(other)),
             },
         }
