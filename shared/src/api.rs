@@ -114,8 +114,17 @@ impl Endpoint {
             .find(|e| matches!(e.route(), Route::WebSocket(k) if k == route_key))
     }
 
-    /// Runs the endpoint; never fails: every error is already a problem+json response.
+    /// Runs the endpoint; never fails: every error is already a problem+json response. Work that
+    /// retries (pushes) stops before the Lambda's deadline when the request carries one.
     pub async fn handle(self, app: &App, req: Request) -> Response<Body> {
+        let deadline = req
+            .lambda_context_ref()
+            .map(|c| crate::push::instant_of_epoch_millis(c.deadline))
+            .unwrap_or_else(|| std::time::Instant::now() + std::time::Duration::from_secs(30));
+        crate::push::DEADLINE.scope(deadline, self.respond(app, req)).await
+    }
+
+    async fn respond(self, app: &App, req: Request) -> Response<Body> {
         match self.run(app, &req).await {
             Ok(resp) => resp,
             Err(e) => {

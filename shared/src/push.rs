@@ -22,6 +22,27 @@ use crate::store::{ConnectionRef, Store};
 const CONCURRENCY: usize = 32;
 /// How long one push may keep retrying throttled posts.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(3);
+/// Time kept in reserve before the Lambda's deadline for the function to answer.
+const DEADLINE_RESERVE: Duration = Duration::from_millis(500);
+
+tokio::task_local! {
+    /// The invocation's deadline (from the Lambda context), set by `Endpoint::handle`.
+    pub static DEADLINE: Instant;
+}
+
+/// When retries of this push must stop: the default budget, cut short by the Lambda's deadline.
+fn deadline() -> Instant {
+    let budget = Instant::now() + DEFAULT_BUDGET;
+    DEADLINE
+        .try_with(|d| d.checked_sub(DEADLINE_RESERVE).unwrap_or(*d).min(budget))
+        .unwrap_or(budget)
+}
+
+/// The `Instant` of a Lambda context deadline (epoch milliseconds).
+pub fn instant_of_epoch_millis(deadline_ms: u64) -> Instant {
+    let left = deadline_ms.saturating_sub(crate::clock::epoch_millis().max(0) as u64);
+    Instant::now() + Duration::from_millis(left)
+}
 
 /// Who receives an event.
 #[derive(Clone, Debug)]
@@ -101,7 +122,7 @@ impl Pusher {
                 return Delivery::default();
             }
         };
-        let deadline = Instant::now() + DEFAULT_BUDGET;
+        let deadline = deadline();
         let outcomes: Vec<PostOutcome> = stream::iter(recipients)
             .map(|c| {
                 let body = &body;
@@ -178,5 +199,102 @@ async fn post(
             return PostOutcome::Failed;
         }
         tokio::time::sleep(pause).await;
+    }
+}
+
+/// Retry and cleanup paths, with `aws-smithy-mocks` standing in for API Gateway's throttling (the
+/// local gateway never throttles) and for DynamoDB.
+#[cfg(test)]
+mod tests {
+    use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionOutput;
+    use aws_sdk_apigatewaymanagement::types::error::{GoneException, LimitExceededException};
+    use aws_sdk_apigatewaymanagement::Client as Api;
+    use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
+    use aws_sdk_dynamodb::Client as Db;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+
+    fn event() -> Event {
+        Event::new("pong", "s", serde_json::json!({}))
+    }
+
+    #[tokio::test]
+    async fn throttled_posts_are_retried_within_the_budget() {
+        let post = mock!(Api::post_to_connection)
+            .sequence()
+            .error(|| PostToConnectionError::LimitExceededException(LimitExceededException::builder().build()))
+            .times(2)
+            .output(|| PostToConnectionOutput::builder().build())
+            .build();
+        let pusher = Pusher::new(Some(mock_client!(
+            aws_sdk_apigatewaymanagement,
+            RuleMode::Sequential,
+            [&post]
+        )));
+        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, []), "t");
+        let d = pusher.send(&store, Audience::Connection("c1".into()), &event()).await;
+        assert_eq!(
+            d,
+            Delivery {
+                sent: 1,
+                gone: 0,
+                failed: 0
+            }
+        );
+        assert_eq!(post.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn gone_connections_are_deleted_and_retries_stop_at_the_deadline() {
+        let post = mock!(Api::post_to_connection)
+            .then_error(|| PostToConnectionError::GoneException(GoneException::builder().build()));
+        let delete = mock!(Db::delete_item)
+            .match_requests(|r| {
+                r.key().and_then(|k| k.get("pk")).and_then(|v| v.as_s().ok()) == Some(&"CONN#c1".to_string())
+            })
+            .then_output(|| DeleteItemOutput::builder().build());
+        let pusher = Pusher::new(Some(mock_client!(
+            aws_sdk_apigatewaymanagement,
+            RuleMode::Sequential,
+            [&post]
+        )));
+        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&delete]), "t");
+        let d = pusher.send(&store, Audience::Connection("c1".into()), &event()).await;
+        assert_eq!(
+            d,
+            Delivery {
+                sent: 0,
+                gone: 1,
+                failed: 0
+            }
+        );
+        assert_eq!(delete.num_calls(), 1);
+
+        let throttled = mock!(Api::post_to_connection)
+            .then_error(|| PostToConnectionError::LimitExceededException(LimitExceededException::builder().build()));
+        let pusher = Pusher::new(Some(mock_client!(
+            aws_sdk_apigatewaymanagement,
+            RuleMode::MatchAny,
+            [&throttled]
+        )));
+        let started = Instant::now();
+        let soon = Instant::now() + Duration::from_millis(700);
+        let d = DEADLINE
+            .scope(soon, pusher.send(&store, Audience::Connection("c2".into()), &event()))
+            .await;
+        assert_eq!(
+            d,
+            Delivery {
+                sent: 0,
+                gone: 0,
+                failed: 1
+            }
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(700),
+            "stopped before the Lambda deadline"
+        );
+        assert!(throttled.num_calls() > 1, "retried before giving up");
     }
 }

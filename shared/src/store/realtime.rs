@@ -1,5 +1,5 @@
 //! Access patterns of the realtime side: WebSocket connections, chat, slow mode, reaction counts,
-//! rate-limit windows and push coalescing windows (`docs/data-model.md`, P11–P16).
+//! rate-limit windows and push coalescing windows (`docs/data-model.md`, P11–P17).
 
 use std::collections::HashMap;
 
@@ -84,7 +84,7 @@ impl Store {
             .collect())
     }
 
-    /// P4 (moderators): ids of the present host and cohosts of a session.
+    /// P17: ids of the present host and cohosts of a session.
     pub async fn moderators(&self, session_id: &str) -> ApiResult<Vec<String>> {
         let items: Vec<Item> = self
             .db
