@@ -143,6 +143,9 @@ pub struct Session {
     /// Present guests and cohosts (the stage, bounded by `max_guests`).
     pub guest_count: u32,
     pub settings: Settings,
+    /// User ids of the cohosts (kept here so that pushes to the stage read one item).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cohosts: Vec<String>,
 }
 
 /// A participant item (`SESSION#<id>` / `PART#<user>`).

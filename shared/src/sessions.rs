@@ -274,6 +274,7 @@ pub async fn start(app: &App, user: &User, req: StartRequest) -> ApiResult<Start
         peak_viewers: 0,
         guest_count: 0,
         settings,
+        cohosts: Vec::new(),
     };
     let host = Participant {
         session_id: session.id.clone(),

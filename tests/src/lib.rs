@@ -29,6 +29,24 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Spawns a server process owned by the test: killed when its handle drops, and when the test
+/// process dies (`PR_SET_PDEATHSIG`), so no server outlives its test.
+fn spawn_owned(program: &std::path::Path, args: &[&str]) -> Child {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    cmd.spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()))
+}
+
 /// A running DynamoDB emulator.
 pub struct Moto {
     _child: Child,
@@ -48,20 +66,9 @@ impl Moto {
         );
         for _ in 0..5 {
             let port = free_port();
-            let mut cmd = Command::new(&python);
-            cmd.arg(&script)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true);
-            // The emulator dies with the test process, even if the test is killed.
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
-            let mut child = cmd.spawn().expect("spawn the DynamoDB emulator");
+            let port_arg = port.to_string();
+            let script_arg = script.to_string_lossy();
+            let mut child = spawn_owned(&python, &[&script_arg, "--host", "127.0.0.1", "--port", &port_arg]);
             let endpoint = format!("http://127.0.0.1:{port}");
             if wait_ready(&format!("{endpoint}/moto-api/"), &mut child).await {
                 return Moto {
@@ -280,8 +287,7 @@ impl LiveKit {
             let config = format!(
                 "port: {port}\nrtc:\n  tcp_port: {tcp}\n  udp_port: {udp}\n  use_external_ip: false\n  stun_servers: []\nkeys:\n  {SFU_KEY}: {SFU_SECRET}\n"
             );
-            let mut cmd = Command::new(&bin);
-            cmd.args([
+            let args = [
                 "--dev",
                 "--bind",
                 "127.0.0.1",
@@ -289,17 +295,8 @@ impl LiveKit {
                 "127.0.0.1",
                 "--config-body",
                 &config,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
-            let mut child = cmd.spawn().expect("spawn livekit-server");
+            ];
+            let mut child = spawn_owned(std::path::Path::new(&bin), &args);
             let http = format!("http://127.0.0.1:{port}");
             if wait_ready(&format!("{http}/"), &mut child).await {
                 return LiveKit {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
@@ -170,6 +171,38 @@ impl Store {
             .await
             .map_err(db_err)?;
         out.item.map(from_item).transpose()
+    }
+
+    /// Applies a conditional UpdateItem: `Ok(None)` when it applied, `Ok(Some(image))` when its
+    /// condition failed (`image`: the item as it was, empty when DynamoDB returned none).
+    async fn conditional_update(
+        &self,
+        update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> ApiResult<Option<Item>> {
+        match update.send().await {
+            Ok(_) => Ok(None),
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(c) => Ok(Some(c.item.unwrap_or_default())),
+                other => Err(db_err(other)),
+            },
+        }
+    }
+
+    /// Every item of a partition whose sort key starts with `prefix`, following pages.
+    async fn query_prefix(&self, pk: String, prefix: &str) -> ApiResult<Vec<Item>> {
+        self.db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(db_err)
     }
 
     /// P1: a session by id.
@@ -425,7 +458,7 @@ impl Store {
     /// Marks one participant left if still present; `false` when it was not present.
     async fn mark_left(&self, session_id: &str, user_id: &str, now: &str) -> ApiResult<bool> {
         let u = self.mark_left_update(session_id, user_id, now, None)?;
-        let res = self
+        let update = self
             .db
             .update_item()
             .table_name(u.table_name())
@@ -433,18 +466,8 @@ impl Store {
             .update_expression(u.update_expression())
             .set_condition_expression(u.condition_expression().map(str::to_string))
             .set_expression_attribute_names(u.expression_attribute_names().cloned())
-            .set_expression_attribute_values(u.expression_attribute_values().cloned())
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
-                    Ok(false)
-                }
-                other => Err(db_err(other)),
-            },
-        }
+            .set_expression_attribute_values(u.expression_attribute_values().cloned());
+        Ok(self.conditional_update(update).await?.is_none())
     }
 
     /// P1 + P6: ends a live session (status, end time, counts to zero, out of the live index) and
@@ -496,18 +519,9 @@ impl Store {
 
     /// P4 (all): every participant item of a session, following pages.
     async fn all_participants(&self, session_id: &str) -> ApiResult<Vec<Participant>> {
-        let pages = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(keys::session_pk(session_id)))
-            .expression_attribute_values(":prefix", s(keys::PARTICIPANT_PREFIX))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        let items: Vec<Item> = pages.try_collect().await.map_err(db_err)?;
+        let items = self
+            .query_prefix(keys::session_pk(session_id), keys::PARTICIPANT_PREFIX)
+            .await?;
         items.into_iter().map(from_item).collect()
     }
 
@@ -721,6 +735,7 @@ mod tests {
                 guest_video_default: true,
                 blocked_words: vec![],
             },
+            cohosts: vec![],
         }
     }
 

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
 use super::*;
@@ -84,32 +83,14 @@ impl Store {
             .collect())
     }
 
-    /// P17: ids of the present host and cohosts of a session.
+    /// P17: ids of the host and cohosts of a session, from the session item (which keeps the
+    /// cohost list, so a push to the stage never reads the audience).
     pub async fn moderators(&self, session_id: &str) -> ApiResult<Vec<String>> {
-        let items: Vec<Item> = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .filter_expression("#role IN (:host, :cohost) AND #st IN (:active, :muted)")
-            .expression_attribute_names("#role", "role")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":pk", s(keys::session_pk(session_id)))
-            .expression_attribute_values(":prefix", s(keys::PARTICIPANT_PREFIX))
-            .expression_attribute_values(":host", s("host"))
-            .expression_attribute_values(":cohost", s("cohost"))
-            .expression_attribute_values(":active", s("active"))
-            .expression_attribute_values(":muted", s("muted"))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(db_err)?;
-        Ok(items
-            .iter()
-            .filter_map(|i| i.get("user_id")?.as_s().ok().cloned())
-            .collect())
+        Ok(self
+            .session(session_id)
+            .await?
+            .map(|s| std::iter::once(s.host_id).chain(s.cohosts).collect())
+            .unwrap_or_default())
     }
 
     /// P11: stores a chat message. With `slow_mode_ms`, the author's next-allowed time is advanced
@@ -339,20 +320,9 @@ impl Store {
 
     /// P13: a session's reaction totals, summed over its shards (one Query).
     pub async fn reaction_totals(&self, session_id: &str) -> ApiResult<HashMap<ReactionType, i64>> {
-        let items: Vec<Item> = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(keys::session_pk(session_id)))
-            .expression_attribute_values(":prefix", s(keys::REACTION_PREFIX))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(db_err)?;
+        let items = self
+            .query_prefix(keys::session_pk(session_id), keys::REACTION_PREFIX)
+            .await?;
         let mut totals: HashMap<ReactionType, i64> = ReactionType::ALL.iter().map(|t| (*t, 0)).collect();
         for item in &items {
             for t in ReactionType::ALL {
@@ -371,7 +341,7 @@ impl Store {
         window_ms: i64,
     ) -> ApiResult<Option<i64>> {
         let now = crate::clock::epoch_millis();
-        let res = self
+        let update = self
             .db
             .update_item()
             .table_name(&self.table)
@@ -380,46 +350,33 @@ impl Store {
             .condition_expression("attribute_not_exists(window_end) OR window_end <= :now")
             .expression_attribute_values(":end", n(now + window_ms))
             .expression_attribute_values(":now", n(now))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(None),
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(c) => Ok(Some(match c.item {
-                    Some(old) => number(&old, "window_end"),
-                    None => {
-                        let marker: Option<HashMap<String, serde_json::Value>> =
-                            self.get(keys::push_window(session_id, event_type)).await?;
-                        marker
-                            .and_then(|m| m.get("window_end").and_then(|v| v.as_i64()))
-                            .unwrap_or(now)
-                    }
-                })),
-                other => Err(db_err(other)),
-            },
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let Some(old) = self.conditional_update(update).await? else {
+            return Ok(None);
+        };
+        if old.contains_key("window_end") {
+            return Ok(Some(number(&old, "window_end")));
         }
+        let marker: Option<HashMap<String, serde_json::Value>> =
+            self.get(keys::push_window(session_id, event_type)).await?;
+        Ok(Some(
+            marker
+                .and_then(|m| m.get("window_end").and_then(|v| v.as_i64()))
+                .unwrap_or(now),
+        ))
     }
 
     /// P16: claims the trailing edge of the window ending at `window_end`; false if already taken.
     pub async fn claim_push_trailer(&self, session_id: &str, event_type: &str, window_end: i64) -> ApiResult<bool> {
-        let res = self
+        let update = self
             .db
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::push_window(session_id, event_type))))
             .update_expression("SET trailer_for = :end")
             .condition_expression("window_end = :end AND (attribute_not_exists(trailer_for) OR trailer_for <> :end)")
-            .expression_attribute_values(":end", n(window_end))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(db_err(other)),
-            },
-        }
+            .expression_attribute_values(":end", n(window_end));
+        Ok(self.conditional_update(update).await?.is_none())
     }
 }
 
