@@ -78,6 +78,21 @@ fn from_item<T: DeserializeOwned>(item: Item) -> ApiResult<T> {
     serde_dynamo::from_item(item).map_err(ApiError::internal)
 }
 
+/// Runs one page of a query: the items as `T`, and the opaque cursor of the next page.
+async fn page<T: DeserializeOwned>(
+    q: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> ApiResult<(Vec<T>, Option<String>)> {
+    let out = q.send().await.map_err(db_err)?;
+    let next = out.last_evaluated_key.as_ref().map(cursor::encode);
+    let list = out
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(from_item)
+        .collect::<ApiResult<_>>()?;
+    Ok((list, next))
+}
+
 /// An unexpected DynamoDB failure, with the SDK's whole error chain for the log.
 fn db_err(e: impl std::error::Error) -> ApiError {
     ApiError::Internal(DisplayErrorContext(e).to_string())
@@ -568,15 +583,7 @@ impl Store {
         for (k, v) in present_values() {
             q = q.expression_attribute_values(k, v);
         }
-        let out = q.send().await.map_err(db_err)?;
-        let next = out.last_evaluated_key.as_ref().map(cursor::encode);
-        let list = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<ApiResult<_>>()?;
-        Ok((list, next))
+        page(q).await
     }
 
     /// P7: live sessions, newest first, one page. GSI1 projects keys only (so counter updates never

@@ -191,15 +191,7 @@ impl Store {
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":prefix", s(keys::CHAT_PREFIX)),
         };
-        let out = q.send().await.map_err(db_err)?;
-        let next = out.last_evaluated_key.as_ref().map(cursor::encode);
-        let list = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<ApiResult<_>>()?;
-        Ok((list, next))
+        page(q).await
     }
 
     /// P13 + P14: counts one reaction in one transaction: the session is live and the user present
