@@ -29,7 +29,7 @@ if [ "${DEV_SFU:-on}" = "on" ] && [ "$LIVEKIT_URL" = "ws://127.0.0.1:$LIVEKIT_PO
   if bash infra/scripts/livekit.sh install >/dev/null; then
     bash infra/scripts/livekit.sh run >"$logs/livekit.log" 2>&1 &
     pids+=($!)
-    if wait_http "http://127.0.0.1:$LIVEKIT_PORT/" 60; then sfu="$LIVEKIT_URL (livekit-server --dev)"; fi
+    if wait_http "http://127.0.0.1:$LIVEKIT_PORT/" 60; then sfu="$LIVEKIT_URL (livekit-server --dev; webhooks to http://127.0.0.1:$GATEWAY_HTTP_PORT/livekit/webhook)"; fi
   fi
   [ "$sfu" != "not running" ] || echo "dev: livekit-server could not be had; running without an SFU (tokens are still minted; room calls are logged and skipped)" >&2
 elif [ "${DEV_SFU:-on}" != "on" ]; then

@@ -2,7 +2,8 @@
 # livekit.sh install: installs livekit-server (Go module, built with `go install` from the module
 #   proxy) into the cache dir, once; prints its path. Fails (exit 3) when it cannot be had.
 # livekit.sh run: runs it in --dev mode on loopback with the ports in LIVEKIT_PORT (signal),
-#   LIVEKIT_RTC_TCP_PORT and LIVEKIT_UDP_PORT, contacting nothing off this machine.
+#   LIVEKIT_RTC_TCP_PORT and LIVEKIT_UDP_PORT, contacting nothing off this machine, and posting
+#   its webhooks to the local gateway (LIVEKIT_WEBHOOK_URL, default its /livekit/webhook).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 version=v1.13.5
@@ -25,6 +26,7 @@ install() {
 
 run() {
   local port=${LIVEKIT_PORT:-7880} tcp=${LIVEKIT_RTC_TCP_PORT:-7881} udp=${LIVEKIT_UDP_PORT:-7882}
+  local hook=${LIVEKIT_WEBHOOK_URL:-http://127.0.0.1:${GATEWAY_HTTP_PORT:-3000}/livekit/webhook}
   local config
   config=$(mktemp)
   # No external IP discovery and no STUN/TURN: the server must contact nothing off this machine.
@@ -37,6 +39,10 @@ rtc:
   stun_servers: []
 keys:
   ${LIVEKIT_API_KEY:-devkey}: ${LIVEKIT_API_SECRET:-secret}
+webhook:
+  api_key: ${LIVEKIT_API_KEY:-devkey}
+  urls:
+    - $hook
 YAML
   exec "$(install)" --dev --bind 127.0.0.1 --node-ip 127.0.0.1 --config "$config"
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult};
-use crate::{chat, reactions, sessions, websocket};
+use crate::{chat, reactions, sessions, stage, webhook, websocket};
 
 /// Largest request body we read (API Gateway allows 10 MB; none of our requests come close).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -37,6 +37,15 @@ pub enum Endpoint {
     SendMessage,
     ListMessages,
     React,
+    RequestGuest,
+    CancelGuestRequest,
+    RespondGuestRequest,
+    ListGuestRequests,
+    InviteGuest,
+    RespondInvite,
+    ManageParticipant,
+    AuditTrail,
+    LiveKitWebhook,
     /// API Gateway's `ANY /{proxy+}` catch-all: 404 for unknown paths, 405 for wrong methods.
     Fallback,
     WsConnect,
@@ -45,7 +54,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 14] = [
+    pub const ALL: [Endpoint; 23] = [
         Endpoint::StartSession,
         Endpoint::JoinSession,
         Endpoint::LeaveSession,
@@ -56,6 +65,15 @@ impl Endpoint {
         Endpoint::SendMessage,
         Endpoint::ListMessages,
         Endpoint::React,
+        Endpoint::RequestGuest,
+        Endpoint::CancelGuestRequest,
+        Endpoint::RespondGuestRequest,
+        Endpoint::ListGuestRequests,
+        Endpoint::InviteGuest,
+        Endpoint::RespondInvite,
+        Endpoint::ManageParticipant,
+        Endpoint::AuditTrail,
+        Endpoint::LiveKitWebhook,
         Endpoint::Fallback,
         Endpoint::WsConnect,
         Endpoint::WsDisconnect,
@@ -76,6 +94,15 @@ impl Endpoint {
             Endpoint::SendMessage => http("POST", "/live/send-message"),
             Endpoint::ListMessages => http("GET", "/live/messages/{session_id}"),
             Endpoint::React => http("POST", "/live/react"),
+            Endpoint::RequestGuest => http("POST", "/live/request-guest"),
+            Endpoint::CancelGuestRequest => http("POST", "/live/cancel-guest-request"),
+            Endpoint::RespondGuestRequest => http("POST", "/live/respond-guest-request"),
+            Endpoint::ListGuestRequests => http("GET", "/live/guest-requests/{session_id}"),
+            Endpoint::InviteGuest => http("POST", "/live/invite-guest"),
+            Endpoint::RespondInvite => http("POST", "/live/respond-invite"),
+            Endpoint::ManageParticipant => http("POST", "/live/manage-participant"),
+            Endpoint::AuditTrail => http("GET", "/live/audit/{session_id}"),
+            Endpoint::LiveKitWebhook => http("POST", "/livekit/webhook"),
             Endpoint::Fallback => http("ANY", "/{proxy+}"),
             Endpoint::WsConnect => Route::WebSocket("$connect"),
             Endpoint::WsDisconnect => Route::WebSocket("$disconnect"),
@@ -96,6 +123,15 @@ impl Endpoint {
             Endpoint::SendMessage => "SendMessageFunction",
             Endpoint::ListMessages => "ListMessagesFunction",
             Endpoint::React => "ReactFunction",
+            Endpoint::RequestGuest => "RequestGuestFunction",
+            Endpoint::CancelGuestRequest => "CancelGuestRequestFunction",
+            Endpoint::RespondGuestRequest => "RespondGuestRequestFunction",
+            Endpoint::ListGuestRequests => "ListGuestRequestsFunction",
+            Endpoint::InviteGuest => "InviteGuestFunction",
+            Endpoint::RespondInvite => "RespondInviteFunction",
+            Endpoint::ManageParticipant => "ManageParticipantFunction",
+            Endpoint::AuditTrail => "AuditTrailFunction",
+            Endpoint::LiveKitWebhook => "LiveKitWebhookFunction",
             Endpoint::Fallback => "FallbackFunction",
             Endpoint::WsConnect => "WsConnectFunction",
             Endpoint::WsDisconnect => "WsDisconnectFunction",
@@ -191,6 +227,77 @@ impl Endpoint {
             Endpoint::React => {
                 let user = user(app, req).await?;
                 json(StatusCode::OK, &reactions::react(app, &user, body(req)?).await?, None)
+            }
+            Endpoint::RequestGuest => {
+                let user = user(app, req).await?;
+                json(
+                    StatusCode::CREATED,
+                    &stage::request_guest(app, &user, body(req)?).await?,
+                    None,
+                )
+            }
+            Endpoint::CancelGuestRequest => {
+                let user = user(app, req).await?;
+                json(
+                    StatusCode::OK,
+                    &stage::cancel_guest_request(app, &user, body(req)?).await?,
+                    None,
+                )
+            }
+            Endpoint::RespondGuestRequest => {
+                let user = user(app, req).await?;
+                json(
+                    StatusCode::OK,
+                    &stage::respond_guest_request(app, &user, body(req)?).await?,
+                    None,
+                )
+            }
+            Endpoint::ListGuestRequests => {
+                let user = user(app, req).await?;
+                let limit = sessions::page_limit(query(req, "limit").as_deref(), 50, 100)?;
+                let id = path(req, "session_id")?;
+                let status = query(req, "status");
+                let before = query(req, "before");
+                let page =
+                    stage::list_guest_requests(app, &user, &id, status.as_deref(), limit, before.as_deref()).await?;
+                json(StatusCode::OK, &page, None)
+            }
+            Endpoint::InviteGuest => {
+                let user = user(app, req).await?;
+                json(
+                    StatusCode::CREATED,
+                    &stage::invite_guest(app, &user, body(req)?).await?,
+                    None,
+                )
+            }
+            Endpoint::RespondInvite => {
+                let user = user(app, req).await?;
+                json(
+                    StatusCode::OK,
+                    &stage::respond_invite(app, &user, body(req)?).await?,
+                    None,
+                )
+            }
+            Endpoint::ManageParticipant => {
+                let user = user(app, req).await?;
+                json(StatusCode::OK, &stage::manage(app, &user, body(req)?).await?, None)
+            }
+            Endpoint::AuditTrail => {
+                let user = user(app, req).await?;
+                let limit = sessions::page_limit(query(req, "limit").as_deref(), 50, 100)?;
+                let id = path(req, "session_id")?;
+                let page = stage::audit_trail(app, &user, &id, limit, query(req, "before").as_deref()).await?;
+                json(StatusCode::OK, &page, None)
+            }
+            Endpoint::LiveKitWebhook => {
+                // The signature covers the exact bytes LiveKit sent: read them raw, never re-encoded.
+                let raw: &[u8] = req.body().as_ref();
+                if raw.len() > MAX_BODY_BYTES {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                let body = std::str::from_utf8(raw).map_err(|_| ApiError::MalformedBody("body is not UTF-8".into()))?;
+                let auth = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+                json(StatusCode::OK, &webhook::receive(app, body, auth).await?, None)
             }
             Endpoint::Fallback => Err(crate::routes::unmatched(req.method().as_str(), req.uri().path())),
             Endpoint::WsConnect => websocket::connect(app, req).await.map(|()| empty()),

@@ -158,12 +158,134 @@ pub struct Participant {
     pub avatar_url: Option<String>,
     pub role: Role,
     pub status: ParticipantStatus,
+    /// Allowed to publish audio (the host's `mute_audio`/`unmute_audio`).
     pub audio_enabled: bool,
+    /// Allowed to publish video (`mute_video`/`unmute_video`).
     pub video_enabled: bool,
+    /// Publishing a screen share now (from the SFU's webhooks).
     pub screen_sharing: bool,
+    /// Allowed to share the screen (`allow_screen_share`/`disallow_screen_share`).
+    #[serde(default)]
+    pub screen_share_allowed: bool,
+    /// Connected to the SFU's room now (from the SFU's webhooks).
+    #[serde(default)]
+    pub connected: bool,
+    /// Publishing a microphone track now (from the SFU's webhooks).
+    #[serde(default)]
+    pub audio_published: bool,
+    /// Publishing a camera track now (from the SFU's webhooks).
+    #[serde(default)]
+    pub video_published: bool,
     pub joined_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left_at: Option<String>,
+}
+
+impl Participant {
+    /// A present participant as they enter: no permission to publish, nothing at the SFU yet.
+    pub fn entering(session_id: &str, user_id: &str, username: &str, role: Role, joined_at: &str) -> Participant {
+        Participant {
+            session_id: session_id.into(),
+            user_id: user_id.into(),
+            username: username.into(),
+            avatar_url: None,
+            role,
+            status: ParticipantStatus::Active,
+            audio_enabled: false,
+            video_enabled: false,
+            screen_sharing: false,
+            screen_share_allowed: false,
+            connected: false,
+            audio_published: false,
+            video_published: false,
+            joined_at: joined_at.into(),
+            left_at: None,
+        }
+    }
+}
+
+/// What a guest asked for, or was invited to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestType {
+    Guest,
+    Cohost,
+}
+
+impl RequestType {
+    pub fn role(self) -> Role {
+        match self {
+            RequestType::Guest => Role::Guest,
+            RequestType::Cohost => Role::Cohost,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Cancelled,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Rejected => "rejected",
+            RequestStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Who started a stage request: the viewer (request) or a host/cohost (invitation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestOrigin {
+    Request,
+    Invitation,
+}
+
+/// A guest request or invitation (`SESSION#<id>` / `GREQ#<request id>`; ids are time-ordered).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GuestRequest {
+    pub id: String,
+    pub session_id: String,
+    /// The viewer who would go on stage.
+    pub user_id: String,
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    pub request_type: RequestType,
+    pub origin: RequestOrigin,
+    pub status: RequestStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The host or cohost who invited (invitations only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invited_by: Option<String>,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responded_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responded_by: Option<String>,
+}
+
+/// One host action, for the audit trail (`AUDIT#<session>` / `<at>#<id>`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub session_id: String,
+    pub actor_id: String,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<String>,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 /// Text checks shared by every user-supplied string: no control characters (line breaks are

@@ -125,6 +125,58 @@ pub fn push_window(session_id: &str, event_type: &str) -> Key {
     }
 }
 
+/// `SESSION#<id>` / `GREQ#<request id>`: a guest request or invitation (ids are time-ordered).
+pub fn guest_request(session_id: &str, request_id: &str) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("{GUEST_REQUEST_PREFIX}{request_id}"),
+    }
+}
+
+pub const GUEST_REQUEST_PREFIX: &str = "GREQ#";
+
+/// GSI1 partition of a guest request: finds it by id alone (`respond-guest-request` has no session).
+pub fn guest_request_index_pk(request_id: &str) -> String {
+    format!("GREQ#{request_id}")
+}
+
+/// `SESSION#<id>` / `GREQ_PENDING#<user>`: exists while the user has a pending request or
+/// invitation; makes "one pending per user" a conditional put.
+pub fn pending_request(session_id: &str, user_id: &str) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("GREQ_PENDING#{user_id}"),
+    }
+}
+
+/// `SESSION#<id>` / `BAN#<user>`: the session's ban list.
+pub fn ban(session_id: &str, user_id: &str) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("BAN#{user_id}"),
+    }
+}
+
+/// `AUDIT#<session>` / `<at>#<id>`: one host action.
+pub fn audit(session_id: &str, at: &str, id: &str) -> Key {
+    Key {
+        pk: audit_pk(session_id),
+        sk: format!("{at}#{id}"),
+    }
+}
+
+pub fn audit_pk(session_id: &str) -> String {
+    format!("AUDIT#{session_id}")
+}
+
+/// `WEBHOOK#<event id>` / `WEBHOOK`: a LiveKit webhook already taken (deduplication, 24 h TTL).
+pub fn webhook(event_id: &str) -> Key {
+    Key {
+        pk: format!("WEBHOOK#{event_id}"),
+        sk: "WEBHOOK".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

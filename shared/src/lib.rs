@@ -5,6 +5,7 @@
 //! - [`api`]: HTTP ⇄ rules, one `Endpoint` per Lambda.
 //! - [`sessions`]: the rules of the session endpoints.
 //! - [`store`]: DynamoDB, one function per access pattern; [`keys`]: every table key.
+//! - [`stage`]: guest requests, invitations, host controls; [`webhook`]: the SFU's reports.
 //! - [`auth`]: user JWT verification; [`sfu`]: LiveKit tokens and room calls.
 //! - [`error`]: the one error type, mapped to problem+json once.
 
@@ -25,7 +26,9 @@ pub mod reactions;
 pub mod routes;
 pub mod sessions;
 pub mod sfu;
+pub mod stage;
 pub mod store;
+pub mod webhook;
 pub mod websocket;
 
 pub use app::App;

@@ -150,6 +150,28 @@ impl Pusher {
         tracing::debug!(kind = event.kind, session_id = %event.session_id, ?d, "pushed");
         d
     }
+
+    /// Closes every socket a user has open to a session (DeleteConnection) and forgets them: a
+    /// kicked user's clients stop receiving the session's events at once.
+    pub async fn disconnect_user(&self, store: &Store, session_id: &str, user_id: &str) {
+        let conns = match store.session_connections(session_id, Some(user_id)).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "disconnect: could not list connections");
+                return;
+            }
+        };
+        for c in conns {
+            if let Some(api) = &self.api {
+                if let Err(e) = api.delete_connection().connection_id(&c.connection_id).send().await {
+                    tracing::debug!(error = %e, connection = %c.connection_id, "DeleteConnection failed (likely gone)");
+                }
+            }
+            if let Err(e) = store.delete_connection(&c.connection_id).await {
+                tracing::warn!(error = %e, "disconnect: connection item not deleted");
+            }
+        }
+    }
 }
 
 async fn recipients(store: &Store, audience: &Audience, session_id: &str) -> crate::ApiResult<Vec<ConnectionRef>> {

@@ -11,7 +11,7 @@ use crate::domain::{limits, Participant, ParticipantStatus, Role, Session, Sessi
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, kind};
 use crate::push::Audience;
-use crate::sfu::TokenSubject;
+use crate::sfu::{Allowed, TokenSubject};
 use crate::store::{JoinOutcome, LeaveOutcome};
 use serde_json::json;
 
@@ -176,6 +176,12 @@ fn blocked_words(words: &[String]) -> ApiResult<Vec<String>> {
 }
 
 /// Session ids are UUIDs; anything else cannot name a session.
+/// The session whose SFU room this is (room names are derived from session ids at start).
+pub fn session_id_of_room(room_name: &str) -> Option<String> {
+    let simple = room_name.strip_prefix("live_")?;
+    uuid::Uuid::try_parse(simple).ok().map(|u| u.hyphenated().to_string())
+}
+
 pub fn check_session_id(field: &str, id: &str) -> ApiResult<String> {
     uuid::Uuid::parse_str(id)
         .map(|u| u.hyphenated().to_string())
@@ -234,13 +240,15 @@ fn webrtc(app: &App, room: &str, token: &str) -> WebrtcConfig {
     }
 }
 
-fn sfu_token(app: &App, user: &User, session: &Session, role: Role) -> ApiResult<String> {
+/// A token with exactly what the participant's role and the host's controls allow now.
+pub fn sfu_token(app: &App, user: &User, session: &Session, p: &Participant) -> ApiResult<String> {
     app.sfu.token(&TokenSubject {
         user_id: &user.id,
         display_name: &user.username,
         room: &session.room_name,
-        role,
+        role: p.role,
         session_type: session.session_type,
+        allowed: Allowed::of(p),
     })
 }
 
@@ -277,19 +285,13 @@ pub async fn start(app: &App, user: &User, req: StartRequest) -> ApiResult<Start
         cohosts: Vec::new(),
     };
     let host = Participant {
-        session_id: session.id.clone(),
-        user_id: user.id.clone(),
-        username: user.username.clone(),
         avatar_url: user.avatar_url.clone(),
-        role: Role::Host,
-        status: ParticipantStatus::Active,
         audio_enabled: true,
         video_enabled: session_type != SessionType::Voice,
-        screen_sharing: false,
-        joined_at: now,
-        left_at: None,
+        screen_share_allowed: true,
+        ..Participant::entering(&session.id, &user.id, &user.username, Role::Host, &now)
     };
-    let token = sfu_token(app, user, &session, Role::Host)?;
+    let token = sfu_token(app, user, &session, &host)?;
     app.store.create_session(&session, &host).await?;
     tracing::info!(session_id = %session.id, host = %user.id, "session started");
     Ok(StartResponse {
@@ -310,22 +312,14 @@ pub async fn join(app: &App, user: &User, req: SessionRef) -> ApiResult<JoinResp
         return Err(ApiError::conflict("session-ended", "this live session has ended"));
     }
     let viewer = Participant {
-        session_id: session_id.clone(),
-        user_id: user.id.clone(),
-        username: user.username.clone(),
         avatar_url: user.avatar_url.clone(),
-        role: Role::Viewer,
-        status: ParticipantStatus::Active,
-        audio_enabled: false,
-        video_enabled: false,
-        screen_sharing: false,
-        joined_at: clock::now(),
-        left_at: None,
+        ..Participant::entering(&session_id, &user.id, &user.username, Role::Viewer, &clock::now())
     };
-    let (role, joined) = match app.store.join(&session_id, &viewer).await? {
-        JoinOutcome::Joined => (Role::Viewer, true),
-        JoinOutcome::AlreadyPresent(p) => (p.role, false),
+    let (me, joined) = match app.store.join(&session_id, &viewer).await? {
+        JoinOutcome::Joined => (viewer.clone(), true),
+        JoinOutcome::AlreadyPresent(p) => (p, false),
     };
+    let role = me.role;
     if joined {
         // Viewers' comings and goings go to the stage; the audience sees the coalesced count.
         events::publish(
@@ -347,7 +341,7 @@ pub async fn join(app: &App, user: &User, req: SessionRef) -> ApiResult<JoinResp
         .await;
         events::viewer_count(app, &session_id).await;
     }
-    let token = sfu_token(app, user, &session, role)?;
+    let token = sfu_token(app, user, &session, &me)?;
     Ok(JoinResponse {
         session_id,
         room_name: session.room_name.clone(),
@@ -407,6 +401,13 @@ pub async fn end(app: &App, user: &User, session_id: &str) -> ApiResult<EndRespo
     if session.host_id != user.id {
         return Err(ApiError::Forbidden("only the host can end this session".into()));
     }
+    finish(app, session).await
+}
+
+/// Ends a session (the host's `end`, or the SFU's `room_finished`), or finishes an interrupted
+/// earlier end: marks it ended, sweeps the participants, deletes the SFU room, tells everyone once.
+pub async fn finish(app: &App, session: Session) -> ApiResult<EndResponse> {
+    let session_id = session.id.clone();
     let now = clock::now();
     let was_live = session.status == SessionStatus::Live;
     let ended = match session.status {

@@ -7,13 +7,15 @@
 
 use std::time::Duration;
 
-use livekit_api::access_token::{AccessToken, VideoGrants};
-use livekit_api::services::room::RoomClient;
+use livekit_api::access_token::{AccessToken, TokenVerifier, VideoGrants};
+use livekit_api::services::room::{RemoveParticipantOptions, RoomClient, UpdateParticipantOptions};
 use livekit_api::services::{ServerError, ServiceError};
+use livekit_api::webhooks::{WebhookError, WebhookReceiver};
 
 use crate::config::SfuConfig;
-use crate::domain::{Role, SessionType};
+use crate::domain::{Participant, Role, SessionType};
 use crate::error::{ApiError, ApiResult};
+use livekit_protocol::{ParticipantPermission, TrackSource};
 
 /// LiveKit track source names, as `can_publish_sources` expects them.
 pub mod source {
@@ -26,6 +28,7 @@ pub mod source {
 pub struct Sfu {
     config: SfuConfig,
     rooms: RoomClient,
+    webhooks: WebhookReceiver,
 }
 
 /// Who a token is for.
@@ -35,38 +38,89 @@ pub struct TokenSubject<'a> {
     pub room: &'a str,
     pub role: Role,
     pub session_type: SessionType,
+    pub allowed: Allowed,
 }
 
-/// The sources a role may publish in a session of this type. Viewers publish nothing; the host
-/// publishes everything the session type allows; guests and cohosts (issue 4 refines this with
-/// per-participant controls) publish microphone and, outside voice sessions, camera.
-pub fn publish_sources(role: Role, session_type: SessionType) -> Vec<String> {
-    use source::*;
-    let list: &[&str] = match (role, session_type) {
-        (Role::Viewer, _) => &[],
-        (_, SessionType::Voice) => &[MICROPHONE],
-        (Role::Host, _) => &[CAMERA, MICROPHONE, SCREEN_SHARE, SCREEN_SHARE_AUDIO],
-        (Role::Cohost | Role::Guest, _) => &[CAMERA, MICROPHONE],
+/// What the host's controls leave a participant allowed to publish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Allowed {
+    pub audio: bool,
+    pub video: bool,
+    pub screen: bool,
+}
+
+impl Allowed {
+    pub const ALL: Allowed = Allowed {
+        audio: true,
+        video: true,
+        screen: true,
     };
-    list.iter().map(|s| s.to_string()).collect()
+
+    pub fn of(p: &Participant) -> Allowed {
+        Allowed {
+            audio: p.audio_enabled,
+            video: p.video_enabled,
+            screen: p.screen_share_allowed,
+        }
+    }
 }
 
-/// The exact grants for a role. Every permission is set explicitly: `VideoGrants::default()`
+/// The sources a participant may publish: none for viewers; otherwise what the session type
+/// offers (voice: microphone only) and the host's controls allow.
+pub fn publish_sources(role: Role, session_type: SessionType, allowed: Allowed) -> Vec<String> {
+    use source::*;
+    if role == Role::Viewer {
+        return Vec::new();
+    }
+    let visual = session_type != SessionType::Voice;
+    [
+        (CAMERA, visual && allowed.video),
+        (MICROPHONE, allowed.audio),
+        (SCREEN_SHARE, visual && allowed.screen),
+        (SCREEN_SHARE_AUDIO, visual && allowed.screen),
+    ]
+    .into_iter()
+    .filter(|(_, on)| *on)
+    .map(|(s, _)| s.to_string())
+    .collect()
+}
+
+/// The exact grants for a participant. Every permission is set explicitly: `VideoGrants::default()`
 /// would otherwise let a viewer publish and send data.
-pub fn grants(room: &str, role: Role, session_type: SessionType) -> VideoGrants {
-    let sources = publish_sources(role, session_type);
-    let publishes = !sources.is_empty();
+pub fn grants(room: &str, role: Role, session_type: SessionType, allowed: Allowed) -> VideoGrants {
+    let sources = publish_sources(role, session_type, allowed);
+    let on_stage = role != Role::Viewer;
     VideoGrants {
         room_join: true,
         room: room.to_string(),
         // Room admin is scoped to this room by `room`; only the host holds it.
         room_admin: role == Role::Host,
         can_subscribe: Some(true),
-        can_publish: Some(publishes),
-        can_publish_data: Some(publishes),
+        can_publish: Some(!sources.is_empty()),
+        can_publish_data: Some(on_stage),
         can_publish_sources: sources,
         can_update_own_metadata: Some(false),
         ..VideoGrants::default()
+    }
+}
+
+/// The same permissions as `grants`, in the form `UpdateParticipant` takes for a connected client.
+pub fn permission(role: Role, session_type: SessionType, allowed: Allowed) -> ParticipantPermission {
+    let sources: Vec<i32> = publish_sources(role, session_type, allowed)
+        .iter()
+        .map(|s| match s.as_str() {
+            source::CAMERA => TrackSource::Camera as i32,
+            source::MICROPHONE => TrackSource::Microphone as i32,
+            source::SCREEN_SHARE => TrackSource::ScreenShare as i32,
+            _ => TrackSource::ScreenShareAudio as i32,
+        })
+        .collect();
+    ParticipantPermission {
+        can_subscribe: true,
+        can_publish: !sources.is_empty(),
+        can_publish_data: role != Role::Viewer,
+        can_publish_sources: sources,
+        ..Default::default()
     }
 }
 
@@ -75,7 +129,12 @@ impl Sfu {
         let rooms = RoomClient::with_api_key(&config.url, &config.api_key, &config.api_secret)
             .with_failover(false)
             .with_request_timeout(Duration::from_secs(3));
-        Self { config, rooms }
+        let webhooks = WebhookReceiver::new(TokenVerifier::with_api_key(&config.api_key, &config.api_secret));
+        Self {
+            config,
+            rooms,
+            webhooks,
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -96,24 +155,101 @@ impl Sfu {
             .with_identity(who.user_id)
             .with_name(who.display_name)
             .with_ttl(self.config.token_ttl)
-            .with_grants(grants(who.room, who.role, who.session_type))
+            .with_grants(grants(who.room, who.role, who.session_type, who.allowed))
             .to_jwt()
             .map_err(ApiError::internal)
+    }
+
+    /// Verifies a LiveKit webhook: `authorization` is a JWT signed with our API secret, issued by our
+    /// API key, unexpired, whose `sha256` claim is the hash of exactly these body bytes.
+    pub fn verify_webhook(&self, body: &str, authorization: &str) -> ApiResult<livekit_protocol::WebhookEvent> {
+        self.webhooks.receive(body, authorization).map_err(|e| match e {
+            WebhookError::InvalidData(e) => ApiError::MalformedBody(format!("not a LiveKit webhook event: {e}")),
+            other => ApiError::Unauthorized(format!("webhook signature rejected: {other}")),
+        })
     }
 
     /// Deletes the room, disconnecting everyone. Failure is logged, not returned: the session is
     /// already ended in our table, tokens are short-lived, and an empty LiveKit room closes by
     /// itself; a missing local SFU must not turn `end` into a 500.
     pub async fn delete_room(&self, room: &str) {
-        match self.rooms.delete_room(room).await {
-            Ok(()) => tracing::info!(room, "SFU room deleted"),
-            // Nobody ever connected (LiveKit creates rooms on first join): nothing to delete.
-            Err(ServiceError::Twirp(ServerError::Twirp(code))) if code.code == "not_found" => {
-                tracing::debug!(room, "SFU room did not exist")
-            }
+        match retried(|| self.rooms.delete_room(room)).await {
+            Ok(Applied::Done(())) => tracing::info!(room, "SFU room deleted"),
+            Ok(Applied::NotConnected) => tracing::debug!(room, "SFU room did not exist"),
             Err(e) => tracing::warn!(room, error = %e, "SFU DeleteRoom failed; room will close when empty"),
         }
     }
+
+    /// Applies a participant's permissions to their live connection (`UpdateParticipant`): a
+    /// viewer brought on stage publishes without reconnecting; revoked sources stop publishing.
+    pub async fn update_permissions(&self, room: &str, p: &Participant, session_type: SessionType) -> ApiResult<()> {
+        let options = UpdateParticipantOptions {
+            permission: Some(permission(p.role, session_type, Allowed::of(p))),
+            ..Default::default()
+        };
+        retried(|| self.rooms.update_participant(room, &p.user_id, options.clone()))
+            .await
+            .map(|_| ())
+    }
+
+    /// Mutes (or unmutes) the participant's published tracks of one source (`MutePublishedTrack`).
+    pub async fn mute_source(&self, room: &str, identity: &str, source: TrackSource, muted: bool) -> ApiResult<()> {
+        let info = match retried(|| self.rooms.get_participant(room, identity)).await? {
+            Applied::Done(info) => info,
+            Applied::NotConnected => return Ok(()),
+        };
+        for track in info
+            .tracks
+            .iter()
+            .filter(|t| t.source == source as i32 && t.muted != muted)
+        {
+            retried(|| self.rooms.mute_published_track(room, identity, &track.sid, muted)).await?;
+        }
+        Ok(())
+    }
+
+    /// Disconnects a participant and revokes the tokens issued to them so far (`RemoveParticipant`).
+    pub async fn remove(&self, room: &str, identity: &str) -> ApiResult<()> {
+        let options = RemoveParticipantOptions {
+            revoke_token_ts: crate::clock::epoch_millis(),
+        };
+        retried(|| {
+            self.rooms
+                .remove_participant_with_options(room, identity, options.clone())
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+/// What an SFU call did.
+enum Applied<T> {
+    Done(T),
+    /// The participant (or room) is not connected: nothing to change at the SFU; the next token
+    /// minted from our table carries the right permissions.
+    NotConnected,
+}
+
+/// Attempts of an SFU call before the change is reported as failed (502).
+const SFU_ATTEMPTS: u32 = 3;
+
+async fn retried<T, F, Fut>(call: F) -> ApiResult<Applied<T>>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    let mut last = String::new();
+    for attempt in 0..SFU_ATTEMPTS {
+        match call().await {
+            Ok(v) => return Ok(Applied::Done(v)),
+            Err(ServiceError::Twirp(ServerError::Twirp(code))) if code.code == "not_found" => {
+                return Ok(Applied::NotConnected)
+            }
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+    }
+    Err(ApiError::Upstream(last))
 }
 
 #[cfg(test)]
@@ -122,7 +258,7 @@ mod tests {
 
     #[test]
     fn viewer_subscribes_only() {
-        let g = grants("r", Role::Viewer, SessionType::Camera);
+        let g = grants("r", Role::Viewer, SessionType::Camera, Allowed::ALL);
         assert_eq!(
             (g.can_publish, g.can_publish_data, g.can_subscribe),
             (Some(false), Some(false), Some(true))
@@ -134,14 +270,38 @@ mod tests {
     #[test]
     fn host_sources_follow_session_type() {
         assert_eq!(
-            grants("r", Role::Host, SessionType::Voice).can_publish_sources,
+            grants("r", Role::Host, SessionType::Voice, Allowed::ALL).can_publish_sources,
             vec!["microphone"]
         );
-        let g = grants("r", Role::Host, SessionType::Studio);
+        let g = grants("r", Role::Host, SessionType::Studio, Allowed::ALL);
         assert_eq!(
             g.can_publish_sources,
             vec!["camera", "microphone", "screen_share", "screen_share_audio"]
         );
         assert!(g.room_admin && g.can_publish == Some(true) && !g.room_create && !g.room_list);
+    }
+
+    #[test]
+    fn controls_narrow_a_guests_sources() {
+        let muted = Allowed {
+            audio: false,
+            video: true,
+            screen: false,
+        };
+        let g = grants("r", Role::Guest, SessionType::Camera, muted);
+        assert_eq!(g.can_publish_sources, vec!["camera"]);
+        assert!(!g.room_admin && g.can_publish_data == Some(true));
+        let none = Allowed {
+            audio: false,
+            video: false,
+            screen: false,
+        };
+        let g = grants("r", Role::Cohost, SessionType::Camera, none);
+        assert_eq!((g.can_publish, g.can_publish_sources.len()), (Some(false), 0));
+        let p = permission(Role::Guest, SessionType::Studio, Allowed::ALL);
+        assert_eq!(p.can_publish_sources, vec![1, 2, 3, 4]);
+        assert!(permission(Role::Viewer, SessionType::Studio, Allowed::ALL)
+            .can_publish_sources
+            .is_empty());
     }
 }

@@ -1,6 +1,9 @@
 //! Test harness: real processes on loopback, owned by each test. [`Moto`] is a `moto_server`
 //! (DynamoDB emulator) on a free port, killed when dropped (and when the test process dies);
-//! [`Env`] adds the local gateway's HTTP API in front of the same handlers the Lambdas run.
+//! [`Env`] adds the local gateway's HTTP API in front of the same handlers the Lambdas run;
+//! [`LiveKit`] is a real livekit-server and [`media::MediaClient`] a real LiveKit client.
+
+pub mod media;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -29,22 +32,38 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Spawns a server process owned by the test: killed when its handle drops, and when the test
-/// process dies (`PR_SET_PDEATHSIG`), so no server outlives its test.
-fn spawn_owned(program: &std::path::Path, args: &[&str]) -> Child {
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+/// Spawns a process owned by the test: killed when its handle drops, and when the test process
+/// dies (`PR_SET_PDEATHSIG`), so no server outlives its test. Output is discarded unless `cmd`
+/// says otherwise.
+fn spawn_owned_cmd(cmd: &mut Command) -> Child {
+    cmd.kill_on_drop(true);
     unsafe {
         cmd.pre_exec(|| {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             Ok(())
         });
     }
-    cmd.spawn()
-        .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()))
+    cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"))
+}
+
+fn spawn_owned(program: &std::path::Path, args: &[&str]) -> Child {
+    spawn_owned_cmd(
+        Command::new(program)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+}
+
+/// The project's .venv Python (installed by `make test`), with which the test tools run.
+pub fn venv_python() -> PathBuf {
+    let python = repo_root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} missing: run `make test` (it installs the Python test tools)",
+        python.display()
+    );
+    python
 }
 
 /// A running DynamoDB emulator.
@@ -57,13 +76,8 @@ impl Moto {
     /// Starts the emulator (`infra/scripts/dynamodb_emulator.py`, moto with atomic requests) with
     /// the project's .venv Python (installed by `make test`).
     pub async fn start() -> Moto {
-        let python = repo_root().join(".venv/bin/python");
+        let python = venv_python();
         let script = repo_root().join("infra/scripts/dynamodb_emulator.py");
-        assert!(
-            python.exists(),
-            "{} missing: run `make test` (it installs the DynamoDB emulator)",
-            python.display()
-        );
         for _ in 0..5 {
             let port = free_port();
             let port_arg = port.to_string();
@@ -146,6 +160,21 @@ impl Env {
     }
 
     pub async fn start_with(config: Config) -> Env {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(config, listener).await
+    }
+
+    /// A whole system with a real livekit-server whose webhooks reach this gateway.
+    pub async fn with_sfu() -> (LiveKit, Env) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hook = format!("http://{}/livekit/webhook", listener.local_addr().unwrap());
+        let sfu = LiveKit::start(Some(&hook)).await;
+        let env = Self::start_on(test_config("trendke-live", &sfu.url), listener).await;
+        (sfu, env)
+    }
+
+    /// `listener`: where the HTTP API is served.
+    async fn start_on(config: Config, listener: tokio::net::TcpListener) -> Env {
         // Logs of the handlers show with a failing test's output (RUST_LOG to change the level).
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
@@ -165,7 +194,6 @@ impl Env {
             .await;
         let push = shared::app::management_client(&sdk, &format!("http://{ws_addr}"));
         let app = Arc::new(App::new(config, db, Some(push)));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let http = serve_http(app.clone(), &template, listener).unwrap();
         let ws = local_gateway::serve_websocket(app.clone(), ws_listener).unwrap();
         let base = format!("http://{}", http.addr);
@@ -193,7 +221,7 @@ impl Env {
         if let Some(b) = body {
             req = req.header("content-type", "application/json").body(b.to_string());
         }
-        Reply::from(req.send().await.expect("request")).await
+        Reply::from_response(req.send().await.expect("request")).await
     }
 
     pub async fn post(&self, path: &str, token: impl AsRef<str>, body: Value) -> Reply {
@@ -223,7 +251,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    async fn from(resp: reqwest::Response) -> Reply {
+    pub async fn from_response(resp: reqwest::Response) -> Reply {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap_or_default();
@@ -269,8 +297,9 @@ pub struct LiveKit {
 
 impl LiveKit {
     /// Starts the livekit-server that `infra/scripts/livekit.sh install` provides (`make test`
-    /// installs it first), with this harness's API key and secret.
-    pub async fn start() -> LiveKit {
+    /// installs it first), with this harness's API key and secret; `webhook`: where it posts its
+    /// webhooks (signed with the same key).
+    pub async fn start(webhook: Option<&str>) -> LiveKit {
         let out = std::process::Command::new("bash")
             .arg(repo_root().join("infra/scripts/livekit.sh"))
             .arg("install")
@@ -284,9 +313,12 @@ impl LiveKit {
         let bin = String::from_utf8(out.stdout).unwrap().trim().to_string();
         for _ in 0..5 {
             let (port, tcp, udp) = (free_port(), free_port(), free_port());
-            let config = format!(
+            let mut config = format!(
                 "port: {port}\nrtc:\n  tcp_port: {tcp}\n  udp_port: {udp}\n  use_external_ip: false\n  stun_servers: []\nkeys:\n  {SFU_KEY}: {SFU_SECRET}\n"
             );
+            if let Some(url) = webhook {
+                config.push_str(&format!("webhook:\n  api_key: {SFU_KEY}\n  urls:\n    - {url}\n"));
+            }
             let args = [
                 "--dev",
                 "--bind",

@@ -6,7 +6,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn end_deletes_the_sfu_room() {
-    let sfu = LiveKit::start().await;
+    let sfu = LiveKit::start(None).await;
     let env = Env::start_with(test_config("trendke-live", &sfu.url)).await;
     let started = env.start_session("host", json!({})).await;
     let room = started["room_name"].as_str().unwrap();

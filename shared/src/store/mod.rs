@@ -24,8 +24,12 @@ use crate::domain::{Participant, ParticipantStatus, Session, SessionStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Key};
 
+mod media;
 mod realtime;
+mod stage;
+pub use media::MediaState;
 pub use realtime::{ConnectionRef, REACTION_SHARDS};
+pub use stage::ParticipantChange;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -370,10 +374,11 @@ impl Store {
         Err(ApiError::Unavailable("join retries exhausted".into()))
     }
 
-    /// P3 + P1 counters: marks a present participant as left and uncounts them, atomically.
-    /// A second leave changes nothing. Hosts end their session instead of leaving it.
+    /// P3 + P1 counters: marks a present participant as left and uncounts them (audience, stage
+    /// slot, cohost list), atomically. A second leave changes nothing. Hosts end their session
+    /// instead of leaving it.
     pub async fn leave(&self, session_id: &str, user_id: &str, now: &str) -> ApiResult<LeaveOutcome> {
-        for attempt in 0..MAX_ATTEMPTS {
+        for _ in 0..MAX_ATTEMPTS {
             let Some(p) = self.participant(session_id, user_id).await? else {
                 return Err(ApiError::NotFound("you are not a participant of this session".into()));
             };
@@ -386,93 +391,55 @@ impl Store {
                     "the host ends the session with POST /live/end/{session_id}",
                 ));
             }
-            let mark_left = self.mark_left_update(session_id, user_id, now, Some(p.role))?;
-            let (set, cond) = if p.role.is_guest_slot() {
-                (
-                    "SET viewer_count = viewer_count - :one, guest_count = guest_count - :one",
-                    "#st = :live AND viewer_count > :zero AND guest_count > :zero",
-                )
-            } else {
-                (
-                    "SET viewer_count = viewer_count - :one",
-                    "#st = :live AND viewer_count > :zero",
-                )
+            let mut change = ParticipantChange::new(session_id, user_id, p.role, now);
+            change.status = Some(ParticipantStatus::Left);
+            change.viewer_delta = -1;
+            change.guest_delta = if p.role.is_guest_slot() { -1 } else { 0 };
+            change.cohost = (p.role == crate::domain::Role::Cohost).then_some(false);
+            let left = match self.change_participant(&change).await {
+                Ok(()) => true,
+                // The session ended (its counts were zeroed there): record the leave alone.
+                Err(ApiError::Conflict {
+                    code: "session-ended", ..
+                }) => self.mark_left(session_id, user_id, now).await?,
+                // Role or status moved under us: decide again.
+                Err(ApiError::Conflict {
+                    code: "participant-changed",
+                    ..
+                }) => continue,
+                Err(e) => return Err(e),
             };
-            let uncount = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key_item(&keys::session(session_id))))
-                .update_expression(set)
-                .condition_expression(cond)
-                .expression_attribute_names("#st", "status")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":live", s("live"))
-                .build()
-                .map_err(ApiError::internal)?;
-            let items = vec![
-                TransactWriteItem::builder().update(mark_left).build(),
-                TransactWriteItem::builder().update(uncount).build(),
-            ];
-            match self.transact(items).await {
-                Ok(()) => {
-                    let left = Participant {
-                        status: ParticipantStatus::Left,
-                        left_at: Some(now.to_string()),
-                        ..p
-                    };
-                    return Ok(LeaveOutcome::Left(left));
-                }
-                Err(TxError::Cancelled(c)) if c.failed(1) && !c.failed(0) => {
-                    // The session ended (counts were zeroed there): record the leave alone.
-                    if self.mark_left(session_id, user_id, now).await? {
-                        let left = Participant {
-                            status: ParticipantStatus::Left,
-                            left_at: Some(now.to_string()),
-                            ..p
-                        };
-                        return Ok(LeaveOutcome::Left(left));
-                    }
-                }
-                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
-                Err(TxError::Cancelled(_)) => {} // role or status moved: decide again
-                Err(TxError::Retry) => backoff(attempt).await,
-                Err(TxError::Fatal(e)) => return Err(e),
+            if left {
+                let left = Participant {
+                    status: ParticipantStatus::Left,
+                    left_at: Some(now.to_string()),
+                    ..p
+                };
+                return Ok(LeaveOutcome::Left(left));
             }
         }
         Err(ApiError::Unavailable("leave retries exhausted".into()))
     }
 
-    /// `SET status = left` on a present participant (optionally only while it has `role`).
-    fn mark_left_update(
-        &self,
-        session_id: &str,
-        user_id: &str,
-        now: &str,
-        role: Option<crate::domain::Role>,
-    ) -> ApiResult<Update> {
-        let mut cond = "#st IN (:active, :muted)".to_string();
+    /// `SET status = left` on a present participant.
+    fn mark_left_update(&self, session_id: &str, user_id: &str, now: &str) -> ApiResult<Update> {
         let mut b = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::participant(session_id, user_id))))
             .update_expression("SET #st = :left, left_at = :now")
+            .condition_expression("#st IN (:active, :muted)")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":left", s(ParticipantStatus::Left.as_str()))
             .expression_attribute_values(":now", s(now));
         for (k, v) in present_values() {
             b = b.expression_attribute_values(k, v);
         }
-        if let Some(role) = role {
-            cond.push_str(" AND #role = :role");
-            b = b
-                .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":role", s(role.as_str()));
-        }
-        b.condition_expression(cond).build().map_err(ApiError::internal)
+        b.build().map_err(ApiError::internal)
     }
 
     /// Marks one participant left if still present; `false` when it was not present.
     async fn mark_left(&self, session_id: &str, user_id: &str, now: &str) -> ApiResult<bool> {
-        let u = self.mark_left_update(session_id, user_id, now, None)?;
+        let u = self.mark_left_update(session_id, user_id, now)?;
         let update = self
             .db
             .update_item()
@@ -698,19 +665,7 @@ mod tests {
     use crate::domain::{Role, SessionType, Settings};
 
     fn viewer() -> Participant {
-        Participant {
-            session_id: "s".into(),
-            user_id: "u".into(),
-            username: "u".into(),
-            avatar_url: None,
-            role: Role::Viewer,
-            status: ParticipantStatus::Active,
-            audio_enabled: false,
-            video_enabled: false,
-            screen_sharing: false,
-            joined_at: "2026-01-01T00:00:00.000000Z".into(),
-            left_at: None,
-        }
+        Participant::entering("s", "u", "u", Role::Viewer, "2026-01-01T00:00:00.000000Z")
     }
 
     fn session(viewers: u32, peak: u32, max: u32) -> Session {

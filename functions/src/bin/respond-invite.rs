@@ -1,0 +1,5 @@
+//! Lambda entry point: `Endpoint::RespondInvite` (routes in template.yaml).
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::run_http(shared::api::Endpoint::RespondInvite).await
+}

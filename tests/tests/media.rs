@@ -1,0 +1,189 @@
+//! End-to-end at the media layer: a real livekit-server, real LiveKit clients (`MediaClient`), and
+//! our API deciding what each may publish. Every control is checked where it matters — at the SFU,
+//! as the clients see it — not just in our table.
+
+use e2e::media::MediaClient;
+use e2e::{token, Env, Socket, SFU_KEY, SFU_SECRET};
+use livekit_api::services::room::RoomClient;
+use serde_json::{json, Value};
+
+async fn post(env: &Env, user: &str, path: &str, body: Value) -> Value {
+    let r = env.post(path, token(user), body).await;
+    assert!(r.status < 300, "{user} {path}: {} {}", r.status, r.body);
+    r.body
+}
+
+/// Joins as `user` and connects a media client with the token the API minted.
+async fn join_media(env: &Env, user: &str, session_id: &str) -> MediaClient {
+    let joined = post(env, user, "/live/join", json!({"session_id": session_id})).await;
+    let mut client = MediaClient::start(user);
+    client
+        .connect(
+            joined["webrtc_config"]["server_url"].as_str().unwrap(),
+            joined["access_token"].as_str().unwrap(),
+        )
+        .await;
+    client
+}
+
+async fn manage(env: &Env, target: &str, session_id: &str, action: &str) -> Value {
+    post(
+        env,
+        "host",
+        "/live/manage-participant",
+        json!({"session_id": session_id, "user_id": target, "action": action}),
+    )
+    .await
+}
+
+/// Asks to go on stage and has the host approve it.
+async fn bring_on_stage(env: &Env, user: &str, session_id: &str) {
+    let r = post(env, user, "/live/request-guest", json!({"session_id": session_id})).await;
+    let approved = post(
+        env,
+        "host",
+        "/live/respond-guest-request",
+        json!({"request_id": r["id"], "action": "approved"}),
+    )
+    .await;
+    assert_eq!(approved["status"], "approved");
+}
+
+/// The tracks the SFU itself holds for `identity` (not what any client believes).
+async fn sfu_tracks(rooms: &RoomClient, room: &str, identity: &str) -> Vec<i32> {
+    rooms
+        .list_participants(room)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.identity == identity)
+        .flat_map(|p| p.tracks.into_iter().map(|t| t.source))
+        .collect()
+}
+
+/// Waits on a socket for a `participant.updated` of `user` satisfying `pred` (the SFU's webhooks
+/// arrive on their own schedule; each change they make is pushed).
+async fn until_updated(socket: &mut Socket, user: &str, what: &str, pred: impl Fn(&Value) -> bool) {
+    socket
+        .until(&format!("{user} {what}"), |e| {
+            e["type"] == "participant.updated" && e["data"]["user_id"] == user && pred(&e["data"])
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn stage_controls_take_effect_at_the_sfu() {
+    let (sfu, env) = Env::with_sfu().await;
+    let started = env
+        .start_session("host", json!({"max_guests": 1, "guest_audio_default": true}))
+        .await;
+    let id = started["id"].as_str().unwrap().to_string();
+    let room = started["room_name"].as_str().unwrap().to_string();
+    let rooms = RoomClient::with_api_key(&sfu.url, SFU_KEY, SFU_SECRET);
+    let mut host_socket = env.connect("host", &id).await.unwrap();
+    let mut host = MediaClient::start("host");
+    host.connect(&sfu.url, started["access_token"].as_str().unwrap()).await;
+    let mut ann = join_media(&env, "ann", &id).await;
+
+    // A viewer's token cannot publish: the SFU refuses, and holds no track of hers.
+    let refused = ann.publish("microphone").await;
+    assert_eq!(refused["ok"], false, "a viewer published: {refused}");
+    assert!(sfu_tracks(&rooms, &room, "ann").await.is_empty());
+    // The SFU's webhooks keep presence true in our table.
+    until_updated(&mut host_socket, "ann", "connected", |p| p["connected"] == true).await;
+
+    // Approved: the same connection publishes without reconnecting, and the host sees it.
+    bring_on_stage(&env, "ann", &id).await;
+    ann.until("publish permission", |e| {
+        e["event"] == "permissions_changed" && e["identity"] == "ann" && e["can_publish"] == true
+    })
+    .await;
+    let published = ann.publish("microphone").await;
+    assert_eq!(published["ok"], true, "{published}");
+    host.until_track("track_published", "ann", "microphone").await;
+    until_updated(&mut host_socket, "ann", "publishing audio", |p| {
+        p["audio_published"] == true
+    })
+    .await;
+
+    // mute_audio: the track is muted at the SFU, then the source is taken away, so her own
+    // attempt to publish her microphone again is refused.
+    manage(&env, "ann", &id, "mute_audio").await;
+    host.until_track("track_muted", "ann", "microphone").await;
+    host.until_track("track_unpublished", "ann", "microphone").await;
+    let again = ann.publish("microphone").await;
+    assert_eq!(again["ok"], false, "a muted guest published audio: {again}");
+    assert!(sfu_tracks(&rooms, &room, "ann").await.is_empty());
+
+    // unmute_audio: allowed again, and she publishes.
+    manage(&env, "ann", &id, "unmute_audio").await;
+    ann.until("microphone allowed again", |e| {
+        e["event"] == "permissions_changed"
+            && e["identity"] == "ann"
+            && e["sources"]
+                .as_array()
+                .is_some_and(|s| s.contains(&json!("microphone")))
+    })
+    .await;
+    let back = ann.publish("microphone").await;
+    assert_eq!(back["ok"], true, "{back}");
+    host.until_track("track_published", "ann", "microphone").await;
+
+    // demote: publishing stops at the SFU, and the only slot is free for the next approval.
+    let mut bob = join_media(&env, "bob", &id).await;
+    manage(&env, "ann", &id, "demote").await;
+    host.until_track("track_unpublished", "ann", "microphone").await;
+    assert!(sfu_tracks(&rooms, &room, "ann").await.is_empty());
+    bring_on_stage(&env, "bob", &id).await;
+    bob.until("publish permission", |e| {
+        e["event"] == "permissions_changed" && e["can_publish"] == true
+    })
+    .await;
+    assert_eq!(bob.publish("microphone").await["ok"], true);
+    host.until_track("track_published", "bob", "microphone").await;
+
+    // kick: disconnected from the SFU; rejoin, a new token, a request and a socket all refused.
+    let mut bob_socket = env.connect("bob", &id).await.unwrap();
+    manage(&env, "bob", &id, "kick").await;
+    let gone = bob.until("disconnected", |e| e["event"] == "disconnected").await;
+    assert_eq!(gone["reason"], "PARTICIPANT_REMOVED", "{gone}");
+    assert!(bob_socket.closed().await, "the kicked user's socket is closed");
+    let rejoin = env.post("/live/join", token("bob"), json!({"session_id": id})).await;
+    assert_eq!(
+        rejoin.status, 403,
+        "rejoin (the only way to a new token): {}",
+        rejoin.body
+    );
+    let ask = env
+        .post("/live/request-guest", token("bob"), json!({"session_id": id}))
+        .await;
+    assert_eq!(ask.status, 403);
+    assert_eq!(env.connect("bob", &id).await.err(), Some(403));
+    let left = env.get(&format!("/live/session/{id}"), None).await.body;
+    assert_eq!(
+        (left["viewer_count"].clone(), left["guest_count"].clone()),
+        (json!(1), json!(0))
+    );
+}
+
+#[tokio::test]
+async fn a_genuine_room_finished_ends_the_session() {
+    let (sfu, env) = Env::with_sfu().await;
+    let started = env.start_session("host", json!({})).await;
+    let id = started["id"].as_str().unwrap().to_string();
+    let mut host_socket = env.connect("host", &id).await.unwrap();
+    let mut host = MediaClient::start("host");
+    host.connect(&sfu.url, started["access_token"].as_str().unwrap()).await;
+
+    // The room goes away at the SFU, not through our API: LiveKit's signed webhook ends the session.
+    let rooms = RoomClient::with_api_key(&sfu.url, SFU_KEY, SFU_SECRET);
+    rooms.delete_room(started["room_name"].as_str().unwrap()).await.unwrap();
+    host.until("disconnected", |e| e["event"] == "disconnected").await;
+    host_socket
+        .until("session.ended", |e| e["type"] == "session.ended")
+        .await;
+    let s = env.get(&format!("/live/session/{id}"), None).await.body;
+    assert_eq!(s["status"], "ended", "{s}");
+    let again = env.post("/live/start", token("host"), json!({"title": "again"})).await;
+    assert_eq!(again.status, 201, "the host's live lock was released: {}", again.body);
+}
