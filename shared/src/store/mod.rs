@@ -244,6 +244,21 @@ impl Store {
             .map_err(classify_tx)
     }
 
+    /// Runs a transaction, retrying lost races (conflicts, throttling) with jittered backoff.
+    /// `Ok(Err(why))`: a condition failed, for the caller to name; 503 when the races never end.
+    async fn transact_settled(&self, items: Vec<TransactWriteItem>, what: &str) -> ApiResult<Result<(), Cancelled>> {
+        for attempt in 0..MAX_ATTEMPTS {
+            match self.transact(items.clone()).await {
+                Ok(()) => return Ok(Ok(())),
+                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
+                Err(TxError::Cancelled(c)) => return Ok(Err(c)),
+                Err(TxError::Retry) => backoff(attempt).await,
+                Err(TxError::Fatal(e)) => return Err(e),
+            }
+        }
+        Err(ApiError::Unavailable(format!("{what}: retries exhausted")))
+    }
+
     /// P2 + P5 + P6: creates a session (with its settings), its host participant and the host's
     /// live lock in one transaction. A host who already has a live session gets 409.
     pub async fn create_session(&self, session: &Session, host: &Participant) -> ApiResult<()> {
@@ -271,22 +286,14 @@ impl Store {
             put(item)?,
             put(to_item(&keys::participant(&session.id, &host.user_id), host)?)?,
         ];
-        for attempt in 0..MAX_ATTEMPTS {
-            match self.transact(items.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(TxError::Cancelled(c)) if c.failed(0) => {
-                    return Err(ApiError::conflict(
-                        "already-live",
-                        "you already have a live session; end it before starting another",
-                    ))
-                }
-                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
-                Err(TxError::Cancelled(_)) => return Err(ApiError::internal("session id collision")),
-                Err(TxError::Retry) => backoff(attempt).await,
-                Err(TxError::Fatal(e)) => return Err(e),
-            }
+        match self.transact_settled(items, "create_session").await? {
+            Ok(()) => Ok(()),
+            Err(c) if c.failed(0) => Err(ApiError::conflict(
+                "already-live",
+                "you already have a live session; end it before starting another",
+            )),
+            Err(_) => Err(ApiError::internal("session id collision")),
         }
-        Err(ApiError::Unavailable("create_session retries exhausted".into()))
     }
 
     /// P3 + P1 counters: records a viewer's presence and counts it, atomically, within
@@ -483,20 +490,15 @@ impl Store {
             TransactWriteItem::builder().update(end).build(),
             TransactWriteItem::builder().delete(unlock).build(),
         ];
-        for attempt in 0..MAX_ATTEMPTS {
-            match self.transact(items.clone()).await {
-                Ok(()) => break,
-                Err(TxError::Cancelled(c)) if c.failed(0) => break, // already ended
-                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
-                Err(TxError::Cancelled(_)) => return Err(ApiError::internal("host lock held by another session")),
-                Err(TxError::Retry) => backoff(attempt).await,
-                Err(TxError::Fatal(e)) => return Err(e),
-            }
+        match self.transact_settled(items, "end_session").await? {
+            Ok(()) => {}
+            Err(c) if c.failed(0) => {} // already ended
+            Err(_) => return Err(ApiError::internal("host lock held by another session")),
         }
         self.session(&session.id)
             .await?
             .filter(|s| s.status == SessionStatus::Ended)
-            .ok_or_else(|| ApiError::Unavailable("end_session retries exhausted".into()))
+            .ok_or_else(|| ApiError::internal("an ended session is not marked ended"))
     }
 
     /// P4 (all): every participant item of a session, following pages.

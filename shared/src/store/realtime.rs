@@ -132,27 +132,21 @@ impl Store {
             TransactWriteItem::builder().update(slow).build(),
             TransactWriteItem::builder().put(put).build(),
         ];
-        for attempt in 0..MAX_ATTEMPTS {
-            match self.transact(items.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(TxError::Cancelled(c)) if c.failed(0) => {
-                    let next_at = match c.item(0) {
-                        Some(old) => number(&old, "next_at"),
-                        None => self.slow_mode_next(&m.session_id, user).await?,
-                    };
-                    let wait_ms = (next_at - crate::clock::epoch_millis()).max(1);
-                    return Err(ApiError::TooManyRequests {
-                        retry_after_seconds: ((wait_ms + 999) / 1000) as u64,
-                        detail: "slow mode: wait before sending another message".into(),
-                    });
-                }
-                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
-                Err(TxError::Cancelled(_)) => return Err(ApiError::internal("chat message id collision")),
-                Err(TxError::Retry) => backoff(attempt).await,
-                Err(TxError::Fatal(e)) => return Err(e),
+        match self.transact_settled(items, "chat").await? {
+            Ok(()) => Ok(()),
+            Err(c) if c.failed(0) => {
+                let next_at = match c.item(0) {
+                    Some(old) => number(&old, "next_at"),
+                    None => self.slow_mode_next(&m.session_id, user).await?,
+                };
+                let wait_ms = (next_at - crate::clock::epoch_millis()).max(1);
+                Err(ApiError::TooManyRequests {
+                    retry_after_seconds: ((wait_ms + 999) / 1000) as u64,
+                    detail: "slow mode: wait before sending another message".into(),
+                })
             }
+            Err(_) => Err(ApiError::internal("chat message id collision")),
         }
-        Err(ApiError::Unavailable("chat retries exhausted".into()))
     }
 
     async fn slow_mode_next(&self, session_id: &str, user_id: &str) -> ApiResult<i64> {

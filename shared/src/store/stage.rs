@@ -182,6 +182,10 @@ fn session_counters(store: &Store, c: &ParticipantChange) -> ApiResult<Update> {
         .map_err(ApiError::internal)
 }
 
+fn already_answered() -> ApiError {
+    ApiError::conflict("already-answered", "this request is no longer pending")
+}
+
 /// Why a participant change was refused, from its cancellation reasons.
 async fn change_refusal(store: &Store, c: &ParticipantChange, why: &Cancelled) -> ApiResult<ApiError> {
     if why.failed(0) {
@@ -209,17 +213,13 @@ async fn change_refusal(store: &Store, c: &ParticipantChange, why: &Cancelled) -
 impl Store {
     /// P18: applies a participant change in one transaction (see [`ParticipantChange`]).
     pub async fn change_participant(&self, c: &ParticipantChange) -> ApiResult<()> {
-        let items = change_actions(self, c)?;
-        for attempt in 0..MAX_ATTEMPTS {
-            match self.transact(items.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(TxError::Cancelled(why)) if why.transient() => backoff(attempt).await,
-                Err(TxError::Cancelled(why)) => return Err(change_refusal(self, c, &why).await?),
-                Err(TxError::Retry) => backoff(attempt).await,
-                Err(TxError::Fatal(e)) => return Err(e),
-            }
+        match self
+            .transact_settled(change_actions(self, c)?, "participant change")
+            .await?
+        {
+            Ok(()) => Ok(()),
+            Err(why) => Err(change_refusal(self, c, &why).await?),
         }
-        Err(ApiError::Unavailable("participant change retries exhausted".into()))
     }
 
     /// P9 + P19: records a pending request or invitation: the session is live (and, for requests,
@@ -273,42 +273,37 @@ impl Store {
             TransactWriteItem::builder().put(lock).build(),
             TransactWriteItem::builder().put(put).build(),
         ];
-        for attempt in 0..MAX_ATTEMPTS {
-            match self.transact(items.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(TxError::Cancelled(c)) if c.failed(0) => {
-                    let session = self.session(&r.session_id).await?;
-                    return Err(match session {
-                        None => ApiError::NotFound(format!("no session {}", r.session_id)),
-                        Some(s) if s.status != SessionStatus::Live => {
-                            ApiError::conflict("session-ended", "this live session has ended")
-                        }
-                        Some(_) => ApiError::Forbidden("this session does not take guests".into()),
-                    });
+        let c = match self.transact_settled(items, "guest request").await? {
+            Ok(()) => return Ok(()),
+            Err(c) => c,
+        };
+        if c.failed(0) {
+            let session = self.session(&r.session_id).await?;
+            return Err(match session {
+                None => ApiError::NotFound(format!("no session {}", r.session_id)),
+                Some(s) if s.status != SessionStatus::Live => {
+                    ApiError::conflict("session-ended", "this live session has ended")
                 }
-                Err(TxError::Cancelled(c)) if c.failed(1) => {
-                    let me = self.participant(&r.session_id, &r.user_id).await?;
-                    return Err(match me {
-                        Some(p) if p.status.is_present() => {
-                            ApiError::conflict("not-a-viewer", "only a present viewer can go on stage")
-                        }
-                        Some(p) if p.status.is_barred() => ApiError::Forbidden("removed from this session".into()),
-                        _ => ApiError::Forbidden("join the session first (POST /live/join)".into()),
-                    });
-                }
-                Err(TxError::Cancelled(c)) if c.failed(2) => {
-                    return Err(ApiError::conflict(
-                        "request-pending",
-                        "a request or invitation is already pending",
-                    ))
-                }
-                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
-                Err(TxError::Cancelled(_)) => return Err(ApiError::internal("guest request id collision")),
-                Err(TxError::Retry) => backoff(attempt).await,
-                Err(TxError::Fatal(e)) => return Err(e),
-            }
+                Some(_) => ApiError::Forbidden("this session does not take guests".into()),
+            });
         }
-        Err(ApiError::Unavailable("guest request retries exhausted".into()))
+        if c.failed(1) {
+            let me = self.participant(&r.session_id, &r.user_id).await?;
+            return Err(match me {
+                Some(p) if p.status.is_present() => {
+                    ApiError::conflict("not-a-viewer", "only a present viewer can go on stage")
+                }
+                Some(p) if p.status.is_barred() => ApiError::Forbidden("removed from this session".into()),
+                _ => ApiError::Forbidden("join the session first (POST /live/join)".into()),
+            });
+        }
+        if c.failed(2) {
+            return Err(ApiError::conflict(
+                "request-pending",
+                "a request or invitation is already pending",
+            ));
+        }
+        Err(ApiError::internal("guest request id collision"))
     }
 
     /// P9: a guest request by id alone (GSI1 gives its key).
@@ -378,20 +373,10 @@ impl Store {
                 .build(),
             TransactWriteItem::builder().delete(self.unlock(r)?).build(),
         ];
-        for attempt in 0..MAX_ATTEMPTS {
-            match self.transact(items.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(TxError::Cancelled(c)) if c.failed(0) => {
-                    return Err(ApiError::conflict(
-                        "already-answered",
-                        "this request is no longer pending",
-                    ))
-                }
-                Err(TxError::Cancelled(_)) | Err(TxError::Retry) => backoff(attempt).await,
-                Err(TxError::Fatal(e)) => return Err(e),
-            }
+        match self.transact_settled(items, "closing a guest request").await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(already_answered()),
         }
-        Err(ApiError::Unavailable("guest request retries exhausted".into()))
     }
 
     /// P20: approval as ONE transaction: the request (still pending) becomes approved, the viewer
@@ -404,26 +389,15 @@ impl Store {
             .build()];
         items.extend(change_actions(self, stage)?);
         items.push(TransactWriteItem::builder().delete(self.unlock(r)?).build());
-        for attempt in 0..MAX_ATTEMPTS {
-            match self.transact(items.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(TxError::Cancelled(c)) if c.failed(0) => {
-                    return Err(ApiError::conflict(
-                        "already-answered",
-                        "this request is no longer pending",
-                    ))
-                }
-                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
-                Err(TxError::Cancelled(c)) => {
-                    // The change's own actions start at index 1.
-                    let shifted = Cancelled(c.0.into_iter().skip(1).collect());
-                    return Err(change_refusal(self, stage, &shifted).await?);
-                }
-                Err(TxError::Retry) => backoff(attempt).await,
-                Err(TxError::Fatal(e)) => return Err(e),
+        match self.transact_settled(items, "approval").await? {
+            Ok(()) => Ok(()),
+            Err(c) if c.failed(0) => Err(already_answered()),
+            Err(c) => {
+                // The change's own actions start at index 1.
+                let shifted = Cancelled(c.0.into_iter().skip(1).collect());
+                Err(change_refusal(self, stage, &shifted).await?)
             }
         }
-        Err(ApiError::Unavailable("approval retries exhausted".into()))
     }
 
     /// Undoes an approval whose SFU update failed: back to a viewer, slot freed, request pending.
