@@ -70,23 +70,17 @@ class Client:
         self.tracks = {}  # source name -> (track, feeder task)
         room = self.room
 
-        def remote(kind):
-            def handler(publication, participant):
+        def track_event(kind):
+            # LiveKit passes (publication, participant) for publish events and the reverse for
+            # mute events; each argument is told apart by its type.
+            def handler(a, b):
+                publication, participant = (a, b) if isinstance(b, rtc.Participant) else (b, a)
                 emit({"event": kind, "identity": participant.identity,
                       "source": source_name(publication), "sid": publication.sid})
             return handler
 
-        room.on("track_published", remote("track_published"))
-        room.on("track_unpublished", remote("track_unpublished"))
-
-        def muted(kind):
-            def handler(participant, publication):
-                emit({"event": kind, "identity": participant.identity,
-                      "source": source_name(publication), "sid": publication.sid})
-            return handler
-
-        room.on("track_muted", muted("track_muted"))
-        room.on("track_unmuted", muted("track_unmuted"))
+        for kind in ("track_published", "track_unpublished", "track_muted", "track_unmuted"):
+            room.on(kind, track_event(kind))
         room.on("local_track_unpublished", lambda pub: emit(
             {"event": "local_track_unpublished", "source": source_name(pub), "sid": pub.sid}))
         room.on("participant_permissions_changed", lambda participant, permission: emit(

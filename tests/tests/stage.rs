@@ -63,6 +63,17 @@ async fn participant(env: &Env, id: &str, user: &str) -> Option<Value> {
         .cloned()
 }
 
+/// The id of the session's newest pending request or invitation (read as the host).
+async fn newest_pending(env: &Env, id: &str) -> String {
+    let r = env
+        .get(
+            &format!("/live/guest-requests/{id}?status=pending"),
+            Some(&token("host")),
+        )
+        .await;
+    r.body["requests"][0]["id"].as_str().unwrap().to_string()
+}
+
 async fn detail(env: &Env, id: &str) -> Value {
     env.get(&format!("/live/session/{id}"), None).await.body
 }
@@ -533,16 +544,7 @@ async fn permission_matrix() {
         got.push(status(&request(&env, c, &id, "guest").await));
     }
     assert_eq!(got, vec![409, 409, 409, 201, 403, 403], "request-guest");
-    let vi_request = env
-        .get(
-            &format!("/live/guest-requests/{id}?status=pending"),
-            Some(&token("host")),
-        )
-        .await
-        .body["requests"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let vi_request = newest_pending(&env, &id).await;
 
     // guest-requests list: host and cohost only.
     let mut got = Vec::new();
@@ -600,16 +602,7 @@ async fn permission_matrix() {
         vec![201, 409, 403, 403, 403, 403],
         "invite (the cohost's finds one pending)"
     );
-    let inv = env
-        .get(
-            &format!("/live/guest-requests/{id}?status=pending"),
-            Some(&token("host")),
-        )
-        .await
-        .body["requests"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let inv = newest_pending(&env, &id).await;
     // respond-invite: the invitee only.
     let mut got = Vec::new();
     for c in callers {

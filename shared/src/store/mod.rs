@@ -192,6 +192,18 @@ impl Store {
         out.item.map(from_item).transpose()
     }
 
+    /// An unconditional PutItem (items whose keys are unique by construction).
+    async fn put(&self, item: Item) -> ApiResult<()> {
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(db_err)
+    }
+
     /// Applies a conditional UpdateItem: `Ok(None)` when it applied, `Ok(Some(image))` when its
     /// condition failed (`image`: the item as it was, empty when DynamoDB returned none).
     async fn conditional_update(
@@ -222,6 +234,27 @@ impl Store {
             .try_collect()
             .await
             .map_err(db_err)
+    }
+
+    /// A paged Query of partition `pk` (bound as `:pk`), continued after `cursor` (an opaque
+    /// cursor of this partition; a foreign one is a 400 naming `field`), at most `limit` items.
+    fn partition_page(
+        &self,
+        pk: &str,
+        field: &str,
+        cursor: Option<&str>,
+        limit: i32,
+    ) -> ApiResult<aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder> {
+        let start = cursor
+            .map(|c| cursor::decode(field, c, &[keys::PK, keys::SK], (keys::PK, pk)))
+            .transpose()?;
+        Ok(self
+            .db
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(pk))
+            .set_exclusive_start_key(start)
+            .limit(limit))
     }
 
     /// P1: a session by id.
@@ -534,21 +567,12 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> ApiResult<(Vec<Participant>, Option<String>)> {
-        let pk = keys::session_pk(session_id);
-        let start = cursor
-            .map(|c| cursor::decode("cursor", c, &[keys::PK, keys::SK], (keys::PK, &pk)))
-            .transpose()?;
         let mut q = self
-            .db
-            .query()
-            .table_name(&self.table)
+            .partition_page(&keys::session_pk(session_id), "cursor", cursor, limit)?
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .filter_expression("#st IN (:active, :muted)")
             .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s(keys::PARTICIPANT_PREFIX))
-            .set_exclusive_start_key(start)
-            .limit(limit);
+            .expression_attribute_values(":prefix", s(keys::PARTICIPANT_PREFIX));
         for (k, v) in present_values() {
             q = q.expression_attribute_values(k, v);
         }

@@ -27,14 +27,7 @@ impl Store {
             keys::GSI1_SK.into(),
             s(keys::connections_index_sk(&c.user_id, &c.connection_id)),
         );
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(db_err)
+        self.put(item).await
     }
 
     pub async fn connection(&self, connection_id: &str) -> ApiResult<Option<Connection>> {
@@ -165,19 +158,10 @@ impl Store {
         cursor: Option<&str>,
         before_sk: Option<String>,
     ) -> ApiResult<(Vec<ChatMessage>, Option<String>)> {
-        let pk = keys::chat_pk(session_id);
-        let start = cursor
-            .map(|c| cursor::decode("before", c, &[keys::PK, keys::SK], (keys::PK, &pk)))
-            .transpose()?;
-        let mut q = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .expression_attribute_values(":pk", s(&pk))
-            .scan_index_forward(false)
-            .set_exclusive_start_key(start)
-            .limit(limit);
-        q = match before_sk {
+        let q = self
+            .partition_page(&keys::chat_pk(session_id), "before", cursor, limit)?
+            .scan_index_forward(false);
+        let q = match before_sk {
             Some(b) => q
                 .key_condition_expression("pk = :pk AND sk < :before")
                 .expression_attribute_values(":before", s(b)),

@@ -434,20 +434,11 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> ApiResult<(Vec<GuestRequest>, Option<String>)> {
-        let pk = keys::session_pk(session_id);
-        let start = cursor
-            .map(|c| cursor::decode("before", c, &[keys::PK, keys::SK], (keys::PK, &pk)))
-            .transpose()?;
         let mut q = self
-            .db
-            .query()
-            .table_name(&self.table)
+            .partition_page(&keys::session_pk(session_id), "before", cursor, limit)?
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
             .expression_attribute_values(":prefix", s(keys::GUEST_REQUEST_PREFIX))
-            .scan_index_forward(false)
-            .set_exclusive_start_key(start)
-            .limit(limit);
+            .scan_index_forward(false);
         if let Some(st) = status {
             q = q
                 .filter_expression("#st = :status")
@@ -459,15 +450,7 @@ impl Store {
 
     /// P21: records a host action.
     pub async fn put_audit(&self, e: &AuditEntry) -> ApiResult<()> {
-        let item = to_item(&keys::audit(&e.session_id, &e.at, &e.id), e)?;
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(db_err)
+        self.put(to_item(&keys::audit(&e.session_id, &e.at, &e.id), e)?).await
     }
 
     /// P21: the audit trail of a session, newest first.
@@ -477,19 +460,10 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> ApiResult<(Vec<AuditEntry>, Option<String>)> {
-        let pk = keys::audit_pk(session_id);
-        let start = cursor
-            .map(|c| cursor::decode("before", c, &[keys::PK, keys::SK], (keys::PK, &pk)))
-            .transpose()?;
         let q = self
-            .db
-            .query()
-            .table_name(&self.table)
+            .partition_page(&keys::audit_pk(session_id), "before", cursor, limit)?
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(&pk))
-            .scan_index_forward(false)
-            .set_exclusive_start_key(start)
-            .limit(limit);
+            .scan_index_forward(false);
         page(q).await
     }
 }
