@@ -4,7 +4,7 @@
 use aws_config::BehaviorVersion;
 
 use crate::auth::Authenticator;
-use crate::config::{Config, ConfigError};
+use crate::config::{env_var, Config, ConfigError, SECRET_PARAMETERS};
 use crate::push::Pusher;
 use crate::sfu::Sfu;
 use crate::store::Store;
@@ -20,8 +20,8 @@ impl App {
     /// Builds the app from the environment (the standard AWS variables, e.g.
     /// `AWS_ENDPOINT_URL_DYNAMODB`, point the SDK at a local emulator).
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
         let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let config = load_config(&sdk, env_var).await?;
         let push_api = config
             .websocket_endpoint
             .as_deref()
@@ -43,6 +43,43 @@ impl App {
             push: Pusher::new(push_api),
         }
     }
+}
+
+/// The configuration from `var` (the environment in a function). Secrets named by
+/// `JWT_SECRET_PARAMETER` / `LIVEKIT_API_SECRET_PARAMETER` are read from SSM Parameter Store
+/// (SecureString, decrypted) here, once per cold start: they are never in the template or the
+/// function's environment.
+pub async fn load_config(
+    sdk: &aws_config::SdkConfig,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let mut fetched = std::collections::HashMap::new();
+    for (parameter_var, stands_for) in SECRET_PARAMETERS {
+        if let Some(name) = var(parameter_var) {
+            fetched.insert(stands_for, secret_parameter(sdk, &name).await?);
+        }
+    }
+    Config::from_vars(|name| fetched.get(name).cloned().or_else(|| var(name)))
+}
+
+/// A SecureString parameter's decrypted value; a missing or unreadable one stops the cold start.
+async fn secret_parameter(sdk: &aws_config::SdkConfig, name: &str) -> Result<String, ConfigError> {
+    let out = aws_sdk_ssm::Client::new(sdk)
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| {
+            ConfigError(format!(
+                "SSM parameter {name}: {}",
+                aws_sdk_ssm::error::DisplayErrorContext(e)
+            ))
+        })?;
+    out.parameter
+        .and_then(|p| p.value)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ConfigError(format!("SSM parameter {name} is empty")))
 }
 
 /// The management API client for a WebSocket API stage (`https://{api-id}.execute-api.{region}.

@@ -54,27 +54,47 @@ pub struct Config {
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
 
-fn var(name: &str) -> Option<String> {
+/// A non-empty environment variable.
+pub fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError> {
-    match var(name) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| ConfigError(format!("{name} must be a number, got {v:?}"))),
-    }
-}
+/// The variables the secrets can come from instead (SSM SecureString parameter names, read at
+/// init by `App::from_env`), and the variable each stands in for.
+pub const SECRET_PARAMETERS: [(&str, &str); 2] = [
+    ("JWT_SECRET_PARAMETER", "JWT_SECRET"),
+    ("LIVEKIT_API_SECRET_PARAMETER", "LIVEKIT_API_SECRET"),
+];
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(env_var)
+    }
+
+    /// Reads the configuration through `var` (the environment, with fetched secrets laid over it).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let parse_var = |name: &str, default: u64| -> Result<u64, ConfigError> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| ConfigError(format!("{name} must be a number, got {v:?}"))),
+            }
+        };
         let keys = match (var("JWT_SECRET"), var("JWT_JWKS_URL")) {
             (Some(secret), None) => JwtKeySource::Secret(secret),
             (None, Some(url)) => JwtKeySource::Jwks(url),
-            (Some(_), Some(_)) => return Err(ConfigError("set exactly one of JWT_SECRET and JWT_JWKS_URL".into())),
-            (None, None) => return Err(ConfigError("one of JWT_SECRET or JWT_JWKS_URL is required".into())),
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "set exactly one of JWT_SECRET (or JWT_SECRET_PARAMETER) and JWT_JWKS_URL".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(ConfigError(
+                    "one of JWT_SECRET, JWT_SECRET_PARAMETER or JWT_JWKS_URL is required".into(),
+                ))
+            }
         };
         let ice_servers = match var("ICE_SERVERS_JSON") {
             None => serde_json::json!([]),
@@ -87,7 +107,7 @@ impl Config {
                 v
             }
         };
-        let ttl = parse_var("SFU_TOKEN_TTL_SECONDS", 600u64)?;
+        let ttl = parse_var("SFU_TOKEN_TTL_SECONDS", 600)?;
         if !(60..=86_400).contains(&ttl) {
             return Err(ConfigError("SFU_TOKEN_TTL_SECONDS must be within 60..=86400".into()));
         }
@@ -98,8 +118,8 @@ impl Config {
                 keys,
                 issuer: var("JWT_ISSUER"),
                 audience: var("JWT_AUDIENCE"),
-                leeway_seconds: parse_var("JWT_LEEWAY_SECONDS", 30u64)?,
-                jwks_refetch_cooldown: Duration::from_secs(parse_var("JWT_JWKS_COOLDOWN_SECONDS", 30u64)?),
+                leeway_seconds: parse_var("JWT_LEEWAY_SECONDS", 30)?,
+                jwks_refetch_cooldown: Duration::from_secs(parse_var("JWT_JWKS_COOLDOWN_SECONDS", 30)?),
             },
             sfu: SfuConfig {
                 url: var("LIVEKIT_URL").unwrap_or_else(|| "ws://127.0.0.1:7880".into()),

@@ -103,6 +103,16 @@ pub struct Template {
     pub routes: Vec<RouteDef>,
     /// WebSocket API routes: (route key, function logical id), resolved through their integrations.
     pub ws_routes: Vec<(String, String)>,
+    /// Every function: (logical id, the `Binary` it is built from, `Metadata.BuildMethod`).
+    pub functions: Vec<FunctionDef>,
+}
+
+/// A function resource and how SAM builds it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FunctionDef {
+    pub id: String,
+    pub binary: Option<String>,
+    pub build_method: Option<String>,
 }
 
 /// The text inside `!Sub "..."` (or a plain string).
@@ -149,6 +159,7 @@ impl Template {
             None => Cors::default(),
         };
         let mut routes = Vec::new();
+        let mut functions = Vec::new();
         if let Value::Mapping(map) = resources {
             for (id, resource) in map {
                 let (Some(id), Some("AWS::Serverless::Function")) =
@@ -156,6 +167,18 @@ impl Template {
                 else {
                     continue;
                 };
+                let metadata = resource.get("Metadata");
+                let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+                functions.push(FunctionDef {
+                    id: id.to_string(),
+                    // Where SAM reads it: `Metadata.BuildProperties.Binary` (cargo lambda's `--bin`).
+                    binary: text(
+                        metadata
+                            .and_then(|m| m.get("BuildProperties"))
+                            .and_then(|b| b.get("Binary")),
+                    ),
+                    build_method: text(metadata.and_then(|m| m.get("BuildMethod"))),
+                });
                 let events = resource.get("Properties").and_then(|p| p.get("Events"));
                 for event in events.and_then(Value::as_mapping).into_iter().flat_map(|m| m.values()) {
                     if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
@@ -210,11 +233,13 @@ impl Template {
             }
         }
         ws_routes.sort();
+        functions.sort();
         Ok(Template {
             table,
             cors,
             routes,
             ws_routes,
+            functions,
         })
     }
 }
@@ -322,5 +347,48 @@ mod tests {
         ws.sort();
         assert_eq!(t.routes, http);
         assert_eq!(t.ws_routes, ws);
+    }
+
+    /// No drift between the code's endpoints, the function binaries and the template's functions:
+    /// each endpoint has exactly one function, built (rust-cargolambda) from the one binary that
+    /// runs that endpoint, and no binary or function is left over.
+    #[test]
+    fn every_endpoint_has_its_binary_and_its_function() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let t = Template::load(&root.join("template.yaml")).unwrap();
+        let mut bins: Vec<(String, String)> = std::fs::read_dir(root.join("functions/src/bin"))
+            .unwrap()
+            .map(|f| f.unwrap().path())
+            .map(|p| {
+                let name = p.file_stem().unwrap().to_string_lossy().to_string();
+                (name, std::fs::read_to_string(&p).unwrap())
+            })
+            .collect();
+        bins.sort();
+        let mut declared: Vec<String> = t.functions.iter().map(|f| f.id.clone()).collect();
+        let mut expected: Vec<String> = shared::api::Endpoint::ALL
+            .iter()
+            .map(|e| e.function_id().to_string())
+            .collect();
+        declared.sort();
+        expected.sort();
+        assert_eq!(declared, expected, "template functions vs Endpoint::ALL");
+        for f in &t.functions {
+            assert_eq!(f.build_method.as_deref(), Some("rust-cargolambda"), "{}", f.id);
+            let binary = f
+                .binary
+                .as_deref()
+                .unwrap_or_else(|| panic!("{}: no Metadata.BuildProperties.Binary", f.id));
+            let (_, source) = bins
+                .iter()
+                .find(|(name, _)| name == binary)
+                .unwrap_or_else(|| panic!("{}: no functions/src/bin/{binary}.rs", f.id));
+            let endpoint = shared::api::Endpoint::from_function_id(&f.id).unwrap();
+            assert!(
+                source.contains(&format!("Endpoint::{endpoint:?})")),
+                "{binary}.rs does not run Endpoint::{endpoint:?}"
+            );
+        }
+        assert_eq!(bins.len(), t.functions.len(), "a binary without a function");
     }
 }
