@@ -22,6 +22,15 @@ if [ "$AWS_ENDPOINT_URL_DYNAMODB" = "http://127.0.0.1:$DYNAMODB_PORT" ]; then
   .venv/bin/python infra/scripts/dynamodb_emulator.py --host 127.0.0.1 --port "$DYNAMODB_PORT" >"$logs/dynamodb.log" 2>&1 &
   pids+=($!)
   wait_http "$AWS_ENDPOINT_URL_DYNAMODB/moto-api/" 60 || { echo "dev: DynamoDB emulator did not start (see $logs/dynamodb.log)" >&2; exit 1; }
+  # The dev secrets as SSM SecureString parameters too, in the same emulator, for
+  # `sam local invoke --env-vars events/env.json` (README, "Deployment").
+  .venv/bin/python - <<'PY'
+import os, boto3
+ssm = boto3.client("ssm", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"], region_name=os.environ["AWS_REGION"])
+for name, var in (("/trendke-live/dev/jwt-secret", "JWT_SECRET"), ("/trendke-live/dev/livekit-api-secret", "LIVEKIT_API_SECRET")):
+    if os.environ.get(var):
+        ssm.put_parameter(Name=name, Value=os.environ[var], Type="SecureString", Overwrite=True)
+PY
 fi
 
 sfu="not running"

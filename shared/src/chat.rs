@@ -14,7 +14,7 @@ use crate::push::Audience;
 use crate::sessions::check_session_id;
 
 /// `POST /live/send-message` body (and the WebSocket `chat` action's fields).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SendMessage {
     pub session_id: String,
     pub message: String,
@@ -25,7 +25,7 @@ pub struct SendMessage {
 }
 
 /// `GET /live/messages/{session_id}` answer: newest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MessagePage {
     pub messages: Vec<ChatMessage>,
     /// Pass as `before` for the next (older) page; absent on the last page.

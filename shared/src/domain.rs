@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A participant's role in a session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Host,
@@ -31,7 +31,7 @@ impl Role {
 
 /// Whether a participant is in the session now. `kicked` and `banned` are terminal for the
 /// session: such a user can never rejoin it, and ending the session does not overwrite them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ParticipantStatus {
     Active,
@@ -63,7 +63,7 @@ impl ParticipantStatus {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SessionType {
     /// Audio only (like Twitter Spaces).
@@ -72,7 +72,7 @@ pub enum SessionType {
     Studio,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SessionStatus {
     Live,
@@ -100,7 +100,7 @@ pub mod limits {
 
 /// Per-session settings (the spec's `live_session_settings`). They live inside the session item
 /// because the limits must sit beside the counters they bound: a DynamoDB condition sees one item.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Settings {
     pub max_participants: u32,
     pub allow_guests: bool,
@@ -149,7 +149,7 @@ pub struct Session {
 }
 
 /// A participant item (`SESSION#<id>` / `PART#<user>`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Participant {
     pub session_id: String,
     pub user_id: String,
@@ -205,7 +205,7 @@ impl Participant {
 }
 
 /// What a guest asked for, or was invited to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RequestType {
     Guest,
@@ -221,7 +221,7 @@ impl RequestType {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RequestStatus {
     Pending,
@@ -242,7 +242,7 @@ impl RequestStatus {
 }
 
 /// Who started a stage request: the viewer (request) or a host/cohost (invitation).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RequestOrigin {
     Request,
@@ -250,7 +250,7 @@ pub enum RequestOrigin {
 }
 
 /// A guest request or invitation (`SESSION#<id>` / `GREQ#<request id>`; ids are time-ordered).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GuestRequest {
     pub id: String,
     pub session_id: String,
@@ -275,7 +275,7 @@ pub struct GuestRequest {
 }
 
 /// One host action, for the audit trail (`AUDIT#<session>` / `<at>#<id>`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: String,
     pub session_id: String,
@@ -313,7 +313,7 @@ pub fn check_text(field: &str, value: &str, max_chars: usize, allow_newlines: bo
 
 /// Who wrote a chat message. Clients may send `text` and `sticker`; `gift` and `system` messages
 /// are written by the server alone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageType {
     Text,
@@ -323,7 +323,7 @@ pub enum MessageType {
 }
 
 /// A stored chat message (`CHAT#<session>` / `MSG#<created_at>#<id>`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChatMessage {
     pub id: String,
     pub session_id: String,
@@ -342,7 +342,7 @@ pub struct ChatMessage {
 }
 
 /// Reaction kinds; `like` is accepted as `heart` for old clients.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReactionType {
     #[serde(alias = "like")]

@@ -55,15 +55,22 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem document: every error the API answers with (`application/problem+json`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// A URI naming the kind of problem (`https://trendke.live/problems/<slug>`).
     #[serde(rename = "type")]
     kind: String,
+    /// A short summary of the kind of problem.
     title: &'a str,
+    /// The HTTP status.
     status: u16,
+    /// What went wrong with this request, for people.
     detail: String,
+    /// The offending field (validation errors), as a JSON path of the body, or a parameter name.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// A stable, machine-readable reason (conflicts), e.g. `already-live`, `stage-full`.
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'a str>,
 }

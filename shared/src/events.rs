@@ -29,6 +29,21 @@ pub mod kind {
     pub const SESSION_ENDED: &str = "session.ended";
     pub const ERROR: &str = "error";
     pub const PONG: &str = "pong";
+
+    /// Every event type, each documented in `docs/events.md`.
+    pub const ALL: [&str; 11] = [
+        CHAT_MESSAGE,
+        REACTIONS,
+        VIEWER_COUNT,
+        PARTICIPANT_JOINED,
+        PARTICIPANT_LEFT,
+        PARTICIPANT_UPDATED,
+        GUEST_REQUEST_CREATED,
+        GUEST_REQUEST_UPDATED,
+        SESSION_ENDED,
+        ERROR,
+        PONG,
+    ];
 }
 
 /// Length of a coalescing window.
@@ -187,4 +202,35 @@ pub fn totals_json(totals: &std::collections::HashMap<ReactionType, i64>) -> Val
         .map(|t| (t.as_str().to_string(), json!(totals.get(t).copied().unwrap_or(0))))
         .collect();
     Value::Object(map)
+}
+
+#[cfg(test)]
+mod doc_tests {
+    use super::kind;
+
+    /// `docs/events.md` documents exactly the event types the code pushes, and the actions the
+    /// `$default` route takes (its tables' first columns).
+    #[test]
+    fn events_md_matches_the_code() {
+        let doc = include_str!("../../docs/events.md");
+        let rows = |header: &str| -> Vec<String> {
+            let table = doc.split(header).nth(1).expect("table header");
+            table
+                .lines()
+                .skip(2)
+                .take_while(|l| l.starts_with('|'))
+                .filter_map(|l| l.split('|').nth(1)?.split('`').nth(1).map(str::to_string))
+                .collect()
+        };
+        let mut documented = rows("| type | to | `data` |");
+        documented.sort();
+        let mut pushed: Vec<String> = kind::ALL.iter().map(|k| k.to_string()).collect();
+        pushed.sort();
+        assert_eq!(documented, pushed, "event types in docs/events.md vs events::kind");
+        let mut actions = rows("| action | fields | result |");
+        actions.sort();
+        let mut taken: Vec<String> = crate::websocket::ACTIONS.iter().map(|a| a.to_string()).collect();
+        taken.sort();
+        assert_eq!(actions, taken, "actions in docs/events.md vs websocket::ACTIONS");
+    }
 }

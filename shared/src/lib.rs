@@ -21,6 +21,7 @@ pub mod error;
 pub mod events;
 pub mod keys;
 pub mod lambda;
+pub mod openapi;
 pub mod push;
 pub mod reactions;
 pub mod routes;

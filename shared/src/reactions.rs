@@ -10,13 +10,13 @@ use crate::events;
 use crate::sessions::check_session_id;
 
 /// `POST /live/react` body. `reaction_type`: heart, fire, clap, wow, sad (`like` = heart).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct React {
     pub session_id: String,
     pub reaction_type: ReactionType,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Reacted {
     pub session_id: String,
     pub reaction_type: ReactionType,

@@ -16,7 +16,7 @@ use crate::store::{JoinOutcome, LeaveOutcome};
 use serde_json::json;
 
 /// `POST /live/start` body. Every setting is optional but the title; defaults are documented.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StartRequest {
     pub title: String,
     #[serde(default)]
@@ -36,13 +36,13 @@ pub struct StartRequest {
 }
 
 /// `POST /live/join` and `POST /live/leave` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SessionRef {
     pub session_id: String,
 }
 
 /// A session as the API shows it: the stored fields with the settings flattened beside them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     pub id: String,
     pub room_name: String,
@@ -91,7 +91,7 @@ impl From<Session> for SessionView {
 }
 
 /// What a client needs to connect to the SFU.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WebrtcConfig {
     pub server_url: String,
     pub room_name: String,
@@ -99,7 +99,7 @@ pub struct WebrtcConfig {
     pub ice_servers: serde_json::Value,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StartResponse {
     #[serde(flatten)]
     pub session: SessionView,
@@ -111,7 +111,7 @@ pub struct StartResponse {
     pub token_ttl_seconds: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JoinResponse {
     pub session_id: String,
     pub room_name: String,
@@ -124,7 +124,7 @@ pub struct JoinResponse {
     pub token_ttl_seconds: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LeaveResponse {
     pub message: &'static str,
     pub session_id: String,
@@ -133,7 +133,7 @@ pub struct LeaveResponse {
     pub left: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndResponse {
     pub message: &'static str,
     pub session_id: String,

@@ -29,7 +29,7 @@ use crate::sessions;
 use crate::store::MediaState;
 
 /// The answer to LiveKit (it only looks at the status).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Received {
     pub id: String,
     pub event: String,

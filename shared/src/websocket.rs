@@ -98,6 +98,9 @@ struct ReactFrame {
     reaction_type: crate::domain::ReactionType,
 }
 
+/// The `action`s `$default` takes (documented in `docs/events.md`).
+pub const ACTIONS: [&str; 3] = ["ping", "chat", "react"];
+
 /// `$default`: `ping` → `pong`; `chat` and `react` run the HTTP endpoints' rules; anything else
 /// gets an `error` frame. Answers go to this connection only, as frames.
 pub async fn message(app: &App, req: &Request) -> ApiResult<()> {

@@ -300,6 +300,11 @@ impl LiveKit {
     /// installs it first), with this harness's API key and secret; `webhook`: where it posts its
     /// webhooks (signed with the same key).
     pub async fn start(webhook: Option<&str>) -> LiveKit {
+        Self::start_with_keys(webhook, SFU_KEY, SFU_SECRET).await
+    }
+
+    /// As [`LiveKit::start`], with another API key and secret (`--dev` accepts short ones).
+    pub async fn start_with_keys(webhook: Option<&str>, key: &str, secret: &str) -> LiveKit {
         let out = std::process::Command::new("bash")
             .arg(repo_root().join("infra/scripts/livekit.sh"))
             .arg("install")
@@ -314,10 +319,10 @@ impl LiveKit {
         for _ in 0..5 {
             let (port, tcp, udp) = (free_port(), free_port(), free_port());
             let mut config = format!(
-                "port: {port}\nrtc:\n  tcp_port: {tcp}\n  udp_port: {udp}\n  use_external_ip: false\n  stun_servers: []\nkeys:\n  {SFU_KEY}: {SFU_SECRET}\n"
+                "port: {port}\nrtc:\n  tcp_port: {tcp}\n  udp_port: {udp}\n  use_external_ip: false\n  stun_servers: []\nkeys:\n  {key}: {secret}\n"
             );
             if let Some(url) = webhook {
-                config.push_str(&format!("webhook:\n  api_key: {SFU_KEY}\n  urls:\n    - {url}\n"));
+                config.push_str(&format!("webhook:\n  api_key: {key}\n  urls:\n    - {url}\n"));
             }
             let args = [
                 "--dev",

@@ -517,3 +517,19 @@ async fn cors_follows_the_template() {
         .unwrap()
         .contains("x-next-cursor"));
 }
+
+#[tokio::test]
+async fn the_gateway_serves_the_committed_openapi_document() {
+    let env = Env::start().await;
+    let r = env
+        .client
+        .get(format!("{}/openapi.json", env.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let served = r.text().await.unwrap();
+    let committed = std::fs::read_to_string(e2e::repo_root().join("docs/openapi.json")).unwrap();
+    assert_eq!(served, committed);
+}

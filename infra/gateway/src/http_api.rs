@@ -35,7 +35,20 @@ pub struct HttpState {
 }
 
 pub fn router(state: Arc<HttpState>) -> Router {
-    Router::new().fallback(handle).with_state(state)
+    Router::new()
+        .route("/openapi.json", axum::routing::get(openapi))
+        .fallback(handle)
+        .with_state(state)
+}
+
+/// The API's OpenAPI document (`docs/openapi.json`, generated from the code). Served by the local
+/// gateway only: in AWS the document ships with the repository, not as a route.
+async fn openapi() -> AxumResponse {
+    let mut r = AxumResponse::new(AxumBody::from(shared::openapi::document_json()));
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    r
 }
 
 async fn handle(

@@ -1,0 +1,289 @@
+//! Every file in `events/` replayed through the Lambda Runtime API: each function's built
+//! `bootstrap` (the binary `functions/src/bin/<name>.rs`, built for this machine by `make test`)
+//! runs under the runtime interface emulator that the SAM CLI package ships (`aws-lambda-rie`, no
+//! Docker), exactly as Lambda runs it; the event is posted to the emulator's invocation endpoint
+//! and the status and body the function returns are checked.
+//!
+//! The events name one session and its people (see `events/generate.py`); the table is seeded with
+//! them first, against moto and a real livekit-server with the local dev keys.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use e2e::{free_port, repo_root, test_config, LiveKit, Moto};
+use serde_json::{json, Value};
+use shared::domain::{
+    GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, Session, SessionStatus,
+};
+use shared::sessions::StartRequest;
+use tokio::process::Command;
+
+const SESSION: &str = "5b0c2f9e-8d1a-4c3b-9f7e-2a6d4e8b1c30";
+const R_BOB: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2b";
+const R_FRANK: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2c";
+const I_HANK: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2d";
+const CONNECTION: &str = "Xk3Lq0AbIAMCJpQ=";
+/// The local dev secrets the event files are signed with (`make dev`'s defaults).
+const DEV_JWT_SECRET: &str = "dev-secret-change-me";
+const DEV_LIVEKIT: (&str, &str) = ("devkey", "secret");
+
+/// The emulator from the SAM CLI package in the project's .venv (installed by `make test`).
+fn rie() -> PathBuf {
+    let lib = repo_root().join(".venv/lib");
+    std::fs::read_dir(&lib)
+        .ok()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            d.unwrap()
+                .path()
+                .join("site-packages/samcli/local/rapid/aws-lambda-rie-x86_64")
+        })
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("aws-lambda-rie not found under {}: run `make test`", lib.display()))
+}
+
+/// The function binaries `make test` builds (`cargo build -p functions`), beside this test's own.
+fn bootstrap(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = dir.join(name);
+    assert!(
+        bin.exists(),
+        "{} missing: `make test` builds the functions first (cargo build -p functions)",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs `name`'s bootstrap under the emulator and invokes it once with `event`; returns the
+/// function's result (for HTTP and WebSocket events: `statusCode`, `headers`, `body`).
+async fn invoke(name: &str, event: &Value, env: &[(&str, String)]) -> Value {
+    let (port, api_port) = (free_port(), free_port());
+    let mut cmd = Command::new(rie());
+    cmd.arg("--runtime-interface-emulator-address")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--runtime-api-address")
+        .arg(format!("127.0.0.1:{api_port}"))
+        .arg(bootstrap(name))
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let _emulator = cmd.spawn().expect("start aws-lambda-rie");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{name}: the emulator did not listen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let url = format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations");
+    let resp = reqwest::Client::new().post(url).json(event).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "{name}: the invocation itself failed");
+    resp.json().await.unwrap()
+}
+
+fn event(name: &str) -> Value {
+    let path = repo_root().join(format!("events/{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn body(result: &Value) -> Value {
+    result["body"]
+        .as_str()
+        .filter(|b| !b.is_empty())
+        .map(|b| serde_json::from_str(b).unwrap())
+        .unwrap_or(Value::Null)
+}
+
+fn request(id: &str, user: &str, origin: RequestOrigin) -> GuestRequest {
+    GuestRequest {
+        id: id.into(),
+        session_id: SESSION.into(),
+        user_id: user.into(),
+        username: user.into(),
+        avatar_url: None,
+        request_type: RequestType::Guest,
+        origin,
+        status: RequestStatus::Pending,
+        message: None,
+        invited_by: (origin == RequestOrigin::Invitation).then(|| "alice".into()),
+        created_at: shared::clock::now(),
+        responded_at: None,
+        responded_by: None,
+    }
+}
+
+/// The state the events expect: alice's live session, six viewers, bob's and frank's pending
+/// requests, and an invitation for hank.
+async fn seed(app: &shared::App) {
+    let start: StartRequest = serde_json::from_value(json!({"title": "Alice live"})).unwrap();
+    let (title, description, session_type, settings) = start.settings().unwrap();
+    let now = shared::clock::now();
+    let session = Session {
+        id: SESSION.into(),
+        room_name: format!("live_{}", SESSION.replace('-', "")),
+        host_id: "alice".into(),
+        host_username: "alice".into(),
+        host_avatar_url: None,
+        title,
+        description,
+        session_type,
+        status: SessionStatus::Live,
+        started_at: now.clone(),
+        ended_at: None,
+        duration_seconds: None,
+        viewer_count: 0,
+        peak_viewers: 0,
+        guest_count: 0,
+        settings,
+        cohosts: Vec::new(),
+    };
+    let host = Participant {
+        audio_enabled: true,
+        video_enabled: true,
+        screen_share_allowed: true,
+        ..Participant::entering(SESSION, "alice", "alice", Role::Host, &now)
+    };
+    app.store.create_session(&session, &host).await.unwrap();
+    for viewer in ["bob", "dan", "erin", "frank", "gina", "hank"] {
+        let p = Participant::entering(SESSION, viewer, viewer, Role::Viewer, &now);
+        app.store.join(SESSION, &p).await.unwrap();
+    }
+    for r in [
+        request(R_BOB, "bob", RequestOrigin::Request),
+        request(R_FRANK, "frank", RequestOrigin::Request),
+        request(I_HANK, "hank", RequestOrigin::Invitation),
+    ] {
+        let by_viewer = r.origin == RequestOrigin::Request;
+        app.store.create_guest_request(&r, by_viewer).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn every_event_file_runs_through_its_bootstrap() {
+    let moto = Moto::start().await;
+    let sfu = LiveKit::start_with_keys(None, DEV_LIVEKIT.0, DEV_LIVEKIT.1).await;
+    let db = moto.client().await;
+    let template = local_gateway::Template::load(&repo_root().join("template.yaml")).unwrap();
+    template.table.ensure(&db, "trendke-live").await.unwrap();
+    let app = shared::App::new(test_config("trendke-live", &sfu.url), db, None);
+    seed(&app).await;
+
+    let env = [
+        ("TABLE_NAME", "trendke-live".to_string()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint.clone()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "local".into()),
+        ("AWS_SECRET_ACCESS_KEY", "local".into()),
+        ("JWT_SECRET", DEV_JWT_SECRET.into()),
+        ("LIVEKIT_URL", sfu.url.clone()),
+        ("LIVEKIT_API_KEY", DEV_LIVEKIT.0.into()),
+        ("LIVEKIT_API_SECRET", DEV_LIVEKIT.1.into()),
+        ("RUST_LOG", "warn".into()),
+    ];
+    // Event file → expected status, and what its body must show. In this order: each builds on
+    // the state the ones before it left (the session ends last).
+    type Check = fn(&Value) -> bool;
+    let cases: [(&str, u16, Check); 23] = [
+        ("start-session", 201, |b| {
+            b["host_username"] == "carol" && b["access_token"].is_string()
+        }),
+        ("join-session", 200, |b| b["role"] == "viewer" && b["joined"] == false),
+        ("leave-session", 200, |b| b["left"] == true),
+        ("list-active", 200, |b| {
+            b.as_array().is_some_and(|a| a.iter().any(|s| s["id"] == SESSION))
+        }),
+        ("get-session", 200, |b| b["id"] == SESSION && b["viewer_count"] == 5),
+        ("list-participants", 200, |b| {
+            b.as_array().is_some_and(|a| a.iter().any(|p| p["user_id"] == "bob"))
+        }),
+        ("send-message", 201, |b| {
+            b["message"] == "Hello everyone!" && b["user_id"] == "bob"
+        }),
+        ("list-messages", 200, |b| {
+            b["messages"][0]["message"] == "Hello everyone!"
+        }),
+        ("react", 200, |b| b.is_object()),
+        ("request-guest", 201, |b| {
+            b["user_id"] == "erin" && b["status"] == "pending"
+        }),
+        ("cancel-guest-request", 200, |b| {
+            b["id"] == R_FRANK && b["status"] == "cancelled"
+        }),
+        ("respond-guest-request", 200, |b| {
+            b["id"] == R_BOB && b["status"] == "approved"
+        }),
+        ("list-guest-requests", 200, |b| {
+            b["requests"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["user_id"] == "erin"))
+        }),
+        ("invite-guest", 201, |b| {
+            b["user_id"] == "gina" && b["origin"] == "invitation"
+        }),
+        ("respond-invite", 200, |b| {
+            b["id"] == I_HANK && b["status"] == "rejected"
+        }),
+        ("manage-participant", 200, |b| {
+            b["participant"]["user_id"] == "bob" && b["participant"]["audio_enabled"] == false
+        }),
+        ("audit-trail", 200, |b| {
+            b["entries"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["action"] == "mute_audio"))
+        }),
+        ("livekit-webhook", 200, |b| {
+            b["event"] == "participant_joined" && b["duplicate"] == false
+        }),
+        ("fallback", 404, |b| {
+            b["type"] == "https://trendke.live/problems/route-not-found"
+        }),
+        ("ws-connect", 200, |_| true),
+        ("ws-default", 200, |_| true),
+        ("ws-disconnect", 200, |_| true),
+        ("end-session", 200, |b| {
+            b["session_id"] == SESSION && b["duration_seconds"].is_i64()
+        }),
+    ];
+    let mut names: Vec<String> = std::fs::read_dir(repo_root().join("events"))
+        .unwrap()
+        .map(|f| f.unwrap().file_name().to_string_lossy().to_string())
+        .filter_map(|f| f.strip_suffix(".json").map(str::to_string))
+        .filter(|f| f != "env")
+        .collect();
+    names.sort();
+    let mut covered: Vec<String> = cases.iter().map(|c| c.0.to_string()).collect();
+    covered.sort();
+    assert_eq!(
+        names, covered,
+        "every event file is replayed, and every function has one"
+    );
+
+    for (name, status, check) in cases {
+        let result = invoke(name, &event(name), &env).await;
+        let b = body(&result);
+        assert_eq!(result["statusCode"], status, "{name}: {result}");
+        if status >= 400 {
+            assert_eq!(result["headers"]["content-type"], "application/problem+json", "{name}");
+        }
+        assert!(check(&b), "{name}: unexpected body {b}");
+        // The socket routes answer with an empty body; what they did is in the table.
+        match name {
+            "ws-connect" => assert!(app.store.connection(CONNECTION).await.unwrap().is_some()),
+            "ws-default" => {
+                let (page, _) = app.store.chat_page(SESSION, 5, None, None).await.unwrap();
+                assert!(page.iter().any(|m| m.message == "Hi from the socket"), "{page:?}");
+            }
+            "ws-disconnect" => assert!(app.store.connection(CONNECTION).await.unwrap().is_none()),
+            "livekit-webhook" => {
+                let bob = app.store.participant(SESSION, "bob").await.unwrap().unwrap();
+                assert!(bob.connected, "the webhook's presence was recorded");
+            }
+            _ => {}
+        }
+    }
+}
