@@ -259,11 +259,10 @@ async fn existing_session(app: &App, session_id: &str) -> ApiResult<Session> {
         .ok_or_else(|| ApiError::NotFound(format!("no session {session_id}")))
 }
 
-/// `POST /live/start`: the caller goes live as host.
-pub async fn start(app: &App, user: &User, req: StartRequest) -> ApiResult<StartResponse> {
+/// A session as it opens with id `id` at `now`, hosted by `user`, and its host participant
+/// (validated settings; nothing stored).
+pub fn opening(id: uuid::Uuid, user: &User, req: &StartRequest, now: &str) -> ApiResult<(Session, Participant)> {
     let (title, description, session_type, settings) = req.settings()?;
-    let id = uuid::Uuid::new_v4();
-    let now = clock::now();
     let session = Session {
         id: id.hyphenated().to_string(),
         // Derived from the session id: unique by construction, and not guessable from the title.
@@ -275,7 +274,7 @@ pub async fn start(app: &App, user: &User, req: StartRequest) -> ApiResult<Start
         description,
         session_type,
         status: SessionStatus::Live,
-        started_at: now.clone(),
+        started_at: now.to_string(),
         ended_at: None,
         duration_seconds: None,
         viewer_count: 0,
@@ -289,8 +288,14 @@ pub async fn start(app: &App, user: &User, req: StartRequest) -> ApiResult<Start
         audio_enabled: true,
         video_enabled: session_type != SessionType::Voice,
         screen_share_allowed: true,
-        ..Participant::entering(&session.id, &user.id, &user.username, Role::Host, &now)
+        ..Participant::entering(&session.id, &user.id, &user.username, Role::Host, now)
     };
+    Ok((session, host))
+}
+
+/// `POST /live/start`: the caller goes live as host.
+pub async fn start(app: &App, user: &User, req: StartRequest) -> ApiResult<StartResponse> {
+    let (session, host) = opening(uuid::Uuid::new_v4(), user, &req, &clock::now())?;
     let token = sfu_token(app, user, &session, &host)?;
     app.store.create_session(&session, &host).await?;
     tracing::info!(session_id = %session.id, host = %user.id, "session started");

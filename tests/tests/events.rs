@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 
 use e2e::{free_port, repo_root, test_config, LiveKit, Moto};
 use serde_json::{json, Value};
-use shared::domain::{
-    GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, Session, SessionStatus,
-};
+use shared::auth::User;
+use shared::domain::{GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role};
 use shared::sessions::StartRequest;
 use tokio::process::Command;
 
@@ -121,33 +120,14 @@ fn request(id: &str, user: &str, origin: RequestOrigin) -> GuestRequest {
 /// requests, and an invitation for hank.
 async fn seed(app: &shared::App) {
     let start: StartRequest = serde_json::from_value(json!({"title": "Alice live"})).unwrap();
-    let (title, description, session_type, settings) = start.settings().unwrap();
+    let alice = User {
+        id: "alice".into(),
+        username: "alice".into(),
+        avatar_url: None,
+    };
     let now = shared::clock::now();
-    let session = Session {
-        id: SESSION.into(),
-        room_name: format!("live_{}", SESSION.replace('-', "")),
-        host_id: "alice".into(),
-        host_username: "alice".into(),
-        host_avatar_url: None,
-        title,
-        description,
-        session_type,
-        status: SessionStatus::Live,
-        started_at: now.clone(),
-        ended_at: None,
-        duration_seconds: None,
-        viewer_count: 0,
-        peak_viewers: 0,
-        guest_count: 0,
-        settings,
-        cohosts: Vec::new(),
-    };
-    let host = Participant {
-        audio_enabled: true,
-        video_enabled: true,
-        screen_share_allowed: true,
-        ..Participant::entering(SESSION, "alice", "alice", Role::Host, &now)
-    };
+    let id = uuid::Uuid::parse_str(SESSION).unwrap();
+    let (session, host) = shared::sessions::opening(id, &alice, &start, &now).unwrap();
     app.store.create_session(&session, &host).await.unwrap();
     for viewer in ["bob", "dan", "erin", "frank", "gina", "hank"] {
         let p = Participant::entering(SESSION, viewer, viewer, Role::Viewer, &now);
