@@ -121,11 +121,7 @@ async fn apply(app: &App, event: &WebhookEvent) -> ApiResult<()> {
             if p.status.is_barred() {
                 // A token minted before the kick can still connect once; it is removed again.
                 tracing::warn!(session_id, identity, "barred participant reached the SFU; removing");
-                let s = app.store.session(&session_id).await?;
-                if let Some(s) = s {
-                    app.sfu.remove(&s.room_name, identity).await?;
-                }
-                return Ok(());
+                return app.sfu.remove(room, identity).await;
             }
         }
     }

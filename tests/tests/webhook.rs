@@ -174,3 +174,46 @@ async fn room_finished_ends_a_live_session_once() {
         s["ended_at"]
     );
 }
+
+#[tokio::test]
+async fn a_barred_user_reaching_the_sfu_is_removed_and_failures_are_retried() {
+    // No SFU here: the removal fails, so the delivery is answered 5xx and its id released.
+    let env = Env::start().await;
+    let started = env.start_session("host", json!({})).await;
+    let (id, room) = (
+        started["id"].as_str().unwrap().to_string(),
+        started["room_name"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(
+        env.post("/live/join", token("ann"), json!({"session_id": id}))
+            .await
+            .status,
+        200
+    );
+    let kick = env
+        .post(
+            "/live/manage-participant",
+            token("host"),
+            json!({"session_id": id, "user_id": "ann", "action": "kick"}),
+        )
+        .await;
+    assert_eq!(
+        kick.status, 502,
+        "the kick stands though the SFU was not told: {}",
+        kick.body
+    );
+
+    let joined = event("EV_barred", "participant_joined", &room, Some("ann"), None);
+    let first = deliver(&env, &joined, Some(signature(&joined, SFU_SECRET))).await;
+    assert_eq!(first.status, 502, "the removal was attempted: {}", first.body);
+    let retry = deliver(&env, &joined, Some(signature(&joined, SFU_SECRET))).await;
+    assert_eq!(
+        retry.status, 502,
+        "LiveKit's retry is taken, not dropped as a duplicate"
+    );
+    let list = env
+        .get(&format!("/live/participants/{id}"), Some(&token("host")))
+        .await
+        .body;
+    assert!(list.as_array().unwrap().iter().all(|p| p["user_id"] != "ann"));
+}
