@@ -58,20 +58,19 @@ async fn ann(env: &Env, id: &str) -> Value {
         .unwrap()
 }
 
+/// A live session of `host` with `ann` joined: its id and SFU room.
+async fn live_with_ann(env: &Env) -> (String, String) {
+    let started = env.start_session("host", json!({})).await;
+    let id = started["id"].as_str().unwrap().to_string();
+    let joined = env.post("/live/join", token("ann"), json!({"session_id": id})).await;
+    assert_eq!(joined.status, 200);
+    (id, started["room_name"].as_str().unwrap().to_string())
+}
+
 #[tokio::test]
 async fn forged_tampered_expired_and_replayed_webhooks_change_nothing() {
     let env = Env::start().await;
-    let started = env.start_session("host", json!({})).await;
-    let (id, room) = (
-        started["id"].as_str().unwrap().to_string(),
-        started["room_name"].as_str().unwrap().to_string(),
-    );
-    assert_eq!(
-        env.post("/live/join", token("ann"), json!({"session_id": id}))
-            .await
-            .status,
-        200
-    );
+    let (id, room) = live_with_ann(&env).await;
 
     let joined = event("EV_join", "participant_joined", &room, Some("ann"), None);
     // Forged (another secret), tampered (signature of another body), unsigned, expired.
@@ -179,17 +178,7 @@ async fn room_finished_ends_a_live_session_once() {
 async fn a_barred_user_reaching_the_sfu_is_removed_and_failures_are_retried() {
     // No SFU here: the removal fails, so the delivery is answered 5xx and its id released.
     let env = Env::start().await;
-    let started = env.start_session("host", json!({})).await;
-    let (id, room) = (
-        started["id"].as_str().unwrap().to_string(),
-        started["room_name"].as_str().unwrap().to_string(),
-    );
-    assert_eq!(
-        env.post("/live/join", token("ann"), json!({"session_id": id}))
-            .await
-            .status,
-        200
-    );
+    let (id, room) = live_with_ann(&env).await;
     let kick = env
         .post(
             "/live/manage-participant",
