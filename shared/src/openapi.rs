@@ -531,7 +531,6 @@ fn operation(e: Endpoint, path: &str, d: Doc) -> utoipa::openapi::path::Operatio
     }
     op = op.response(status.to_string(), ok.build());
     let mut statuses: Vec<u16> = d.errors.iter().map(|e| e.status().as_u16()).collect();
-    statuses.dedup();
     statuses.sort();
     statuses.dedup();
     for s in statuses {
