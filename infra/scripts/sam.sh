@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # sam.sh lint: cfn-lint and `sam validate --lint` on template.yaml (offline).
-# sam.sh build: `sam build` of every function, as a deployment would: cargo-lambda (PyPI) builds
-#   each function's binary for arm64 (Graviton), cross-compiling through Zig (PyPI); the release
+# sam.sh build: `sam build` of every function, as a deployment would. Every function runs the one
+#   artifact (`functions/`, binary trendke-live) and shares one build definition, so SAM builds it
+#   once: cargo-lambda (PyPI) for arm64 (Graviton), cross-compiling through Zig (PyPI); the release
 #   build directory is cached outside the clone (SAM_TARGET_DIR). Then checks that every function
-#   has an aarch64 `bootstrap`. Where rustup cannot install the aarch64 standard library, it says
-#   so and builds the same template for x86_64 instead.
+#   has an aarch64 `bootstrap` and prints its zipped size. Where rustup cannot install the aarch64
+#   standard library, it says so and builds the same template for x86_64 instead.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$root"
@@ -28,11 +29,6 @@ case "${1:-}" in
       sed 's/Architectures: \[arm64\]/Architectures: [x86_64]/' template.yaml > .template-x86_64.yaml
       template=.template-x86_64.yaml arch=x86_64 machine=3e00
     fi
-    # One cargo-lambda build of every function binary first, with the flags SAM passes (so SAM's
-    # per-function builds then find them fresh): the binaries compile in parallel instead of one
-    # `sam build` step at a time.
-    arch_flag=$([ "$arch" = arm64 ] && echo --arm64 || true)
-    (cd functions && cargo lambda build --release $arch_flag) >"$build_dir.log" 2>&1 || { cat "$build_dir.log" >&2; exit 1; }
     sam build --template "$template" --build-dir "$build_dir" >"$build_dir.log" 2>&1 || { cat "$build_dir.log" >&2; exit 1; }
     count=0
     for f in "$build_dir"/*/bootstrap; do
@@ -41,7 +37,8 @@ case "${1:-}" in
     done
     want=$(grep -c "Type: AWS::Serverless::Function" template.yaml)
     [ "$count" -eq "$want" ] || { echo "sam: built $count bootstraps for $want functions" >&2; exit 1; }
-    echo "sam: built $count $arch functions"
+    size=$(cd "$(dirname "$f")" && python3 -c 'import io, zipfile; b = io.BytesIO(); z = zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED); z.write("bootstrap"); z.close(); print(len(b.getvalue()))')
+    echo "sam: built $count $arch functions from one artifact (bootstrap $(stat -c %s "$f") bytes, $size zipped)"
     ;;
   *) echo "usage: sam.sh lint|build" >&2; exit 2 ;;
 esac

@@ -13,7 +13,7 @@ bash infra/scripts/sam.sh lint
 .venv/bin/openapi-spec-validator docs/openapi.json
 bash infra/scripts/sam.sh build
 bash tests/dev_smoke.sh
-# The function binaries the event replay test (tests/tests/events.rs) runs under aws-lambda-rie.
+# The Lambda artifact the event replay test (tests/tests/events.rs) runs under aws-lambda-rie.
 cargo build --quiet -p functions --bins
 log=$(mktemp)
 cargo test --workspace 2>&1 | tee "$log"

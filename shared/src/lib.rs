@@ -1,36 +1,22 @@
-//! TrendKe Live: everything the Lambdas share. Each function binary is a thin entry point that
-//! picks an [`api::Endpoint`]; the rules live here so that tests and the local gateway call them
-//! directly.
+//! TrendKe Live: everything the Lambdas share. Every function of `template.yaml` runs the one
+//! artifact (`functions/`), which serves the endpoint its `Handler` names; the rules live here so
+//! that tests and the local gateway call them directly.
 //!
-//! - [`api`]: HTTP ⇄ rules, one `Endpoint` per Lambda.
-//! - [`sessions`]: the rules of the session endpoints.
-//! - [`store`]: DynamoDB, one function per access pattern; [`keys`]: every table key.
-//! - [`stage`]: guest requests, invitations, host controls; [`webhook`]: the SFU's reports.
-//! - [`auth`]: user JWT verification; [`sfu`]: LiveKit tokens and room calls.
-//! - [`error`]: the one error type, mapped to problem+json once.
+//! Four layers, each importing only from the layers below it (checked by `layers::tests`):
+//!
+//! 1. [`adapter`]: HTTP and WebSocket ⇄ rules: the endpoint table, extractors, answers, routes,
+//!    the Lambda runtime, the generated documentation.
+//! 2. [`rules`]: sessions, chat, reactions, stage, webhook, realtime: what may happen, decided
+//!    (pure functions where a decision has no IO: `access::check`, `stage::controls::plan`), then
+//!    done through the effects.
+//! 3. [`effects`]: store (DynamoDB), sfu (LiveKit), push (API Gateway WebSockets), auth (JWT): each
+//!    does what it is told and answers in its own terms, never in HTTP's.
+//! 4. [`domain`]: types, ids, time, keys, the one error type, configuration: no IO.
 
-pub mod api;
-pub mod app;
-pub mod auth;
-pub mod chat;
-pub mod clock;
-pub mod config;
-pub mod cursor;
+pub mod adapter;
 pub mod domain;
-pub mod error;
-pub mod events;
-pub mod keys;
-pub mod lambda;
-pub mod openapi;
-pub mod push;
-pub mod reactions;
-pub mod routes;
-pub mod sessions;
-pub mod sfu;
-pub mod stage;
-pub mod store;
-pub mod webhook;
-pub mod websocket;
+pub mod effects;
+pub mod rules;
 
-pub use app::App;
-pub use error::{ApiError, ApiResult};
+#[cfg(test)]
+mod layers;

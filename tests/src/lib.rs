@@ -15,8 +15,9 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use local_gateway::{serve_http, HttpServer, Template};
 use reqwest::Method;
 use serde_json::{json, Value};
-use shared::config::{Config, JwtConfig, JwtKeySource, SfuConfig};
-use shared::App;
+use shared::adapter::app::App;
+use shared::domain::config::{Config, JwtConfig, JwtKeySource, SfuConfig};
+use shared::domain::ids::{SessionId, UserId};
 use tokio::process::{Child, Command};
 
 pub const JWT_SECRET: &str = "e2e-test-secret";
@@ -25,6 +26,16 @@ pub const SFU_SECRET: &str = "e2e-sfu-secret-of-at-least-32-bytes!";
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A session id from the text an answer carried.
+pub fn sid(id: &str) -> SessionId {
+    SessionId::parse(id).unwrap_or_else(|e| panic!("session id {id:?}: {e}"))
+}
+
+/// A user id.
+pub fn uid(id: &str) -> UserId {
+    UserId::parse(id).unwrap_or_else(|e| panic!("user id {id:?}: {e}"))
 }
 
 /// A port that was free a moment ago, for a child process to bind.
@@ -192,8 +203,9 @@ impl Env {
             .test_credentials()
             .load()
             .await;
-        let push = shared::app::management_client(&sdk, &format!("http://{ws_addr}"));
-        let app = Arc::new(App::new(config, db, Some(push)));
+        let push = shared::adapter::app::management_client(&sdk, &format!("http://{ws_addr}"));
+        // Nothing enforces IAM locally: the app refuses what each function's policy would.
+        let app = Arc::new(App::new(config, db, Some(push)).enforcing_policies());
         let http = serve_http(app.clone(), &template, listener).unwrap();
         let ws = local_gateway::serve_websocket(app.clone(), ws_listener).unwrap();
         let base = format!("http://{}", http.addr);

@@ -1,22 +1,26 @@
-//! Every file in `events/` replayed through the Lambda Runtime API: each function's built
-//! `bootstrap` (the binary `functions/src/bin/<name>.rs`, built for this machine by `make test`)
-//! runs under the runtime interface emulator that the SAM CLI package ships (`aws-lambda-rie`, no
-//! Docker), exactly as Lambda runs it; the event is posted to the emulator's invocation endpoint
-//! and the status and body the function returns are checked.
+//! Every file in `events/` replayed through the Lambda Runtime API: the one Lambda artifact
+//! (`functions/`, built for this machine by `make test`) runs under the runtime interface emulator
+//! that the SAM CLI package ships (`aws-lambda-rie`, no Docker), once per function with its
+//! `Handler` in `_HANDLER`, exactly as Lambda runs it; the event is posted to the emulator's
+//! invocation endpoint and the status and body the function returns are checked. The list of
+//! events is the endpoint table's: a new endpoint's event is replayed without a line here.
 //!
-//! The events name one session and its people (see `events/generate.py`); the table is seeded with
-//! them first, against moto and a real livekit-server with the local dev keys.
+//! The events name one session and its people (see `shared/src/adapter/docs/examples.rs`); the
+//! table is seeded with them first, against moto and a real livekit-server with the local dev keys.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use e2e::{free_port, repo_root, test_config, LiveKit, Moto};
+use e2e::{free_port, repo_root, sid, test_config, uid, LiveKit, Moto};
 use serde_json::{json, Value};
-use shared::auth::User;
-use shared::domain::{GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role};
-use shared::sessions::StartRequest;
+use shared::adapter::endpoints::Endpoint;
+use shared::domain::ids::RequestId;
+use shared::domain::page::PageRequest;
+use shared::domain::time::Timestamp;
+use shared::domain::{GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, User};
+use shared::rules::sessions::StartRequest;
 use tokio::process::Command;
 
 const SESSION: &str = "5b0c2f9e-8d1a-4c3b-9f7e-2a6d4e8b1c30";
@@ -27,6 +31,8 @@ const CONNECTION: &str = "Xk3Lq0AbIAMCJpQ=";
 /// The local dev secrets the event files are signed with (`make dev`'s defaults).
 const DEV_JWT_SECRET: &str = "dev-secret-change-me";
 const DEV_LIVEKIT: (&str, &str) = ("devkey", "secret");
+/// The one artifact's binary (`functions/`, `[[bin]]`).
+const ARTIFACT: &str = "trendke-live";
 
 /// The emulator from the SAM CLI package in the project's .venv (installed by `make test`).
 fn rie() -> PathBuf {
@@ -44,21 +50,22 @@ fn rie() -> PathBuf {
         .unwrap_or_else(|| panic!("aws-lambda-rie not found under {}: run `make test`", lib.display()))
 }
 
-/// The function binaries `make test` builds (`cargo build -p functions`), beside this test's own.
-fn bootstrap(name: &str) -> PathBuf {
+/// The artifact `make test` builds (`cargo build -p functions`), beside this test's own binary.
+fn bootstrap() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join(name);
+    let bin = dir.join(ARTIFACT);
     assert!(
         bin.exists(),
-        "{} missing: `make test` builds the functions first (cargo build -p functions)",
+        "{} missing: `make test` builds the artifact first (cargo build -p functions)",
         bin.display()
     );
     bin
 }
 
-/// Runs `name`'s bootstrap under the emulator and invokes it once with `event`; returns the
-/// function's result (for HTTP and WebSocket events: `statusCode`, `headers`, `body`).
+/// Runs the artifact as function `name` (its `Handler`) under the emulator and invokes it once
+/// with `event`; returns the function's result (for HTTP and WebSocket events: `statusCode`,
+/// `headers`, `body`).
 async fn invoke(name: &str, event: &Value, env: &[(&str, String)]) -> Value {
     let (port, api_port) = (free_port(), free_port());
     let mut cmd = Command::new(rie());
@@ -66,10 +73,11 @@ async fn invoke(name: &str, event: &Value, env: &[(&str, String)]) -> Value {
         .arg(format!("127.0.0.1:{port}"))
         .arg("--runtime-api-address")
         .arg(format!("127.0.0.1:{api_port}"))
-        .arg(bootstrap(name))
+        .arg(bootstrap())
         .env_clear()
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("_HANDLER", name)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true);
@@ -87,7 +95,13 @@ async fn invoke(name: &str, event: &Value, env: &[(&str, String)]) -> Value {
 
 fn event(name: &str) -> Value {
     let path = repo_root().join(format!("events/{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (UPDATE_DOCS=1 cargo test -p e2e --test drift writes it)",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).unwrap()
 }
 
 fn body(result: &Value) -> Value {
@@ -100,17 +114,17 @@ fn body(result: &Value) -> Value {
 
 fn request(id: &str, user: &str, origin: RequestOrigin) -> GuestRequest {
     GuestRequest {
-        id: id.into(),
-        session_id: SESSION.into(),
-        user_id: user.into(),
+        id: RequestId::parse(id).unwrap(),
+        session_id: sid(SESSION),
+        user_id: uid(user),
         username: user.into(),
         avatar_url: None,
         request_type: RequestType::Guest,
         origin,
         status: RequestStatus::Pending,
         message: None,
-        invited_by: (origin == RequestOrigin::Invitation).then(|| "alice".into()),
-        created_at: shared::clock::now(),
+        invited_by: (origin == RequestOrigin::Invitation).then(|| uid("alice")),
+        created_at: Timestamp::now(),
         responded_at: None,
         responded_by: None,
     }
@@ -118,20 +132,23 @@ fn request(id: &str, user: &str, origin: RequestOrigin) -> GuestRequest {
 
 /// The state the events expect: alice's live session, six viewers, bob's and frank's pending
 /// requests, and an invitation for hank.
-async fn seed(app: &shared::App) {
-    let start: StartRequest = serde_json::from_value(json!({"title": "Alice live"})).unwrap();
-    let alice = User {
-        id: "alice".into(),
-        username: "alice".into(),
+fn user(id: &str) -> User {
+    User {
+        id: uid(id),
+        username: id.into(),
         avatar_url: None,
-    };
-    let now = shared::clock::now();
-    let id = uuid::Uuid::parse_str(SESSION).unwrap();
-    let (session, host) = shared::sessions::opening(id, &alice, &start, &now).unwrap();
-    app.store.create_session(&session, &host).await.unwrap();
+    }
+}
+
+async fn seed(app: &shared::adapter::app::App) {
+    let start: StartRequest = serde_json::from_value(json!({"title": "Alice live"})).unwrap();
+    let now = Timestamp::now();
+    let (session, host) = shared::rules::sessions::opening(sid(SESSION), &user("alice"), &start, now).unwrap();
+    let store = &app.fx.store;
+    store.create_session(&session, &host).await.unwrap();
     for viewer in ["bob", "dan", "erin", "frank", "gina", "hank"] {
-        let p = Participant::entering(SESSION, viewer, viewer, Role::Viewer, &now);
-        app.store.join(SESSION, &p).await.unwrap();
+        let p = Participant::entering(sid(SESSION), &user(viewer), Role::Viewer, now);
+        store.join(&p).await.unwrap();
     }
     for r in [
         request(R_BOB, "bob", RequestOrigin::Request),
@@ -139,7 +156,7 @@ async fn seed(app: &shared::App) {
         request(I_HANK, "hank", RequestOrigin::Invitation),
     ] {
         let by_viewer = r.origin == RequestOrigin::Request;
-        app.store.create_guest_request(&r, by_viewer).await.unwrap();
+        store.create_guest_request(&r, by_viewer).await.unwrap();
     }
 }
 
@@ -150,8 +167,9 @@ async fn every_event_file_runs_through_its_bootstrap() {
     let db = moto.client().await;
     let template = local_gateway::Template::load(&repo_root().join("template.yaml")).unwrap();
     template.table.ensure(&db, "trendke-live").await.unwrap();
-    let app = shared::App::new(test_config("trendke-live", &sfu.url), db, None);
+    let app = shared::adapter::app::App::new(test_config("trendke-live", &sfu.url), db, None);
     seed(&app).await;
+    let store = &app.fx.store;
 
     let env = [
         ("TABLE_NAME", "trendke-live".to_string()),
@@ -165,10 +183,11 @@ async fn every_event_file_runs_through_its_bootstrap() {
         ("LIVEKIT_API_SECRET", DEV_LIVEKIT.1.into()),
         ("RUST_LOG", "warn".into()),
     ];
-    // Event file → expected status, and what its body must show. In this order: each builds on
-    // the state the ones before it left (the session ends last).
+    // Event file → expected status, and what its body must show. Each event builds on the state
+    // the ones before it left, in the table's order, but the session ends last. An endpoint
+    // without a check here is held to its table's success status.
     type Check = fn(&Value) -> bool;
-    let cases: [(&str, u16, Check); 23] = [
+    let checks: [(&str, u16, Check); 23] = [
         ("start-session", 201, |b| {
             b["host_username"] == "carol" && b["access_token"].is_string()
         }),
@@ -229,38 +248,42 @@ async fn every_event_file_runs_through_its_bootstrap() {
             b["session_id"] == SESSION && b["duration_seconds"].is_i64()
         }),
     ];
-    let mut names: Vec<String> = std::fs::read_dir(repo_root().join("events"))
-        .unwrap()
-        .map(|f| f.unwrap().file_name().to_string_lossy().to_string())
-        .filter_map(|f| f.strip_suffix(".json").map(str::to_string))
-        .filter(|f| f != "env")
-        .collect();
-    names.sort();
-    let mut covered: Vec<String> = cases.iter().map(|c| c.0.to_string()).collect();
-    covered.sort();
-    assert_eq!(
-        names, covered,
-        "every event file is replayed, and every function has one"
-    );
-
-    for (name, status, check) in cases {
+    for (name, _, _) in &checks {
+        assert!(
+            Endpoint::from_name(name).is_some(),
+            "a check for `{name}`, which no endpoint is"
+        );
+    }
+    let mut order: Vec<Endpoint> = Endpoint::ALL.to_vec();
+    order.sort_by_key(|e| *e == Endpoint::EndSession);
+    for e in order {
+        let name = e.name();
+        let (status, check) = checks
+            .iter()
+            .find(|c| c.0 == name)
+            .map_or((e.success(), None), |c| (c.1, Some(c.2)));
         let result = invoke(name, &event(name), &env).await;
         let b = body(&result);
         assert_eq!(result["statusCode"], status, "{name}: {result}");
         if status >= 400 {
             assert_eq!(result["headers"]["content-type"], "application/problem+json", "{name}");
         }
-        assert!(check(&b), "{name}: unexpected body {b}");
+        assert!(check.is_none_or(|check| check(&b)), "{name}: unexpected body {b}");
         // The socket routes answer with an empty body; what they did is in the table.
         match name {
-            "ws-connect" => assert!(app.store.connection(CONNECTION).await.unwrap().is_some()),
+            "ws-connect" => assert!(store.connection(CONNECTION).await.unwrap().is_some()),
             "ws-default" => {
-                let (page, _) = app.store.chat_page(SESSION, 5, None, None).await.unwrap();
+                let page = PageRequest {
+                    limit: 5,
+                    cursor: None,
+                    cursor_param: "before",
+                };
+                let page = store.chat_page(&sid(SESSION), &page, None).await.unwrap().items;
                 assert!(page.iter().any(|m| m.message == "Hi from the socket"), "{page:?}");
             }
-            "ws-disconnect" => assert!(app.store.connection(CONNECTION).await.unwrap().is_none()),
+            "ws-disconnect" => assert!(store.connection(CONNECTION).await.unwrap().is_none()),
             "livekit-webhook" => {
-                let bob = app.store.participant(SESSION, "bob").await.unwrap().unwrap();
+                let bob = store.participant(&sid(SESSION), &uid("bob")).await.unwrap().unwrap();
                 assert!(bob.connected, "the webhook's presence was recorded");
             }
             _ => {}

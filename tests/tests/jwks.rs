@@ -13,8 +13,8 @@ use axum::Router;
 use e2e::{now, repo_root};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
-use shared::auth::Authenticator;
-use shared::config::{JwtConfig, JwtKeySource};
+use shared::domain::config::{JwtConfig, JwtKeySource};
+use shared::effects::auth::Authenticator;
 
 struct Idp {
     fetches: AtomicUsize,

@@ -5,9 +5,10 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use e2e::{token, Env, Socket};
+use e2e::{sid, token, uid, Env, Socket};
 use futures::future::join_all;
 use serde_json::{json, Value};
+use shared::domain::time::{epoch_seconds, Timestamp};
 use shared::domain::{ChatMessage, Connection, MessageType, Role};
 
 async fn session_with_viewers(env: &Env, settings: Value, viewers: &[&str]) -> String {
@@ -206,16 +207,25 @@ async fn a_vanished_client_is_cleaned_up_by_410_and_others_still_receive() {
     // A connection whose socket is gone and whose $disconnect never ran (it is best-effort in AWS).
     let ghost = Connection {
         connection_id: "GhostConnId0=".into(),
-        session_id: id.clone(),
-        user_id: "ghost".into(),
+        session_id: sid(&id),
+        user_id: uid("ghost"),
         username: "ghost".into(),
         avatar_url: None,
         role: Role::Viewer,
-        connected_at: shared::clock::now(),
-        expires_at: shared::clock::epoch_seconds() + 3600,
+        connected_at: Timestamp::now(),
+        expires_at: epoch_seconds() + 3600,
     };
-    env.app.store.put_connection(&ghost).await.unwrap();
-    assert_eq!(env.app.store.session_connections(&id, None).await.unwrap().len(), 2);
+    env.app.fx.store.put_connection(&ghost).await.unwrap();
+    assert_eq!(
+        env.app
+            .fx
+            .store
+            .session_connections(&sid(&id), None)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     let r = env
         .post(
             "/live/send-message",
@@ -227,32 +237,41 @@ async fn a_vanished_client_is_cleaned_up_by_410_and_others_still_receive() {
     live.until("the message", |e| e["data"]["message"] == "still here?")
         .await;
     assert!(
-        env.app.store.connection("GhostConnId0=").await.unwrap().is_none(),
+        env.app.fx.store.connection("GhostConnId0=").await.unwrap().is_none(),
         "410 deleted the item"
     );
-    assert_eq!(env.app.store.session_connections(&id, None).await.unwrap().len(), 1);
+    assert_eq!(
+        env.app
+            .fx
+            .store
+            .session_connections(&sid(&id), None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn paging_returns_every_message_once_when_timestamps_collide() {
     let env = Env::start().await;
     let id = session_with_viewers(&env, json!({}), &["reader"]).await;
-    let at = shared::clock::now();
+    let at = Timestamp::now();
     let mut written = HashSet::new();
     for i in 0..250 {
         let m = ChatMessage {
             id: uuid::Uuid::now_v7().to_string(),
-            session_id: id.clone(),
-            user_id: Some("writer".into()),
+            session_id: sid(&id),
+            user_id: Some(uid("writer")),
             username: Some("writer".into()),
             avatar_url: None,
             message: format!("m{i}"),
             message_type: MessageType::Text,
             metadata: None,
-            created_at: at.clone(),
+            created_at: at,
         };
         written.insert(m.id.clone());
-        env.app.store.put_chat_message(&m, None).await.unwrap();
+        env.app.fx.store.put_chat_message(&m, None).await.unwrap();
     }
     let mut seen = Vec::new();
     let mut before: Option<String> = None;
@@ -267,7 +286,7 @@ async fn paging_returns_every_message_once_when_timestamps_collide() {
         assert!(msgs.len() <= 40);
         seen.extend(
             msgs.iter()
-                .filter(|m| m["created_at"] == at.as_str())
+                .filter(|m| m["created_at"] == at.to_string().as_str())
                 .map(|m| m["id"].as_str().unwrap().to_string()),
         );
         match r.body["next_cursor"].as_str() {
@@ -285,7 +304,7 @@ async fn paging_returns_every_message_once_when_timestamps_collide() {
         .as_array()
         .unwrap()
         .iter()
-        .all(|m| m["created_at"].as_str().unwrap() < at.as_str()));
+        .all(|m| m["created_at"].as_str().unwrap() < at.to_string().as_str()));
     let r = env
         .get(&format!("/live/messages/{id}?limit=101"), Some(&token("reader")))
         .await;
@@ -310,10 +329,11 @@ async fn connect_is_refused_for_bad_tokens_ended_sessions_and_banned_users() {
     assert_eq!(env.connect("someone", "not-a-uuid").await.err(), Some(400));
     // Ban through the table (the ban endpoint is issue 4's): status `banned` on the participant.
     env.app
+        .fx
         .store
         .client()
         .update_item()
-        .table_name(env.app.store.table())
+        .table_name(env.app.fx.store.table())
         .key("pk", AttributeValue::S(format!("SESSION#{id}")))
         .key("sk", AttributeValue::S("PART#banned".into()))
         .update_expression("SET #s = :b")
@@ -331,13 +351,20 @@ async fn connect_is_refused_for_bad_tokens_ended_sessions_and_banned_users() {
         .await;
     assert_eq!(env.connect("someone", &ended).await.err(), Some(409));
     assert!(
-        env.app.store.session_connections(&id, None).await.unwrap().is_empty(),
+        env.app
+            .fx
+            .store
+            .session_connections(&sid(&id), None)
+            .await
+            .unwrap()
+            .is_empty(),
         "no connection item remains"
     );
     assert!(env
         .app
+        .fx
         .store
-        .session_connections(&ended, None)
+        .session_connections(&sid(&ended), None)
         .await
         .unwrap()
         .is_empty());
@@ -498,13 +525,13 @@ async fn ping_pong_and_the_management_api() {
     let id = session_with_viewers(&env, json!({}), &["v1"]).await;
     let mut v1 = env.connect("v1", &id).await.unwrap();
     v1.sync().await;
-    let conns = env.app.store.session_connections(&id, None).await.unwrap();
+    let conns = env.app.fx.store.session_connections(&sid(&id), None).await.unwrap();
     assert_eq!(conns.len(), 1);
     let conn_id = conns[0].connection_id.clone();
-    let item = env.app.store.connection(&conn_id).await.unwrap().unwrap();
+    let item = env.app.fx.store.connection(&conn_id).await.unwrap().unwrap();
     assert_eq!((item.user_id.as_str(), item.role), ("v1", Role::Viewer));
     assert!(
-        item.expires_at - shared::clock::epoch_seconds() > 2 * 3600,
+        item.expires_at - epoch_seconds() > 2 * 3600,
         "TTL beyond API Gateway's 2 h"
     );
 
@@ -514,7 +541,7 @@ async fn ping_pong_and_the_management_api() {
         .test_credentials()
         .load()
         .await;
-    let api = shared::app::management_client(&sdk, &env.ws_url.replace("ws://", "http://"));
+    let api = shared::adapter::app::management_client(&sdk, &env.ws_url.replace("ws://", "http://"));
     let info = api.get_connection().connection_id(&conn_id).send().await.unwrap();
     assert!(info.connected_at().is_some() && info.last_active_at().is_some());
     assert_eq!(info.identity().and_then(|i| i.source_ip()), Some("127.0.0.1"));
@@ -544,7 +571,7 @@ async fn ping_pong_and_the_management_api() {
     assert!(after.into_service_error().is_gone_exception());
     // The gateway runs $disconnect once the socket is closed: wait for its effect (bounded).
     let deadline = Instant::now() + e2e::EVENT_TIMEOUT;
-    while env.app.store.connection(&conn_id).await.unwrap().is_some() {
+    while env.app.fx.store.connection(&conn_id).await.unwrap().is_some() {
         assert!(
             Instant::now() < deadline,
             "$disconnect did not delete the connection item"

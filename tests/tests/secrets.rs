@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use e2e::Moto;
-use shared::config::JwtKeySource;
+use shared::domain::config::JwtKeySource;
 
 async fn sdk(moto: &Moto) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -37,7 +37,7 @@ async fn secrets_are_read_from_secure_string_parameters() {
         ("LIVEKIT_API_SECRET_PARAMETER", "/trendke/livekit"),
         ("LIVEKIT_API_KEY", "key"),
     ]);
-    let config = shared::app::load_config(&sdk, |k| vars.get(k).map(|v| v.to_string()))
+    let config = shared::adapter::app::load_config(&sdk, |k| vars.get(k).map(|v| v.to_string()))
         .await
         .unwrap();
     assert!(matches!(config.jwt.keys, JwtKeySource::Secret(ref s) if s == "jwt-from-ssm"));
@@ -45,7 +45,7 @@ async fn secrets_are_read_from_secure_string_parameters() {
 
     // A parameter that does not exist stops the cold start with its name.
     let missing = HashMap::from([("JWT_SECRET_PARAMETER", "/trendke/nope")]);
-    let err = shared::app::load_config(&sdk, |k| missing.get(k).map(|v| v.to_string()))
+    let err = shared::adapter::app::load_config(&sdk, |k| missing.get(k).map(|v| v.to_string()))
         .await
         .unwrap_err();
     assert!(err.0.contains("/trendke/nope"), "{err}");

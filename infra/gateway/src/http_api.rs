@@ -18,9 +18,9 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use lambda_http::request::LambdaRequest;
 use lambda_http::Body;
 use serde_json::json;
-use shared::api::Endpoint;
-use shared::routes;
-use shared::App;
+use shared::adapter::app::App;
+use shared::adapter::endpoints::Endpoint;
+use shared::adapter::routes::Matched;
 
 use crate::template::Cors;
 
@@ -44,7 +44,9 @@ pub fn router(state: Arc<HttpState>) -> Router {
 /// The API's OpenAPI document (`docs/openapi.json`, generated from the code). Served by the local
 /// gateway only: in AWS the document ships with the repository, not as a route.
 async fn openapi() -> AxumResponse {
-    let mut r = AxumResponse::new(AxumBody::from(shared::openapi::document_json()));
+    let mut r = AxumResponse::new(AxumBody::from(shared::adapter::docs::openapi::document_json(
+        Endpoint::ALL,
+    )));
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
@@ -81,7 +83,7 @@ pub fn event(
     peer: SocketAddr,
     parts: &http::request::Parts,
     body: &[u8],
-    matched: Option<&routes::Matched>,
+    matched: Option<&Matched<Endpoint>>,
 ) -> serde_json::Value {
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     let mut cookies = Vec::new();
@@ -162,7 +164,7 @@ async fn invoke(state: &HttpState, peer: SocketAddr, req: Request<AxumBody>) -> 
             r#"{"message":"Request Entity Too Large"}"#,
         );
     };
-    let matched = routes::resolve(parts.method.as_str(), parts.uri.path()).ok();
+    let matched = Endpoint::resolve(parts.method.as_str(), parts.uri.path()).ok();
     let event = event(state, peer, &parts, &bytes, matched.as_ref());
     let lambda_request: LambdaRequest = match serde_json::from_value(event) {
         Ok(r) => r,

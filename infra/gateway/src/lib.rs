@@ -10,7 +10,7 @@ pub mod websocket_api;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use shared::App;
+use shared::adapter::app::App;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 

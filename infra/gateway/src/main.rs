@@ -23,9 +23,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     let template = Template::load(&PathBuf::from(env_or("TEMPLATE_PATH", "template.yaml")))?;
-    let app = Arc::new(shared::App::from_env().await?);
-    if template.table.ensure(app.store.client(), app.store.table()).await? {
-        tracing::info!(table = app.store.table(), "created table from template.yaml");
+    // Locally nothing enforces IAM: the app refuses what each function's policy would.
+    let app = Arc::new(shared::adapter::app::App::from_env().await?.enforcing_policies());
+    let store = &app.fx.store;
+    if template.table.ensure(store.client(), store.table()).await? {
+        tracing::info!(table = store.table(), "created table from template.yaml");
     }
     let host = env_or("GATEWAY_HOST", "127.0.0.1");
     let http_addr: SocketAddr = format!("{host}:{}", env_or("GATEWAY_HTTP_PORT", "3000")).parse()?;

@@ -111,8 +111,75 @@ pub struct Template {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FunctionDef {
     pub id: String,
+    /// `Handler` (the one artifact serves the endpoint it names).
+    pub handler: Option<String>,
     pub binary: Option<String>,
     pub build_method: Option<String>,
+    pub policy: FunctionPolicy,
+}
+
+/// What a function's `Policies` grant.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FunctionPolicy {
+    /// Managed policies referenced (`!Ref SecretsReadPolicy`).
+    pub managed: Vec<String>,
+    /// `dynamodb:*` actions granted, without the prefix, sorted.
+    pub dynamodb: Vec<String>,
+    /// Whether the table's indexes are among the DynamoDB resources.
+    pub indexes: bool,
+    /// The `@connections` methods `execute-api:ManageConnections` is granted on, sorted.
+    pub connections: Vec<String>,
+}
+
+/// The text of a resource reference: `!GetAtt X.Arn` → `X.Arn`, `!Sub "…"` → its text.
+fn reference_text(v: &Value) -> Vec<String> {
+    match v {
+        Value::Sequence(items) => items.iter().flat_map(reference_text).collect(),
+        Value::Tagged(t) => t.value.as_str().map(str::to_string).into_iter().collect(),
+        other => other.as_str().map(str::to_string).into_iter().collect(),
+    }
+}
+
+fn policy_of(policies: Option<&Value>) -> FunctionPolicy {
+    let mut p = FunctionPolicy::default();
+    for entry in policies.and_then(Value::as_sequence).into_iter().flatten() {
+        if let Value::Tagged(t) = entry {
+            if t.tag == "!Ref" {
+                p.managed.extend(t.value.as_str().map(str::to_string));
+            }
+            continue;
+        }
+        for statement in entry
+            .get("Statement")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            let actions: Vec<String> = match statement.get("Action") {
+                Some(Value::Sequence(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                Some(a) => a.as_str().map(str::to_string).into_iter().collect(),
+                None => Vec::new(),
+            };
+            let resources = statement.get("Resource").map(reference_text).unwrap_or_default();
+            for action in actions {
+                if let Some(a) = action.strip_prefix("dynamodb:") {
+                    p.dynamodb.push(a.to_string());
+                    p.indexes |= resources.iter().any(|r| r.contains("/index/"));
+                } else if action == "execute-api:ManageConnections" {
+                    for r in &resources {
+                        if let Some(before) = r.split("/@connections").next().filter(|_| r.contains("/@connections")) {
+                            p.connections.extend(before.rsplit('/').next().map(str::to_string));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    p.dynamodb.sort();
+    p.dynamodb.dedup();
+    p.connections.sort();
+    p.connections.dedup();
+    p
 }
 
 /// The text inside `!Sub "..."` (or a plain string).
@@ -168,9 +235,12 @@ impl Template {
                     continue;
                 };
                 let metadata = resource.get("Metadata");
+                let properties = resource.get("Properties");
                 let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
                 functions.push(FunctionDef {
                     id: id.to_string(),
+                    handler: text(properties.and_then(|p| p.get("Handler"))),
+                    policy: policy_of(properties.and_then(|p| p.get("Policies"))),
                     // Where SAM reads it: `Metadata.BuildProperties.Binary` (cargo lambda's `--bin`).
                     binary: text(
                         metadata
@@ -315,80 +385,39 @@ impl TableDefinition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::api::Route;
 
     #[test]
     fn reads_the_project_template() {
         let t = Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml")).unwrap();
         assert_eq!(t.table.key_schema.len(), 2);
-        assert_eq!(t.table.global_secondary_indexes[0].index_name, shared::keys::GSI1);
+        assert_eq!(
+            t.table.global_secondary_indexes[0].index_name,
+            shared::domain::keys::GSI1
+        );
         assert!(t.cors.allow_headers.iter().any(|h| h == "authorization"));
         assert!(t.routes.iter().any(|r| r.method == "POST" && r.path == "/live/start"));
     }
 
-    /// No drift: every endpoint in code is routed in the template, by the function that runs it,
-    /// and every template route has an endpoint.
     #[test]
-    fn template_routes_match_the_code() {
-        let t = Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml")).unwrap();
-        let mut http = Vec::new();
-        let mut ws = Vec::new();
-        for e in shared::api::Endpoint::ALL {
-            match e.route() {
-                Route::Http { method, path } => http.push(RouteDef {
-                    method: method.to_string(),
-                    path: path.to_string(),
-                    function_id: e.function_id().to_string(),
-                }),
-                Route::WebSocket(key) => ws.push((key.to_string(), e.function_id().to_string())),
-            }
-        }
-        http.sort();
-        ws.sort();
-        assert_eq!(t.routes, http);
-        assert_eq!(t.ws_routes, ws);
-    }
-
-    /// No drift between the code's endpoints, the function binaries and the template's functions:
-    /// each endpoint has exactly one function, built (rust-cargolambda) from the one binary that
-    /// runs that endpoint, and no binary or function is left over.
-    #[test]
-    fn every_endpoint_has_its_binary_and_its_function() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let t = Template::load(&root.join("template.yaml")).unwrap();
-        let mut bins: Vec<(String, String)> = std::fs::read_dir(root.join("functions/src/bin"))
-            .unwrap()
-            .map(|f| f.unwrap().path())
-            .map(|p| {
-                let name = p.file_stem().unwrap().to_string_lossy().to_string();
-                (name, std::fs::read_to_string(&p).unwrap())
-            })
-            .collect();
-        bins.sort();
-        let mut declared: Vec<String> = t.functions.iter().map(|f| f.id.clone()).collect();
-        let mut expected: Vec<String> = shared::api::Endpoint::ALL
-            .iter()
-            .map(|e| e.function_id().to_string())
-            .collect();
-        declared.sort();
-        expected.sort();
-        assert_eq!(declared, expected, "template functions vs Endpoint::ALL");
-        for f in &t.functions {
-            assert_eq!(f.build_method.as_deref(), Some("rust-cargolambda"), "{}", f.id);
-            let binary = f
-                .binary
-                .as_deref()
-                .unwrap_or_else(|| panic!("{}: no Metadata.BuildProperties.Binary", f.id));
-            let (_, source) = bins
-                .iter()
-                .find(|(name, _)| name == binary)
-                .unwrap_or_else(|| panic!("{}: no functions/src/bin/{binary}.rs", f.id));
-            let endpoint = shared::api::Endpoint::from_function_id(&f.id).unwrap();
-            assert!(
-                source.contains(&format!("Endpoint::{endpoint:?})")),
-                "{binary}.rs does not run Endpoint::{endpoint:?}"
-            );
-        }
-        assert_eq!(bins.len(), t.functions.len(), "a binary without a function");
+    fn reads_what_policies_grant() {
+        let yaml = r#"
+- !Ref SecretsReadPolicy
+- Statement:
+    - Effect: Allow
+      Action: [dynamodb:Query, dynamodb:GetItem]
+      Resource: [!GetAtt LiveTable.Arn, !Sub "${LiveTable.Arn}/index/*"]
+    - Effect: Allow
+      Action: execute-api:ManageConnections
+      Resource:
+        - !Sub "arn:aws:execute-api:r:a:${WebSocketApi}/live/POST/@connections/*"
+        - !Sub "arn:aws:execute-api:r:a:${WebSocketApi}/live/DELETE/@connections/*"
+"#;
+        let p = policy_of(Some(&serde_yaml::from_str(yaml).unwrap()));
+        assert_eq!(p.managed, ["SecretsReadPolicy"]);
+        assert_eq!(
+            (p.dynamodb, p.indexes),
+            (vec!["GetItem".to_string(), "Query".into()], true)
+        );
+        assert_eq!(p.connections, ["DELETE", "POST"]);
     }
 }

@@ -22,8 +22,8 @@ use futures::{SinkExt, StreamExt};
 use lambda_http::request::LambdaRequest;
 use lambda_http::Body;
 use serde_json::{json, Value};
-use shared::api::Endpoint;
-use shared::App;
+use shared::adapter::app::App;
+use shared::adapter::endpoints::Endpoint;
 use tokio::sync::mpsc;
 
 /// API Gateway's limits: 32 KB frames, 128 KB messages (also the PostToConnection payload limit).
@@ -310,7 +310,7 @@ fn gone() -> Response {
 
 fn iso(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map(shared::clock::format)
+        .map(|t| shared::domain::time::Timestamp::from(t).to_string())
         .unwrap_or_default()
 }
 

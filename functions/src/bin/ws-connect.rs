@@ -1,5 +1,0 @@
-//! Lambda entry point: `Endpoint::WsConnect` (routes in template.yaml).
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run_http(shared::api::Endpoint::WsConnect).await
-}

@@ -1,0 +1,108 @@
+//! The example world of the documentation and of `events/`: alice's live session and its people
+//! (bob, dan, erin, frank, gina and hank are viewers; bob and frank have asked to go on stage,
+//! hank is invited), and example answers and refusals.
+
+use serde_json::{json, Value};
+
+use crate::domain::error::ApiError;
+use crate::domain::ids::{RequestId, SessionId};
+
+/// Alice's session.
+pub const SESSION: &str = "5b0c2f9e-8d1a-4c3b-9f7e-2a6d4e8b1c30";
+pub const ROOM: &str = "live_5b0c2f9e8d1a4c3b9f7e2a6d4e8b1c30";
+/// Bob's pending request, frank's, and hank's invitation.
+pub const BOBS_REQUEST: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2b";
+pub const FRANKS_REQUEST: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2c";
+pub const HANKS_INVITATION: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2d";
+/// An SFU token, abridged.
+pub const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9...";
+
+pub fn bad_session_id() -> ApiError {
+    ApiError::validation("session_id", "must be a UUID")
+}
+
+pub fn no_session() -> ApiError {
+    ApiError::session_not_found(&SessionId::parse(SESSION).expect("a UUID"))
+}
+
+pub fn no_request() -> ApiError {
+    ApiError::request_not_found(&RequestId::parse(BOBS_REQUEST).expect("a UUID"))
+}
+
+pub fn already_live() -> ApiError {
+    ApiError::conflict(
+        "already-live",
+        "you already have a live session; end it before starting another",
+    )
+}
+
+pub fn upstream() -> ApiError {
+    ApiError::Upstream(String::new())
+}
+
+pub fn busy() -> ApiError {
+    ApiError::Unavailable(String::new())
+}
+
+pub fn participant_example(user: &str, role: &str) -> Value {
+    json!({
+        "session_id": SESSION, "user_id": user, "username": user, "role": role, "status": "active",
+        "audio_enabled": role != "viewer", "video_enabled": role != "viewer", "screen_sharing": false,
+        "screen_share_allowed": role == "host", "connected": true, "audio_published": role != "viewer",
+        "video_published": false, "joined_at": "2026-11-25T19:00:00.000000Z"
+    })
+}
+
+pub fn session_example() -> Value {
+    json!({
+        "id": SESSION, "room_name": ROOM, "host_id": "alice",
+        "host_username": "alice", "title": "My Amazing Live Stream", "description": "Let's chat about tech!",
+        "session_type": "camera", "status": "live", "started_at": "2026-11-25T19:00:00.000000Z",
+        "viewer_count": 123, "peak_viewers": 150, "guest_count": 3, "max_participants": 1000,
+        "allow_guests": true, "require_approval": true, "max_guests": 8, "enable_chat": true,
+        "enable_gifts": true, "chat_slow_mode": 0, "guest_audio_default": true, "guest_video_default": true,
+        "blocked_words": []
+    })
+}
+
+pub fn session_detail_example() -> Value {
+    let mut v = session_example();
+    v["reactions"] = json!({"heart": 120, "fire": 30, "clap": 12, "wow": 4, "sad": 0});
+    v
+}
+
+pub fn webrtc_example() -> Value {
+    json!({"server_url": "wss://your-project.livekit.cloud", "room_name": ROOM, "participant_token": TOKEN,
+           "ice_servers": []})
+}
+
+pub fn start_answer() -> Value {
+    let mut v = session_example();
+    v["session_id"] = json!(SESSION);
+    v["access_token"] = json!(TOKEN);
+    v["webrtc_config"] = webrtc_example();
+    v["role"] = json!("host");
+    v["token_ttl_seconds"] = json!(600);
+    v
+}
+
+pub fn request_example(status: &str, origin: &str) -> Value {
+    json!({
+        "id": BOBS_REQUEST, "session_id": SESSION, "user_id": "bob", "username": "bob", "request_type": "guest",
+        "origin": origin, "status": status, "message": "Can I join to discuss this topic?",
+        "created_at": "2026-11-25T19:05:00.000000Z"
+    })
+}
+
+pub fn message_example() -> Value {
+    json!({"id": "0193b1f2-4000-7000-8000-000000000001", "session_id": SESSION, "user_id": "bob",
+           "username": "bob", "message": "Hello everyone!", "message_type": "text",
+           "created_at": "2026-11-25T19:06:00.000000Z"})
+}
+
+/// A LiveKit delivery: bob reached the room.
+pub fn webhook_example() -> Value {
+    json!({"event": "participant_joined", "room": {"sid": "RM_events", "name": ROOM},
+           "participant": {"sid": "PA_bob", "identity": "bob", "state": "ACTIVE"},
+           "id": "EV_events_participant_joined", "createdAt": "1795633200"})
+}

@@ -1,0 +1,619 @@
+//! The endpoint table: every endpoint, once. Each entry names its `Handler` (the function's in
+//! `template.yaml`, its event's file in `events/`), its route, the AWS calls its function may
+//! make, how its arguments are taken from the request and which rule runs, its answer, an example
+//! request and its documentation. The enum, the dispatch, the template drift checks, the OpenAPI
+//! document, the README's API table and `events/` all derive from it (see `table.rs`); adding an
+//! endpoint is an entry here, its rule, its function in `template.yaml` and a test
+//! (`CONTRIBUTING.md`).
+
+use super::answer::{Empty, Paged};
+use super::extract::{
+    Before, BeforeOrTime, Cursor, Json, Page, Path, Query, RawBody, RequestLine, Signed, Socket, TokenUser,
+};
+use super::iam::Policy;
+use super::routes::{self, Matched};
+use super::table::{endpoints, Route};
+use super::websocket;
+use crate::domain;
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::ids::SessionId;
+use crate::domain::User;
+use crate::rules::stage::{controls, requests};
+use crate::rules::{chat, reactions, realtime, sessions, webhook};
+#[cfg(feature = "openapi")]
+use {
+    super::docs::{examples::*, Doc, Example},
+    crate::domain::error::ApiError as E,
+    serde_json::json,
+};
+
+/// Reads the table (and GSI1).
+const READS: Policy = Policy {
+    dynamodb: &["GetItem", "Query"],
+    indexes: false,
+    connections: &[],
+};
+
+/// Changes state and tells the sockets: every item action on the table and GSI1, and pushes.
+const WRITES_AND_PUSHES: Policy = Policy {
+    dynamodb: &[
+        "GetItem",
+        "Query",
+        "PutItem",
+        "UpdateItem",
+        "TransactWriteItems",
+        "DeleteItem",
+    ],
+    indexes: true,
+    connections: &["POST"],
+};
+
+/// Chat is stored once and pushed (nothing is updated in place).
+const CHATS: Policy = Policy {
+    dynamodb: &["GetItem", "Query", "PutItem", "TransactWriteItems", "DeleteItem"],
+    ..WRITES_AND_PUSHES
+};
+
+/// A reaction is a counting transaction, then a coalesced push.
+const REACTS: Policy = Policy {
+    dynamodb: &["GetItem", "Query", "UpdateItem", "TransactWriteItems", "DeleteItem"],
+    ..WRITES_AND_PUSHES
+};
+
+/// Host controls also close a kicked user's sockets.
+const CONTROLS: Policy = Policy {
+    connections: &["POST", "DELETE"],
+    ..WRITES_AND_PUSHES
+};
+
+endpoints! {
+    /// `POST /live/start`: go live as host.
+    StartSession = "start-session" {
+        route: Route::post("/live/start"),
+        policy: Policy { dynamodb: &["TransactWriteItems"], ..Policy::NOTHING },
+        run: |fx, user: User, body: Json<sessions::StartRequest>| sessions::start(fx, &user, body.0),
+        ok: 201 Json<sessions::StartResponse>,
+        example: Example::by("carol").body(json!({"title": "Carol's studio", "session_type": "studio", "max_guests": 4})),
+        doc: Some(Doc {
+            tag: "sessions",
+            summary: "Go live as host",
+            who: "user",
+            description: "Creates the session, its settings and the host participant in one transaction and mints the host's SFU token: `201` with the session, `access_token` and `webrtc_config`; `409 already-live` if the caller already hosts a live session. Every setting is optional but `title` (bounds below).",
+            ok: "The live session, with the host's SFU token",
+            answer: start_answer(),
+            errors: vec![E::validation("max_guests", "must be between 1 and 20 (got 21)"), already_live(), busy()],
+        }),
+    }
+
+    /// `POST /live/join`: join as a viewer (or get a fresh token for the role held).
+    JoinSession = "join-session" {
+        route: Route::post("/live/join"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, body: Json<sessions::SessionRef>| sessions::join(fx, &user, body.0),
+        ok: 200 Json<sessions::JoinResponse>,
+        example: Example::by("bob").body(json!({"session_id": SESSION})),
+        doc: Some(Doc {
+            tag: "sessions",
+            summary: "Join as a viewer (or get a fresh token for the role held)",
+            who: "user",
+            description: "Capacity (`max_participants`) is enforced together with the viewer count: `409 session-full` beyond it, `409 session-ended`, `403` for kicked and banned users. Joining again while present is idempotent (`joined: false`, same role, a fresh token).",
+            ok: "The SFU connection details for the caller's role",
+            answer: json!({"session_id": SESSION, "room_name": ROOM, "access_token": TOKEN, "webrtc_config": webrtc_example(), "role": "viewer", "can_request_guest": true, "joined": true, "token_ttl_seconds": 600}),
+            errors: vec![bad_session_id(), E::removed(), no_session(), E::conflict("session-full", "this live session is full"), busy()],
+        }),
+    }
+
+    /// `POST /live/leave`: leave a session.
+    LeaveSession = "leave-session" {
+        route: Route::post("/live/leave"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, body: Json<sessions::SessionRef>| sessions::leave(fx, &user, body.0),
+        ok: 200 Json<sessions::LeaveResponse>,
+        example: Example::by("dan").body(json!({"session_id": SESSION})),
+        doc: Some(Doc {
+            tag: "sessions",
+            summary: "Leave a session",
+            who: "user",
+            description: "Counts drop exactly once (`left: false` when the caller was not present); the host ends the session instead (`409 host-cannot-leave`).",
+            ok: "The caller's participation now",
+            answer: json!({"message": "Left the live session", "session_id": SESSION, "status": "left", "left": true}),
+            errors: vec![bad_session_id(), no_session(), E::conflict("host-cannot-leave", "the host ends the session with POST /live/end/{session_id}"), busy()],
+        }),
+    }
+
+    /// `POST /live/end/{session_id}`: end a session (host only).
+    EndSession = "end-session" {
+        route: Route::post("/live/end/{session_id}"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, id: Path<SessionId>| sessions::end(fx, &user, id.0),
+        ok: 200 Json<sessions::EndResponse>,
+        example: Example::by("alice").in_session(),
+        doc: Some(Doc {
+            tag: "sessions",
+            summary: "End a session (host only)",
+            who: "host",
+            description: "Idempotent: a repeat gives the same answer. Everyone present is marked left (kicked and banned keep their status) and the SFU room is deleted.",
+            ok: "The session's end",
+            answer: json!({"message": "Live session ended successfully", "session_id": SESSION, "duration_seconds": 1234, "ended_at": "2026-11-25T19:20:34.000000Z"}),
+            errors: vec![E::Forbidden("only the host can end this session".into()), no_session(), busy()],
+        }),
+    }
+
+    /// `GET /live/active`: live sessions, newest first.
+    ListActive = "list-active" {
+        route: Route::get("/live/active"),
+        policy: Policy { dynamodb: &["Query", "BatchGetItem"], indexes: true, ..Policy::NOTHING },
+        run: |fx, page: Page<Cursor, 20, 100>| sessions::active(fx, page.0),
+        ok: 200 Paged<sessions::SessionView>,
+        example: Example::anyone().query(&[("limit", "20")]),
+        doc: Some(Doc {
+            tag: "sessions",
+            summary: "Live sessions, newest first",
+            who: "none",
+            description: "Ordered by `started_at`, **newest first**.",
+            ok: "One page of live sessions",
+            answer: json!([session_example()]),
+            errors: vec![E::bad_cursor("cursor")],
+        }),
+    }
+
+    /// `GET /live/session/{session_id}`: session detail.
+    GetSession = "get-session" {
+        route: Route::get("/live/session/{session_id}"),
+        policy: READS,
+        run: |fx, id: Path<SessionId>| sessions::detail(fx, id.0),
+        ok: 200 Json<sessions::SessionView>,
+        example: Example::anyone().in_session(),
+        doc: Some(Doc {
+            tag: "sessions",
+            summary: "Session detail",
+            who: "none",
+            description: "Live or ended: settings, `status`, counters (`viewer_count`, `peak_viewers`, `guest_count`), `started_at`, `ended_at`, `duration_seconds` and reaction totals (`reactions`).",
+            ok: "The session",
+            answer: session_detail_example(),
+            errors: vec![no_session()],
+        }),
+    }
+
+    /// `GET /live/participants/{session_id}`: present participants.
+    ListParticipants = "list-participants" {
+        route: Route::get("/live/participants/{session_id}"),
+        policy: READS,
+        run: |fx, user: User, id: Path<SessionId>, page: Page<Cursor, 100, 500>| sessions::participants(fx, &user, id.0, page.0),
+        ok: 200 Paged<domain::Participant>,
+        example: Example::by("alice").in_session().query(&[("limit", "100")]),
+        doc: Some(Doc {
+            tag: "sessions",
+            summary: "Present participants",
+            who: "user",
+            description: "Present participants (`active`/`muted`); any signed-in user may read them except those kicked or banned from the session (`403`). Pages follow user-id order.",
+            ok: "One page of present participants",
+            answer: json!([participant_example("alice", "host"), participant_example("bob", "viewer")]),
+            errors: vec![E::removed(), no_session()],
+        }),
+    }
+
+    /// `POST /live/send-message`: send a chat message.
+    SendMessage = "send-message" {
+        route: Route::post("/live/send-message"),
+        policy: CHATS,
+        run: |fx, user: User, body: Json<chat::SendMessage>| chat::send(fx, &user, body.0),
+        ok: 201 Json<domain::ChatMessage>,
+        example: Example::by("bob").body(json!({"session_id": SESSION, "message": "Hello everyone!", "message_type": "text"})),
+        doc: Some(Doc {
+            tag: "chat",
+            summary: "Send a chat message",
+            who: "present participant",
+            description: "`201` with the stored message, pushed as `chat.message`. Text is NFC-normalised, 1..500 characters, without control or bidi-override characters or a word of the session's `blocked_words`; `message_type` is `text` (default) or `sticker` (`system` and `gift` are the server's); `metadata` an object of at most 2 KB and 4 levels. `403` when chat is disabled or the caller is not present; slow mode answers `429` with `Retry-After` (hosts and cohosts exempt).",
+            ok: "The stored message",
+            answer: message_example(),
+            errors: vec![E::validation("message", "must be at most 500 characters (got 501)"), E::Forbidden("chat is disabled in this session".into()), no_session(), E::TooManyRequests { retry_after_seconds: 7, detail: "slow mode: wait before sending another message".into() }, busy()],
+        }),
+    }
+
+    /// `GET /live/messages/{session_id}`: chat history, newest first.
+    ListMessages = "list-messages" {
+        route: Route::get("/live/messages/{session_id}"),
+        policy: READS,
+        run: |fx, user: User, id: Path<SessionId>, page: Page<BeforeOrTime, 50, 100>| chat::history(fx, &user, id.0, page.0),
+        ok: 200 Json<chat::MessagePage>,
+        example: Example::by("bob").in_session().query(&[("limit", "50")]),
+        doc: Some(Doc {
+            tag: "chat",
+            summary: "Chat history, newest first",
+            who: "user",
+            description: "`{messages, next_cursor}`, **newest first**; `before` takes the previous page's `next_cursor` (no message skipped or repeated, even with equal timestamps) or an RFC 3339 timestamp (strictly older messages).",
+            ok: "One page of messages",
+            answer: json!({"messages": [message_example()], "next_cursor": null}),
+            errors: vec![E::bad_cursor("before"), E::removed(), no_session()],
+        }),
+    }
+
+    /// `POST /live/react`: send a reaction.
+    React = "react" {
+        route: Route::post("/live/react"),
+        policy: REACTS,
+        run: |fx, user: User, body: Json<reactions::React>| reactions::react(fx, &user, body.0),
+        ok: 200 Json<reactions::Reacted>,
+        example: Example::by("bob").body(json!({"session_id": SESSION, "reaction_type": "heart"})),
+        doc: Some(Doc {
+            tag: "reactions",
+            summary: "Send a reaction",
+            who: "present participant",
+            description: "`heart`, `fire`, `clap`, `wow`, `sad` (`like` is accepted as `heart`); at most 25 per user per second (`429`). Totals are exact in `GET /live/session/{session_id}` (`reactions`) and in coalesced `reactions` events.",
+            ok: "The reaction was counted",
+            answer: json!({"session_id": SESSION, "reaction_type": "heart"}),
+            errors: vec![E::validation("reaction_type", "unknown variant `smile`, expected one of `heart`, `fire`, `clap`, `wow`, `sad`"), E::join_first(), no_session(), E::TooManyRequests { retry_after_seconds: 1, detail: "at most 25 reactions per second".into() }, busy()],
+        }),
+    }
+
+    /// `POST /live/request-guest`: ask to go on stage.
+    RequestGuest = "request-guest" {
+        route: Route::post("/live/request-guest"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, body: Json<requests::RequestGuest>| requests::request_guest(fx, &user, body.0),
+        ok: 201 Json<domain::GuestRequest>,
+        example: Example::by("erin").body(json!({"session_id": SESSION, "request_type": "guest", "message": "Can I join to discuss this topic?"})),
+        doc: Some(Doc {
+            tag: "stage",
+            summary: "Ask to go on stage",
+            who: "present viewer",
+            description: "`201` with the request (`request_type` `guest` (default) or `cohost`; `message` at most 200 characters), pushed as `guest_request.created` to hosts, cohosts and the requester. `403` when the session takes no guests (`allow_guests` false) or the caller is not present or barred; `409 request-pending` (one pending request or invitation per user), `409 not-a-viewer` (already on stage). Approved at once (`status: approved`) when `require_approval` is false and a slot is free, else pending.",
+            ok: "The request",
+            answer: request_example("pending", "request"),
+            errors: vec![E::validation("message", "must be at most 200 characters (got 201)"), E::Forbidden("this session does not take guests".into()), no_session(), E::conflict("request-pending", "a request or invitation is already pending"), upstream(), busy()],
+        }),
+    }
+
+    /// `POST /live/cancel-guest-request`: withdraw one's own pending request.
+    CancelGuestRequest = "cancel-guest-request" {
+        route: Route::post("/live/cancel-guest-request"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, body: Json<requests::RequestRef>| requests::cancel_guest_request(fx, &user, body.0),
+        ok: 200 Json<domain::GuestRequest>,
+        example: Example::by("frank").body(json!({"request_id": FRANKS_REQUEST})),
+        doc: Some(Doc {
+            tag: "stage",
+            summary: "Withdraw one's own pending request",
+            who: "the requester",
+            description: "`200` with the request, `cancelled`; `409 already-answered` when it is no longer pending. The user may ask again afterwards.",
+            ok: "The request, cancelled",
+            answer: request_example("cancelled", "request"),
+            errors: vec![E::validation("request_id", "must be a UUID"), E::Forbidden("only the requester can cancel a request".into()), no_request(), E::already_answered("request"), busy()],
+        }),
+    }
+
+    /// `POST /live/respond-guest-request`: approve or reject a pending request.
+    RespondGuestRequest = "respond-guest-request" {
+        route: Route::post("/live/respond-guest-request"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, body: Json<requests::RespondGuestRequest>| requests::respond_guest_request(fx, &user, body.0),
+        ok: 200 Json<domain::GuestRequest>,
+        example: Example::by("alice").body(json!({"request_id": BOBS_REQUEST, "action": "approved"})),
+        doc: Some(Doc {
+            tag: "stage",
+            summary: "Approve or reject a pending request (host, cohost)",
+            who: "host, cohost",
+            description: "`action` `approved` or `rejected`. Approval is one transaction: the request becomes approved, the viewer goes on stage with the session's `guest_audio_default` / `guest_video_default`, and `guest_count` grows on the condition that it stays within `max_guests` (`409 stage-full`: the request stays pending); `409 already-answered`. Only the host approves `cohost` requests. The new permissions are applied to the live SFU connection; when the SFU cannot take them the approval is rolled back (still pending) and the answer is `502`. Rejected and cancelled users may ask again.",
+            ok: "The request, answered",
+            answer: request_example("approved", "request"),
+            errors: vec![E::validation("action", "unknown variant `maybe`, expected `approved` or `rejected`"), E::moderators_only(), no_request(), E::stage_full(), upstream(), busy()],
+        }),
+    }
+
+    /// `GET /live/guest-requests/{session_id}`: requests and invitations of a session.
+    ListGuestRequests = "list-guest-requests" {
+        route: Route::get("/live/guest-requests/{session_id}"),
+        policy: READS,
+        run: |fx, user: User, id: Path<SessionId>, filter: Query<requests::RequestFilter>, page: Page<Before, 50, 100>| requests::list_guest_requests(fx, &user, id.0, filter.0, page.0),
+        ok: 200 Json<requests::RequestPage>,
+        example: Example::by("alice").in_session().query(&[("status", "pending")]),
+        doc: Some(Doc {
+            tag: "stage",
+            summary: "Requests and invitations of a session, newest first (host, cohost)",
+            who: "host, cohost",
+            description: "`{requests, next_cursor}`, **newest first**, optionally of one `status`; `before` takes the previous page's `next_cursor`.",
+            ok: "One page of requests",
+            answer: json!({"requests": [request_example("pending", "request")], "next_cursor": null}),
+            errors: vec![E::validation("status", "unknown variant `open`, expected one of `pending`, `approved`, `rejected`, `cancelled`"), E::moderators_only(), no_session()],
+        }),
+    }
+
+    /// `POST /live/invite-guest`: invite a present viewer on stage.
+    InviteGuest = "invite-guest" {
+        route: Route::post("/live/invite-guest"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, body: Json<requests::InviteGuest>| requests::invite_guest(fx, &user, body.0),
+        ok: 201 Json<domain::GuestRequest>,
+        example: Example::by("alice").body(json!({"session_id": SESSION, "user_id": "gina", "message": "Come on stage!"})),
+        doc: Some(Doc {
+            tag: "stage",
+            summary: "Invite a present viewer on stage (host, cohost)",
+            who: "host, cohost",
+            description: "`201` with an invitation (`origin: invitation`) to a present viewer, who answers with `POST /live/respond-invite` (two-way consent); only the host invites cohosts; `409 request-pending`.",
+            ok: "The invitation",
+            answer: request_example("pending", "invitation"),
+            errors: vec![bad_session_id(), E::moderators_only(), E::NotFound("that user is not present in this session".into()), E::conflict("request-pending", "a request or invitation is already pending"), busy()],
+        }),
+    }
+
+    /// `POST /live/respond-invite`: accept or decline an invitation.
+    RespondInvite = "respond-invite" {
+        route: Route::post("/live/respond-invite"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, body: Json<requests::RespondInvite>| requests::respond_invite(fx, &user, body.0),
+        ok: 200 Json<domain::GuestRequest>,
+        example: Example::by("hank").body(json!({"request_id": HANKS_INVITATION, "action": "declined"})),
+        doc: Some(Doc {
+            tag: "stage",
+            summary: "Accept or decline an invitation (the invited user)",
+            who: "the invited user",
+            description: "`action` `accepted` runs the same transaction as an approval (`409 stage-full` when no slot is free; `502` when the SFU cannot take the permissions); `declined` leaves the invitation `rejected`.",
+            ok: "The invitation, answered",
+            answer: request_example("approved", "invitation"),
+            errors: vec![E::validation("action", "unknown variant `ok`, expected `accepted` or `declined`"), E::Forbidden("only the invited user can answer an invitation".into()), no_request(), E::already_answered("invitation"), upstream(), busy()],
+        }),
+    }
+
+    /// `POST /live/manage-participant`: a host control.
+    ManageParticipant = "manage-participant" {
+        route: Route::post("/live/manage-participant"),
+        policy: CONTROLS,
+        run: |fx, user: User, body: Json<controls::ManageParticipant>| controls::manage(fx, &user, body.0),
+        ok: 200 Json<controls::Managed>,
+        example: Example::by("alice").body(json!({"session_id": SESSION, "user_id": "bob", "action": "mute_audio"})),
+        doc: Some(Doc {
+            tag: "stage",
+            summary: "A host control (host, cohost)",
+            who: "host, cohost",
+            description: "`action` is one of `mute_audio`, `unmute_audio`, `mute_video`, `unmute_video`, `allow_screen_share`, `disallow_screen_share`, `kick`, `ban`, `promote_cohost`, `demote` (who may do what: the table below). `200` with `{session_id, action, participant}`. Each control is enforced at the SFU (permissions, track mute, removal); when the SFU cannot apply it, a reversible change is rolled back and the answer is `502` (a kick or ban stands: repeat it to retry the removal). `409 not-present`, `409 stage-full` (promoting a viewer), `409 participant-changed` (a concurrent change won).",
+            ok: "The participant after the control",
+            answer: json!({"session_id": SESSION, "action": "mute_audio", "participant": participant_example("bob", "guest")}),
+            errors: vec![E::validation("action", "unknown variant `silence`"), E::Forbidden("a cohost cannot kick a cohost".into()), E::NotFound("that user is not a participant of this session".into()), E::conflict("not-present", "that user is not present in this session"), upstream(), busy()],
+        }),
+    }
+
+    /// `GET /live/audit/{session_id}`: the audit trail of host actions.
+    AuditTrail = "audit-trail" {
+        route: Route::get("/live/audit/{session_id}"),
+        policy: READS,
+        run: |fx, user: User, id: Path<SessionId>, page: Page<Before, 50, 100>| controls::audit_trail(fx, &user, id.0, page.0),
+        ok: 200 Json<controls::AuditPage>,
+        example: Example::by("alice").in_session(),
+        doc: Some(Doc {
+            tag: "stage",
+            summary: "The audit trail of host actions, newest first (host only)",
+            who: "host",
+            description: "`{entries, next_cursor}`: every host control, approval, rejection and invitation (`actor_id`, `action`, `target_id`, `at`, `details`), newest first.",
+            ok: "One page of audit entries",
+            answer: json!({"entries": [{"id": "0193b1f2-5000-7000-8000-000000000002", "session_id": SESSION, "actor_id": "alice", "action": "mute_audio", "target_id": "bob", "at": "2026-11-25T19:10:00.000000Z", "details": {"role_before": "guest", "role_after": "guest"}}], "next_cursor": null}),
+            errors: vec![E::Forbidden("only the host can read the audit trail".into()), no_session()],
+        }),
+    }
+
+    /// `POST /livekit/webhook`: what the SFU reports.
+    LiveKitWebhook = "livekit-webhook" {
+        route: Route::post("/livekit/webhook"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, delivery: Signed| webhook::receive(fx, &delivery.body, delivery.authorization.as_deref()),
+        ok: 200 Json<webhook::Received>,
+        example: Example::anyone().body(webhook_example()),
+        doc: Some(Doc {
+            tag: "sfu",
+            summary: "LiveKit webhooks",
+            who: "LiveKit's signature",
+            description: "Point LiveKit's `webhook.urls` here. The `Authorization` JWT (signed with the API secret, issued by the API key) must carry the SHA-256 of the exact body (`401` otherwise). Each event id is applied once: a replay answers `200` with `duplicate: true` and changes nothing. `participant_joined`/`participant_left` keep `connected` true, `track_published`/`track_unpublished` the published flags, `room_finished` ends a session still live.",
+            ok: "Received (applied, or a duplicate)",
+            answer: json!({"id": "EV_3kT9pZ", "event": "participant_joined", "duplicate": false}),
+            errors: vec![E::MalformedBody("not a LiveKit webhook event".into()), E::Unauthorized("webhook signature rejected: invalid signature".into()), busy()],
+        }),
+    }
+
+    /// API Gateway's `ANY /{proxy+}` catch-all: 404 for unknown paths, 405 for wrong methods.
+    Fallback = "fallback" {
+        route: Route::any("/{proxy+}"),
+        policy: Policy::NOTHING,
+        run: |_fx, line: RequestLine| Endpoint::refuse(line),
+        // The catch-all only ever refuses: 404, or 405 with `Allow`.
+        ok: 404 Empty,
+        example: Example::anyone().request_line("GET", "/live/nowhere"),
+        doc: None,
+    }
+
+    /// WebSocket `$connect`: a socket to a live session, authorised by the `token` parameter.
+    WsConnect = "ws-connect" {
+        route: Route::websocket("$connect"),
+        policy: Policy { dynamodb: &["GetItem", "PutItem"], ..Policy::NOTHING },
+        run: |fx, user: TokenUser, socket: Socket, query: Query<realtime::ConnectQuery>| realtime::connect(fx, &user.0, query.0.session_id, socket.0),
+        ok: 200 Empty,
+        example: Example::by("bob").query(&[("session_id", SESSION)]),
+        doc: None,
+    }
+
+    /// WebSocket `$default`: the frames a socket sends (`ping`, `chat`, `react`).
+    WsDefault = "ws-default" {
+        route: Route::websocket("$default"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, socket: Socket, frame: RawBody| websocket::frame(fx, socket.0, &frame.0),
+        ok: 200 Empty,
+        example: Example::anyone().body(json!({"action": "chat", "message": "Hi from the socket"})),
+        doc: None,
+    }
+
+    /// WebSocket `$disconnect`.
+    WsDisconnect = "ws-disconnect" {
+        route: Route::websocket("$disconnect"),
+        policy: Policy { dynamodb: &["DeleteItem"], ..Policy::NOTHING },
+        run: |fx, socket: Socket| realtime::disconnect(fx, &socket.0),
+        ok: 200 Empty,
+        example: Example::anyone(),
+        doc: None,
+    }
+}
+
+impl Endpoint {
+    /// Every HTTP route with its endpoint (the WebSocket routes are API Gateway's to select).
+    fn routes() -> impl Iterator<Item = (Endpoint, Route)> + Clone {
+        Self::ALL.iter().map(|e| (*e, e.route()))
+    }
+
+    /// The endpoint for an HTTP request, or the error the catch-all answers with.
+    pub fn resolve(method: &str, path: &str) -> Result<Matched<Endpoint>, ApiError> {
+        routes::resolve(Self::routes(), method, path)
+    }
+
+    /// The catch-all's answer: 405 with `Allow` when the path exists under other methods, else 404.
+    async fn refuse(line: RequestLine) -> ApiResult<()> {
+        Err(routes::unmatched(Self::routes(), &line.method, &line.path))
+    }
+}
+
+/// Handler tests without a network: the rules that answer before any storage call, driven through
+/// `Endpoint::handle` with requests shaped by `lambda_http::RequestExt`, as the runtime builds them.
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use http::header;
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    use lambda_http::{Body, Request, RequestExt};
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::adapter::app::App;
+    use crate::domain::config::{Config, JwtConfig, JwtKeySource, SfuConfig};
+
+    fn app() -> App {
+        // Nothing listens on port 9: a test that reached DynamoDB would fail loudly.
+        let db = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url("http://127.0.0.1:9")
+                .credentials_provider(Credentials::new("k", "s", None, None, "test"))
+                .build(),
+        );
+        let config = Config {
+            table_name: "t".into(),
+            jwt: JwtConfig {
+                keys: JwtKeySource::Secret("unit".into()),
+                issuer: None,
+                audience: None,
+                leeway_seconds: 0,
+                jwks_refetch_cooldown: Duration::from_secs(30),
+            },
+            sfu: SfuConfig {
+                url: "ws://127.0.0.1:9".into(),
+                api_key: "k".into(),
+                api_secret: "s".into(),
+                token_ttl: Duration::from_secs(600),
+                ice_servers: json!([]),
+            },
+            websocket_endpoint: None,
+        };
+        App::new(config, db, None)
+    }
+
+    fn bearer() -> String {
+        let exp = jsonwebtoken::get_current_timestamp() + 600;
+        let t = encode(
+            &Header::default(),
+            &json!({"sub": "u", "exp": exp}),
+            &EncodingKey::from_secret(b"unit"),
+        );
+        format!("Bearer {}", t.unwrap())
+    }
+
+    fn request(method: &str, path: &str, body: &str, auth: bool) -> Request {
+        let mut b = http::Request::builder().method(method).uri(path);
+        if auth {
+            b = b.header(header::AUTHORIZATION, bearer());
+        }
+        b.body(Body::from(body)).unwrap()
+    }
+
+    async fn call(endpoint: Endpoint, req: Request) -> (u16, Value, http::HeaderMap) {
+        let resp = endpoint.handle(&app(), req).await;
+        let (parts, body) = resp.into_parts();
+        let json = serde_json::from_slice(body.as_ref()).unwrap_or(Value::Null);
+        if parts.status.is_client_error() {
+            assert_eq!(parts.headers[header::CONTENT_TYPE], "application/problem+json");
+        }
+        (parts.status.as_u16(), json, parts.headers)
+    }
+
+    #[tokio::test]
+    async fn start_requires_a_token() {
+        let (status, body, headers) = call(Endpoint::StartSession, request("POST", "/live/start", "{}", false)).await;
+        assert_eq!(status, 401);
+        assert_eq!(body["type"], "https://trendke.live/problems/unauthorized");
+        assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[tokio::test]
+    async fn start_validates_before_touching_storage() {
+        for (body, field) in [
+            (r#"{"title": "t", "max_guests": 21}"#, "max_guests"),
+            (r#"{"title": "t", "session_type": "tv"}"#, "session_type"),
+            (r#"{"title": "t", "chat_slow_mode": 301}"#, "chat_slow_mode"),
+            (r#"{"description": "no title"}"#, "title"),
+            (r#"[]"#, "body"),
+        ] {
+            let (status, problem, _) = call(Endpoint::StartSession, request("POST", "/live/start", body, true)).await;
+            assert_eq!((status, problem["field"].as_str()), (400, Some(field)), "{body}");
+        }
+        let (status, problem, _) = call(Endpoint::StartSession, request("POST", "/live/start", "{oops", true)).await;
+        assert_eq!(
+            (status, problem["title"].as_str()),
+            (400, Some("Malformed request body"))
+        );
+    }
+
+    #[tokio::test]
+    async fn path_and_query_parameters_are_checked() {
+        let req = request("GET", "/live/session/x", "", false)
+            .with_path_parameters(HashMap::from([("session_id".to_string(), "x".to_string())]));
+        let (status, problem, _) = call(Endpoint::GetSession, req).await;
+        assert_eq!((status, problem["field"].as_str()), (400, Some("session_id")));
+        let req = request("GET", "/live/active", "", false)
+            .with_query_string_parameters(HashMap::from([("limit".to_string(), "500".to_string())]));
+        let (status, problem, _) = call(Endpoint::ListActive, req).await;
+        assert_eq!((status, problem["field"].as_str()), (400, Some("limit")));
+        let (status, problem, _) = call(Endpoint::EndSession, request("POST", "/live/end/", "", true)).await;
+        assert_eq!((status, problem["field"].as_str()), (400, Some("session_id")));
+    }
+
+    #[tokio::test]
+    async fn fallback_answers_404_and_405() {
+        let (status, _, headers) = call(Endpoint::Fallback, request("GET", "/live/join", "", false)).await;
+        assert_eq!(
+            (status, &headers[header::ALLOW]),
+            (405, &http::HeaderValue::from_static("POST"))
+        );
+        let (status, problem, _) = call(Endpoint::Fallback, request("POST", "/nope", "", false)).await;
+        assert_eq!(
+            (status, problem["type"].as_str()),
+            (404, Some("https://trendke.live/problems/route-not-found"))
+        );
+    }
+
+    #[test]
+    fn handlers_and_function_ids_are_unique_and_found() {
+        let mut names: Vec<&str> = Endpoint::ALL.iter().map(|e| e.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Endpoint::ALL.len());
+        for e in Endpoint::ALL {
+            assert_eq!(Endpoint::from_name(e.name()), Some(*e));
+            assert_eq!(Endpoint::from_function_id(e.function_id()), Some(*e));
+        }
+        assert_eq!(Endpoint::StartSession.function_id(), "StartSessionFunction");
+        assert_eq!(Endpoint::for_route_key("$default"), Some(Endpoint::WsDefault));
+        assert_eq!(
+            Endpoint::resolve("POST", "/live/end/x").unwrap().endpoint,
+            Endpoint::EndSession
+        );
+    }
+}

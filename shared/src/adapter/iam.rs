@@ -1,0 +1,119 @@
+//! What each function may call in AWS, declared once in the endpoint table ([`Policy`]) and
+//! granted exactly so by `template.yaml` (a drift test compares the two).
+//!
+//! Nothing enforces IAM locally (moto accepts every call), so a forgotten action would only show
+//! in AWS. The local gateway and the end-to-end tests therefore run the app with
+//! [`App::enforcing_policies`](super::app::App::enforcing_policies): an SDK interceptor refuses,
+//! like IAM would, every DynamoDB or `@connections` call that the policy of the endpoint being
+//! served does not allow, and says which action to declare.
+
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+
+/// What a function may call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// DynamoDB actions on the table (`GetItem`, `Query`, …).
+    pub dynamodb: &'static [&'static str],
+    /// Whether the table's indexes are also a resource (a Query on GSI1).
+    pub indexes: bool,
+    /// `execute-api:ManageConnections` methods on the WebSocket API: `POST` (push), `DELETE`
+    /// (close a socket).
+    pub connections: &'static [&'static str],
+}
+
+impl Policy {
+    /// Only the secrets at cold start (every function may read those).
+    pub const NOTHING: Policy = Policy {
+        dynamodb: &[],
+        indexes: false,
+        connections: &[],
+    };
+}
+
+/// The function a request is served by, for the length of its handling.
+#[derive(Clone, Copy, Debug)]
+pub struct Serving {
+    /// Its `Handler`.
+    pub name: &'static str,
+    pub function_id: &'static str,
+    pub policy: &'static Policy,
+}
+
+tokio::task_local! {
+    /// The function serving the current request (set by `table::serve`).
+    pub static SERVING: Serving;
+}
+
+/// A DynamoDB client whose calls are checked against the serving function's policy.
+pub fn enforced_dynamodb(db: &aws_sdk_dynamodb::Client) -> aws_sdk_dynamodb::Client {
+    let conf = db.config().to_builder().interceptor(Enforce).build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// A management API client whose calls are checked against the serving function's policy.
+pub fn enforced_connections(api: &aws_sdk_apigatewaymanagement::Client) -> aws_sdk_apigatewaymanagement::Client {
+    let conf = api.config().to_builder().interceptor(Enforce).build();
+    aws_sdk_apigatewaymanagement::Client::from_conf(conf)
+}
+
+/// Refuses the calls the serving function's policy does not allow. Calls made outside a request
+/// (set-up, tests seeding the table) are not a function's and pass.
+#[derive(Debug)]
+struct Enforce;
+
+impl Intercept for Enforce {
+    fn name(&self) -> &'static str {
+        "EnforcePolicy"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let Ok(serving) = SERVING.try_with(|s| *s) else {
+            return Ok(());
+        };
+        let Some(op) = cfg.load::<Metadata>() else {
+            return Ok(());
+        };
+        let refused = match op.service() {
+            "DynamoDB" => {
+                let on_index = context
+                    .input()
+                    .downcast_ref::<aws_sdk_dynamodb::operation::query::QueryInput>()
+                    .is_some_and(|q| q.index_name().is_some());
+                if !serving.policy.dynamodb.contains(&op.name()) {
+                    Some(format!("dynamodb:{}", op.name()))
+                } else if on_index && !serving.policy.indexes {
+                    Some(format!("dynamodb:{} on the table's indexes", op.name()))
+                } else {
+                    None
+                }
+            }
+            _ => {
+                let method = match op.name() {
+                    "PostToConnection" => "POST",
+                    "DeleteConnection" => "DELETE",
+                    _ => "GET",
+                };
+                (!serving.policy.connections.contains(&method))
+                    .then(|| format!("execute-api:ManageConnections ({method} @connections)"))
+            }
+        };
+        match refused {
+            None => Ok(()),
+            Some(action) => {
+                let message = format!(
+                    "AccessDenied (IAM emulation): {} ({}) is not allowed {action}; add it to the endpoint's policy \
+                     in shared/src/adapter/endpoints.rs and to the function in template.yaml",
+                    serving.function_id, serving.name
+                );
+                tracing::error!("{message}");
+                Err(message.into())
+            }
+        }
+    }
+}

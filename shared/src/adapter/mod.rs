@@ -1,0 +1,21 @@
+//! The adapter: API Gateway requests in, answers out. Nothing here decides what may happen (the
+//! rules do); everything here is about HTTP and WebSocket shapes.
+//!
+//! - [`endpoints`]: the endpoint table, every endpoint once; [`table`]: what it derives.
+//! - [`extract`]: arguments out of requests; [`answer`]: values and errors back as responses.
+//! - [`routes`]: API Gateway's route matching; [`websocket`]: the frames of a socket.
+//! - [`app`]: the per-process state; [`lambda`]: the Lambda runtime of the one artifact;
+//!   [`iam`]: the AWS calls each function may make, enforced locally.
+//! - [`docs`] (feature `openapi`): the OpenAPI document, the README's API table and `events/`.
+
+pub mod answer;
+pub mod app;
+#[cfg(feature = "openapi")]
+pub mod docs;
+pub mod endpoints;
+pub mod extract;
+pub mod iam;
+pub mod lambda;
+pub mod routes;
+pub mod table;
+pub mod websocket;

@@ -1,0 +1,218 @@
+//! Every key of the single table, in one place. `docs/data-model.md` lists the access patterns that
+//! use them; a key format changes here and nowhere else.
+//!
+//! Attribute names: `pk`/`sk` (table), `gsi1pk`/`gsi1sk` (GSI1, keys only), `expires_at` (TTL).
+
+use super::ids::{RequestId, SessionId, UserId};
+use super::time::Timestamp;
+
+/// Attribute names of the table and its index.
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const GSI1: &str = "gsi1";
+pub const GSI1_PK: &str = "gsi1pk";
+pub const GSI1_SK: &str = "gsi1sk";
+
+/// The partition every live session is listed under in GSI1 (sparse: removed when it ends).
+/// Only start and end write it, and the index projects keys only, so viewer-count updates never
+/// touch it (see data-model.md, "hot keys").
+pub const LIVE_INDEX_PK: &str = "LIVE";
+
+/// A table key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+/// `SESSION#<id>` / `META`: the session with its settings and counters.
+pub fn session(session_id: &SessionId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: "META".into(),
+    }
+}
+
+pub fn session_pk(session_id: &SessionId) -> String {
+    format!("SESSION#{session_id}")
+}
+
+/// `SESSION#<id>` / `PART#<user>`: one participant of a session (present or not).
+pub fn participant(session_id: &SessionId, user_id: &UserId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("{PARTICIPANT_PREFIX}{user_id}"),
+    }
+}
+
+pub const PARTICIPANT_PREFIX: &str = "PART#";
+
+/// `USER#<id>` / `LIVE`: exists while the user hosts a live session; makes "one live session per
+/// host" a conditional put instead of a query.
+pub fn host_lock(user_id: &UserId) -> Key {
+    Key {
+        pk: format!("USER#{user_id}"),
+        sk: "LIVE".into(),
+    }
+}
+
+/// GSI1 sort key of a live session: newest first when queried descending; the id breaks ties.
+pub fn live_index_sk(started_at: &Timestamp, session_id: &SessionId) -> String {
+    format!("{started_at}#{session_id}")
+}
+
+/// `CONN#<connection_id>` / `META`: one WebSocket connection (TTL a little over API Gateway's 2 h).
+pub fn connection(connection_id: &str) -> Key {
+    Key {
+        pk: format!("CONN#{connection_id}"),
+        sk: "META".into(),
+    }
+}
+
+/// GSI1 partition of a session's connections (queried for fan-out).
+pub fn connections_index_pk(session_id: &SessionId) -> String {
+    format!("SESSION#{session_id}#CONN")
+}
+
+/// GSI1 sort key of a connection: by user first, so one user's connections are a prefix query.
+pub fn connections_index_sk(user_id: &UserId, connection_id: &str) -> String {
+    format!("{user_id}#{connection_id}")
+}
+
+/// `CHAT#<session>` / `MSG#<created_at>#<message_id>`: a chat message. The id makes every sort key
+/// unique, so messages sharing a timestamp page without loss.
+pub fn chat_message(session_id: &SessionId, created_at: &Timestamp, message_id: &str) -> Key {
+    Key {
+        pk: chat_pk(session_id),
+        sk: format!("{CHAT_PREFIX}{created_at}#{message_id}"),
+    }
+}
+
+pub fn chat_pk(session_id: &SessionId) -> String {
+    format!("CHAT#{session_id}")
+}
+
+pub const CHAT_PREFIX: &str = "MSG#";
+
+/// The chat sort keys below this one are the messages strictly older than `t`.
+pub fn chat_before(t: &Timestamp) -> String {
+    format!("{CHAT_PREFIX}{t}")
+}
+
+/// `SESSION#<id>` / `SLOW#<user>`: when the user may next chat (slow mode).
+pub fn slow_mode(session_id: &SessionId, user_id: &UserId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("SLOW#{user_id}"),
+    }
+}
+
+/// `SESSION#<id>` / `REACT#<shard>`: one shard of the session's reaction counts.
+pub fn reaction_shard(session_id: &SessionId, shard: u32) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("{REACTION_PREFIX}{shard}"),
+    }
+}
+
+pub const REACTION_PREFIX: &str = "REACT#";
+
+/// `SESSION#<id>` / `RATE#<kind>#<user>`: a per-user rate-limit window.
+pub fn rate_window(session_id: &SessionId, kind: &str, user_id: &UserId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("RATE#{kind}#{user_id}"),
+    }
+}
+
+/// `SESSION#<id>` / `PUSH#<event type>`: the coalescing window of an aggregated event.
+pub fn push_window(session_id: &SessionId, event_type: &str) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("PUSH#{event_type}"),
+    }
+}
+
+/// `SESSION#<id>` / `GREQ#<request id>`: a guest request or invitation (ids are time-ordered).
+pub fn guest_request(session_id: &SessionId, request_id: &RequestId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("{GUEST_REQUEST_PREFIX}{request_id}"),
+    }
+}
+
+pub const GUEST_REQUEST_PREFIX: &str = "GREQ#";
+
+/// GSI1 partition of a guest request: finds it by id alone (`respond-guest-request` has no session).
+pub fn guest_request_index_pk(request_id: &RequestId) -> String {
+    format!("GREQ#{request_id}")
+}
+
+/// `SESSION#<id>` / `GREQ_PENDING#<user>`: exists while the user has a pending request or
+/// invitation; makes "one pending per user" a conditional put.
+pub fn pending_request(session_id: &SessionId, user_id: &UserId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("GREQ_PENDING#{user_id}"),
+    }
+}
+
+/// `SESSION#<id>` / `BAN#<user>`: the session's ban list.
+pub fn ban(session_id: &SessionId, user_id: &UserId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("BAN#{user_id}"),
+    }
+}
+
+/// `AUDIT#<session>` / `<at>#<id>`: one host action.
+pub fn audit(session_id: &SessionId, at: &Timestamp, id: &str) -> Key {
+    Key {
+        pk: audit_pk(session_id),
+        sk: format!("{at}#{id}"),
+    }
+}
+
+pub fn audit_pk(session_id: &SessionId) -> String {
+    format!("AUDIT#{session_id}")
+}
+
+/// `WEBHOOK#<event id>` / `WEBHOOK`: a LiveKit webhook already taken (deduplication, 24 h TTL).
+pub fn webhook(event_id: &str) -> Key {
+    Key {
+        pk: format!("WEBHOOK#{event_id}"),
+        sk: "WEBHOOK".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_have_the_documented_shapes() {
+        let s1 = SessionId::parse("5b0c2f9e-8d1a-4c3b-9f7e-2a6d4e8b1c30").unwrap();
+        let u1 = UserId::parse("u1").unwrap();
+        assert_eq!(
+            session(&s1),
+            Key {
+                pk: "SESSION#5b0c2f9e-8d1a-4c3b-9f7e-2a6d4e8b1c30".into(),
+                sk: "META".into()
+            }
+        );
+        assert_eq!(participant(&s1, &u1).sk, "PART#u1");
+        assert_eq!(
+            host_lock(&u1),
+            Key {
+                pk: "USER#u1".into(),
+                sk: "LIVE".into()
+            }
+        );
+        let t = Timestamp::parse("2026-01-01T00:00:00.000000Z").unwrap();
+        assert_eq!(
+            live_index_sk(&t, &s1),
+            "2026-01-01T00:00:00.000000Z#5b0c2f9e-8d1a-4c3b-9f7e-2a6d4e8b1c30"
+        );
+        assert_eq!(chat_before(&t), "MSG#2026-01-01T00:00:00.000000Z");
+    }
+}

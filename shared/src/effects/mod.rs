@@ -1,0 +1,19 @@
+//! Effects: the clients of everything outside the process, each doing what it is told and
+//! answering in its own terms (outcomes, typed errors), never deciding what a client is told.
+//!
+//! - [`store`]: DynamoDB, one function per access pattern (`docs/data-model.md`).
+//! - [`sfu`]: LiveKit: access tokens with exact grants, RoomService calls, webhook verification.
+//! - [`push`]: API Gateway WebSockets: PostToConnection fan-out, 410 cleanup, socket closing.
+//! - [`auth`]: user JWT verification (HS256 secret or a JWKS), with its JWKS cache.
+
+pub mod auth;
+pub mod push;
+pub mod sfu;
+pub mod store;
+
+/// The effects the rules act through, built once per process and borrowed by every request.
+pub struct Effects {
+    pub store: store::Store,
+    pub sfu: sfu::Sfu,
+    pub push: push::Pusher,
+}

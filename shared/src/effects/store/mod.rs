@@ -1,0 +1,167 @@
+//! DynamoDB access: one function per access pattern of `docs/data-model.md`, each named on the
+//! function by its P-number, in one file per entity.
+//!
+//! Limits and counters are enforced by the conditions of the writes themselves (conditional
+//! updates, transactions), never by reading a value and writing a decision back. Reads here only
+//! serve responses and the classification of an already-failed write. A write that does not
+//! happen answers a [`Refusal`] (the fact its condition established) or a [`StoreError`]; the
+//! rules choose what the client is told.
+//!
+//! - [`item`]: attribute values, keys and items; [`transact`]: transactions and lost races;
+//!   [`cursor`]: opaque page cursors; [`error`]: refusals and failures.
+//! - [`sessions`] (P1, P2, P7, P8), [`participants`] (P3–P6, P18), [`requests`] (P9, P10,
+//!   P19, P20), [`audit`] (P21), [`chat`] (P11, P13), [`reactions`] (P14, P15),
+//!   [`connections`] (P12, P17), [`push_windows`] (P16), [`webhooks`] (P22, P23).
+
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
+
+use crate::domain::keys::{self, Key};
+use crate::domain::page::{Listing, PageRequest};
+
+pub mod audit;
+pub mod chat;
+pub mod connections;
+pub mod cursor;
+pub mod error;
+pub mod item;
+pub mod participants;
+pub mod push_windows;
+pub mod reactions;
+pub mod requests;
+pub mod sessions;
+#[cfg(test)]
+mod testing;
+pub mod transact;
+pub mod webhooks;
+
+pub use connections::ConnectionRef;
+pub use error::{Refusal, StoreError, StoreResult};
+pub use participants::{JoinOutcome, LeaveOutcome};
+pub use reactions::REACTION_SHARDS;
+pub use webhooks::MediaState;
+
+use item::{db_err, from_item, key_item, s, Item};
+
+#[derive(Clone)]
+pub struct Store {
+    db: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(db: Client, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.db
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// A consistent GetItem.
+    async fn get<T: DeserializeOwned>(&self, key: Key) -> StoreResult<Option<T>> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(db_err)?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// An unconditional PutItem (items whose keys are unique by construction).
+    async fn put(&self, item: Item) -> StoreResult<()> {
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(db_err)
+    }
+
+    /// A DeleteItem.
+    async fn delete(&self, key: Key) -> StoreResult<()> {
+        self.db
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&key)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(db_err)
+    }
+
+    /// Applies a conditional UpdateItem: `Ok(None)` when it applied, `Ok(Some(image))` when its
+    /// condition failed (`image`: the item as it was, empty when DynamoDB returned none).
+    async fn conditional_update(&self, update: UpdateItemFluentBuilder) -> StoreResult<Option<Item>> {
+        match update.send().await {
+            Ok(_) => Ok(None),
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(c) => Ok(Some(c.item.unwrap_or_default())),
+                other => Err(db_err(other)),
+            },
+        }
+    }
+
+    /// Every item of a partition whose sort key starts with `prefix`, following pages.
+    async fn query_prefix(&self, pk: String, prefix: &str) -> StoreResult<Vec<Item>> {
+        self.db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(db_err)
+    }
+
+    /// A paged Query of partition `pk` (bound as `:pk`), continued after the page's cursor (an
+    /// opaque cursor of this partition; a foreign one is refused naming the page's parameter).
+    fn partition_page(&self, pk: &str, page: &PageRequest) -> StoreResult<QueryFluentBuilder> {
+        let start = page
+            .cursor
+            .as_deref()
+            .map(|c| cursor::decode(page.cursor_param, c, &[keys::PK, keys::SK], (keys::PK, pk)))
+            .transpose()?;
+        Ok(self
+            .db
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(pk))
+            .set_exclusive_start_key(start)
+            .limit(page.limit))
+    }
+}
+
+/// Runs one page of a query: the items as `T`, and the opaque cursor of the next page.
+async fn page<T: DeserializeOwned>(q: QueryFluentBuilder) -> StoreResult<Listing<T>> {
+    let out = q.send().await.map_err(db_err)?;
+    let next_cursor = out.last_evaluated_key.as_ref().map(cursor::encode);
+    let items = out
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(from_item)
+        .collect::<StoreResult<_>>()?;
+    Ok(Listing { items, next_cursor })
+}

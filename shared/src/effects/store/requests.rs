@@ -1,0 +1,237 @@
+//! Access patterns of guest requests and invitations: open one, find one by id, list a session's,
+//! close one, approve one with its stage change in one transaction (`docs/data-model.md`, P9, P10,
+//! P19, P20).
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+
+use super::error::{Refusal, StoreError, StoreResult};
+use super::item::{db_err, failed, key_item, present_values, s, text, to_item};
+use super::participants::{change_actions, change_refusal};
+use super::{page, Store};
+use crate::domain::change::ParticipantChange;
+use crate::domain::ids::{RequestId, SessionId, UserId};
+use crate::domain::keys::{self, Key};
+use crate::domain::page::{Listing, PageRequest};
+use crate::domain::time::Timestamp;
+use crate::domain::{GuestRequest, RequestStatus, SessionStatus};
+
+impl Store {
+    /// P19: records a pending request or invitation: the session is live (and, for requests,
+    /// allows guests), the user a present viewer, and nothing else pending for them.
+    pub async fn create_guest_request(&self, r: &GuestRequest, require_allow_guests: bool) -> StoreResult<()> {
+        let mut live = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::session(&r.session_id))))
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":live", s("live"));
+        live = if require_allow_guests {
+            live.condition_expression("#st = :live AND #settings.allow_guests = :yes")
+                .expression_attribute_names("#settings", "settings")
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+        } else {
+            live.condition_expression("#st = :live")
+        };
+        let mut viewer = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::participant(&r.session_id, &r.user_id))))
+            .condition_expression("#st IN (:active, :muted) AND #role = :viewer")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":viewer", s("viewer"));
+        for (k, v) in present_values() {
+            viewer = viewer.expression_attribute_values(k, v);
+        }
+        let lock = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(pending_lock(r)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(failed)?;
+        let mut item = to_item(&keys::guest_request(&r.session_id, &r.id), r)?;
+        item.insert(keys::GSI1_PK.into(), s(keys::guest_request_index_pk(&r.id)));
+        item.insert(keys::GSI1_SK.into(), s("GREQ"));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(failed)?;
+        let items = vec![
+            TransactWriteItem::builder()
+                .condition_check(live.build().map_err(failed)?)
+                .build(),
+            TransactWriteItem::builder()
+                .condition_check(viewer.build().map_err(failed)?)
+                .build(),
+            TransactWriteItem::builder().put(lock).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        let c = match self.transact_settled(items, "guest request").await? {
+            Ok(()) => return Ok(()),
+            Err(c) => c,
+        };
+        let refusal = if c.failed(0) {
+            match self.session(&r.session_id).await? {
+                None => Refusal::SessionMissing,
+                Some(s) if s.status != SessionStatus::Live => Refusal::SessionEnded,
+                Some(_) => Refusal::GuestsNotAllowed,
+            }
+        } else if c.failed(1) {
+            match self.participant(&r.session_id, &r.user_id).await? {
+                Some(p) if p.status.is_present() => Refusal::NotAViewer,
+                Some(p) if p.status.is_barred() => Refusal::Barred,
+                _ => Refusal::Absent,
+            }
+        } else if c.failed(2) {
+            Refusal::RequestPending
+        } else {
+            return Err(failed("guest request id collision"));
+        };
+        Err(refusal.into())
+    }
+
+    /// P9: a guest request by id alone (GSI1 gives its key).
+    pub async fn guest_request(&self, request_id: &RequestId) -> StoreResult<Option<GuestRequest>> {
+        let out = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(keys::guest_request_index_pk(request_id)))
+            .send()
+            .await
+            .map_err(db_err)?;
+        let Some(found) = out.items.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        let (Some(pk), Some(sk)) = (text(&found, keys::PK), text(&found, keys::SK)) else {
+            return Ok(None);
+        };
+        self.get(Key {
+            pk: pk.to_string(),
+            sk: sk.to_string(),
+        })
+        .await
+    }
+
+    /// P10: requests of a session, newest first, optionally of one status.
+    pub async fn guest_requests_page(
+        &self,
+        session_id: &SessionId,
+        status: Option<RequestStatus>,
+        page_request: &PageRequest,
+    ) -> StoreResult<Listing<GuestRequest>> {
+        let mut q = self
+            .partition_page(&keys::session_pk(session_id), page_request)?
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":prefix", s(keys::GUEST_REQUEST_PREFIX))
+            .scan_index_forward(false);
+        if let Some(st) = status {
+            q = q
+                .filter_expression("#st = :status")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":status", s(st.as_str()));
+        }
+        page(q).await
+    }
+
+    /// P19: closes a pending request without approval (rejected, cancelled) and frees the user to
+    /// ask again. A second answer: `AlreadyAnswered`.
+    pub async fn close_guest_request(
+        &self,
+        r: &GuestRequest,
+        status: RequestStatus,
+        by: &UserId,
+        at: &Timestamp,
+    ) -> StoreResult<()> {
+        let items = vec![
+            TransactWriteItem::builder()
+                .update(self.answer(r, status, by, at)?)
+                .build(),
+            TransactWriteItem::builder().delete(self.unlock(r)?).build(),
+        ];
+        match self.transact_settled(items, "closing a guest request").await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Refusal::AlreadyAnswered.into()),
+        }
+    }
+
+    /// P20: approval as ONE transaction: the request (still pending) becomes approved, the viewer
+    /// (still a present viewer) goes on stage with the session's defaults, the guest count grows on
+    /// the condition that it stays within `max_guests`, and the pending lock goes. Full:
+    /// `StageFull`, and the request stays pending.
+    pub async fn approve_guest_request(
+        &self,
+        r: &GuestRequest,
+        stage: &ParticipantChange,
+        by: &UserId,
+    ) -> StoreResult<()> {
+        let mut items = vec![TransactWriteItem::builder()
+            .update(self.answer(r, RequestStatus::Approved, by, &stage.at)?)
+            .build()];
+        items.extend(change_actions(self, stage)?);
+        items.push(TransactWriteItem::builder().delete(self.unlock(r)?).build());
+        match self.transact_settled(items, "approval").await? {
+            Ok(()) => Ok(()),
+            Err(c) if c.failed(0) => Err(Refusal::AlreadyAnswered.into()),
+            // The change's own actions start at index 1.
+            Err(c) => Err(change_refusal(self, stage, &c.skip(1)).await?.into()),
+        }
+    }
+
+    /// P20 (undone): an approval whose SFU update failed: back to a viewer, slot freed, request
+    /// pending again.
+    pub async fn revert_approval(&self, r: &GuestRequest, undo: &ParticipantChange) -> StoreResult<()> {
+        self.change_participant(undo).await?;
+        let reopen = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::guest_request(&r.session_id, &r.id))))
+            .update_expression("SET #st = :pending REMOVE responded_at, responded_by")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":pending", s("pending"))
+            .build()
+            .map_err(failed)?;
+        let relock = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(pending_lock(r)))
+            .build()
+            .map_err(failed)?;
+        self.transact(vec![
+            TransactWriteItem::builder().update(reopen).build(),
+            TransactWriteItem::builder().put(relock).build(),
+        ])
+        .await
+        .map_err(|_| StoreError::Busy("reverting an approval".into()))
+    }
+
+    /// The request update that answers a pending request (cond: still pending).
+    fn answer(&self, r: &GuestRequest, status: RequestStatus, by: &UserId, at: &Timestamp) -> StoreResult<Update> {
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::guest_request(&r.session_id, &r.id))))
+            .update_expression("SET #st = :status, responded_at = :at, responded_by = :by")
+            .condition_expression("#st = :pending")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":by", s(by))
+            .build()
+            .map_err(failed)
+    }
+
+    fn unlock(&self, r: &GuestRequest) -> StoreResult<Delete> {
+        Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::pending_request(&r.session_id, &r.user_id))))
+            .build()
+            .map_err(failed)
+    }
+}
+
+/// The one-pending-request lock of `r`'s user, naming `r`.
+fn pending_lock(r: &GuestRequest) -> super::item::Item {
+    let mut lock = key_item(&keys::pending_request(&r.session_id, &r.user_id));
+    lock.insert("request_id".into(), s(r.id));
+    lock
+}

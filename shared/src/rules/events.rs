@@ -1,0 +1,206 @@
+//! What the rules publish: the event types of `docs/events.md`, system chat messages, and the
+//! coalesced aggregate events (`viewer_count`, `reactions`).
+//!
+//! Aggregates are pushed at most about once per second per session: the first change of a window
+//! pushes at once (leading edge), the second waits for the window's end and pushes the state then
+//! (trailing edge), every other change is covered by those two. A join storm or a reaction flood
+//! therefore costs each viewer one or two pushes per second, and the last state is always
+//! delivered.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::domain::ids::SessionId;
+use crate::domain::time::{epoch_millis, Timestamp};
+use crate::domain::{ChatMessage, MessageType, Participant, ReactionType};
+use crate::effects::push::{Audience, Event};
+use crate::effects::store::StoreResult;
+use crate::effects::Effects;
+
+/// Event type names (the `type` of the envelope).
+pub mod kind {
+    pub const CHAT_MESSAGE: &str = "chat.message";
+    pub const REACTIONS: &str = "reactions";
+    pub const VIEWER_COUNT: &str = "viewer_count";
+    pub const PARTICIPANT_JOINED: &str = "participant.joined";
+    pub const PARTICIPANT_LEFT: &str = "participant.left";
+    pub const PARTICIPANT_UPDATED: &str = "participant.updated";
+    pub const GUEST_REQUEST_CREATED: &str = "guest_request.created";
+    pub const GUEST_REQUEST_UPDATED: &str = "guest_request.updated";
+    pub const SESSION_ENDED: &str = "session.ended";
+    pub const ERROR: &str = "error";
+    pub const PONG: &str = "pong";
+
+    /// Every event type, each documented in `docs/events.md`.
+    pub const ALL: [&str; 11] = [
+        CHAT_MESSAGE,
+        REACTIONS,
+        VIEWER_COUNT,
+        PARTICIPANT_JOINED,
+        PARTICIPANT_LEFT,
+        PARTICIPANT_UPDATED,
+        GUEST_REQUEST_CREATED,
+        GUEST_REQUEST_UPDATED,
+        SESSION_ENDED,
+        ERROR,
+        PONG,
+    ];
+}
+
+/// Length of a coalescing window.
+pub const COALESCE_WINDOW: Duration = Duration::from_secs(1);
+
+pub async fn publish(fx: &Effects, audience: Audience, kind: &'static str, session_id: &SessionId, data: Value) {
+    fx.push
+        .send(&fx.store, audience, &Event::new(kind, session_id, data))
+        .await;
+}
+
+/// The public view of a participant in events.
+pub fn participant_data(p: &Participant) -> Value {
+    serde_json::to_value(p).unwrap_or(Value::Null)
+}
+
+/// Stores a system chat message and pushes it as `chat.message` to `audience`. A failure to store
+/// is logged: system messages narrate a change that has already happened and must not undo it.
+pub async fn system_message(fx: &Effects, session_id: &SessionId, text: String, audience: Audience, metadata: Value) {
+    let message = ChatMessage {
+        id: uuid::Uuid::now_v7().to_string(),
+        session_id: *session_id,
+        user_id: None,
+        username: None,
+        avatar_url: None,
+        message: text,
+        message_type: MessageType::System,
+        metadata: Some(metadata),
+        created_at: Timestamp::now(),
+    };
+    if let Err(e) = fx.store.put_chat_message(&message, None).await {
+        tracing::warn!(error = %e, %session_id, "system message not stored");
+        return;
+    }
+    publish(
+        fx,
+        audience,
+        kind::CHAT_MESSAGE,
+        session_id,
+        serde_json::to_value(&message).unwrap_or_default(),
+    )
+    .await;
+}
+
+/// What this process knows of a push window: its end, and whether its trailer is taken. It saves
+/// the table writes of a claim that is bound to fail; the table's conditional writes still decide.
+#[derive(Clone, Copy)]
+struct KnownWindow {
+    end_ms: i64,
+    trailer_taken: bool,
+}
+
+static WINDOWS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<(SessionId, &'static str), KnownWindow>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn known(session_id: &SessionId, event_type: &'static str, now: i64) -> Option<KnownWindow> {
+    let mut map = WINDOWS.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() > 10_000 {
+        map.retain(|_, w| w.end_ms > now);
+    }
+    map.get(&(*session_id, event_type)).copied().filter(|w| w.end_ms > now)
+}
+
+fn remember(session_id: &SessionId, event_type: &'static str, w: KnownWindow) {
+    WINDOWS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert((*session_id, event_type), w);
+}
+
+/// Whether this caller pushes the aggregate now (`Some(0)`), after waiting until the window end
+/// (`Some(end)`), or not at all.
+async fn turn(fx: &Effects, session_id: &SessionId, event_type: &'static str) -> StoreResult<Option<i64>> {
+    let now = epoch_millis();
+    let window = COALESCE_WINDOW.as_millis() as i64;
+    let end = match known(session_id, event_type, now) {
+        Some(w) if w.trailer_taken => return Ok(None),
+        Some(w) => w.end_ms,
+        None => match fx.store.claim_push_window(session_id, event_type, window).await? {
+            None => {
+                remember(
+                    session_id,
+                    event_type,
+                    KnownWindow {
+                        end_ms: now + window,
+                        trailer_taken: false,
+                    },
+                );
+                return Ok(Some(0));
+            }
+            Some(end) => end,
+        },
+    };
+    let mine = fx.store.claim_push_trailer(session_id, event_type, end).await?;
+    remember(
+        session_id,
+        event_type,
+        KnownWindow {
+            end_ms: end,
+            trailer_taken: true,
+        },
+    );
+    Ok(mine.then_some(end))
+}
+
+/// Pushes an aggregate to the whole session, coalesced per window (see the module docs).
+async fn coalesced<F, Fut>(fx: &Effects, session_id: &SessionId, event_type: &'static str, read: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = StoreResult<Value>>,
+{
+    match turn(fx, session_id, event_type).await {
+        Ok(None) => return,
+        Ok(Some(at_ms)) => {
+            let wait = (at_ms - epoch_millis()).clamp(0, COALESCE_WINDOW.as_millis() as i64);
+            // Waiting here (not in a test) is the trailing edge of the debounce: the state read after
+            // the window ends includes every change made inside it.
+            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, event_type, "push window not claimed; skipping");
+            return;
+        }
+    }
+    match read().await {
+        Ok(data) => publish(fx, Audience::Session, event_type, session_id, data).await,
+        Err(e) => tracing::warn!(error = %e, event_type, "aggregate not read; skipping push"),
+    }
+}
+
+/// `viewer_count`: the session's counters, coalesced.
+pub async fn viewer_count(fx: &Effects, session_id: &SessionId) {
+    coalesced(fx, session_id, kind::VIEWER_COUNT, || async {
+        let s = fx.store.session(session_id).await?;
+        Ok(s.map_or(
+            Value::Null,
+            |s| json!({"viewer_count": s.viewer_count, "peak_viewers": s.peak_viewers, "guest_count": s.guest_count}),
+        ))
+    })
+    .await
+}
+
+/// `reactions`: the session's reaction totals, coalesced.
+pub async fn reactions(fx: &Effects, session_id: &SessionId) {
+    coalesced(fx, session_id, kind::REACTIONS, || async {
+        Ok(json!({"totals": totals_json(&fx.store.reaction_totals(session_id).await?)}))
+    })
+    .await
+}
+
+pub fn totals_json(totals: &std::collections::HashMap<ReactionType, i64>) -> Value {
+    let map: serde_json::Map<String, Value> = ReactionType::ALL
+        .iter()
+        .map(|t| (t.as_str().to_string(), json!(totals.get(t).copied().unwrap_or(0))))
+        .collect();
+    Value::Object(map)
+}

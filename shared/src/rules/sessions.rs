@@ -1,0 +1,449 @@
+//! The rules of the session endpoints, one function each, readable top to bottom: going live,
+//! joining, leaving, ending, and reading sessions and their participants.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::access::{self, Need};
+use super::events::{self, kind};
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::ids::{SessionId, UserId};
+use crate::domain::page::{Listing, PageRequest};
+use crate::domain::time::Timestamp;
+use crate::domain::{
+    check_text, limits, Participant, ParticipantStatus, Role, Session, SessionStatus, SessionType, Settings, User,
+};
+use crate::effects::push::Audience;
+use crate::effects::sfu::{Allowed, TokenSubject};
+use crate::effects::store::{JoinOutcome, LeaveOutcome, Refusal, StoreError};
+use crate::effects::Effects;
+
+/// `POST /live/start` body. Every setting is optional but the title; defaults are documented.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StartRequest {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub session_type: Option<SessionType>,
+    pub max_participants: Option<u32>,
+    pub allow_guests: Option<bool>,
+    pub require_approval: Option<bool>,
+    pub max_guests: Option<u32>,
+    pub enable_chat: Option<bool>,
+    pub enable_gifts: Option<bool>,
+    pub chat_slow_mode: Option<u32>,
+    pub guest_audio_default: Option<bool>,
+    pub guest_video_default: Option<bool>,
+    pub blocked_words: Option<Vec<String>>,
+}
+
+/// `POST /live/join` and `POST /live/leave` body.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionRef {
+    pub session_id: SessionId,
+}
+
+/// A session as the API shows it: the stored fields with the settings flattened beside them.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionView {
+    pub id: SessionId,
+    pub room_name: String,
+    pub host_id: UserId,
+    pub host_username: String,
+    pub host_avatar_url: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub session_type: SessionType,
+    pub status: SessionStatus,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub duration_seconds: Option<i64>,
+    pub viewer_count: u32,
+    pub peak_viewers: u32,
+    pub guest_count: u32,
+    #[serde(flatten)]
+    pub settings: Settings,
+    /// Reaction totals by type (session detail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reactions: Option<serde_json::Value>,
+}
+
+impl From<Session> for SessionView {
+    fn from(s: Session) -> Self {
+        SessionView {
+            id: s.id,
+            room_name: s.room_name,
+            host_id: s.host_id,
+            host_username: s.host_username,
+            host_avatar_url: s.host_avatar_url,
+            title: s.title,
+            description: s.description,
+            session_type: s.session_type,
+            status: s.status,
+            started_at: s.started_at,
+            ended_at: s.ended_at,
+            duration_seconds: s.duration_seconds,
+            viewer_count: s.viewer_count,
+            peak_viewers: s.peak_viewers,
+            guest_count: s.guest_count,
+            settings: s.settings,
+            reactions: None,
+        }
+    }
+}
+
+/// What a client needs to connect to the SFU.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebrtcConfig {
+    pub server_url: String,
+    pub room_name: String,
+    pub participant_token: String,
+    pub ice_servers: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StartResponse {
+    #[serde(flatten)]
+    pub session: SessionView,
+    pub session_id: SessionId,
+    /// The host's SFU token (also in `webrtc_config.participant_token`).
+    pub access_token: String,
+    pub webrtc_config: WebrtcConfig,
+    pub role: Role,
+    pub token_ttl_seconds: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JoinResponse {
+    pub session_id: SessionId,
+    pub room_name: String,
+    pub access_token: String,
+    pub webrtc_config: WebrtcConfig,
+    pub role: Role,
+    pub can_request_guest: bool,
+    /// False when the caller was already present (nothing was counted again).
+    pub joined: bool,
+    pub token_ttl_seconds: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LeaveResponse {
+    pub message: &'static str,
+    pub session_id: SessionId,
+    pub status: ParticipantStatus,
+    /// False when the caller was not present (nothing changed).
+    pub left: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EndResponse {
+    pub message: &'static str,
+    pub session_id: SessionId,
+    pub duration_seconds: i64,
+    pub ended_at: Timestamp,
+}
+
+fn within(field: &str, value: u32, range: std::ops::RangeInclusive<u32>) -> ApiResult<u32> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::validation(
+            field,
+            format!("must be between {} and {} (got {value})", range.start(), range.end()),
+        ))
+    }
+}
+
+/// Blocked words are matched case-insensitively; stored lower-cased, trimmed and de-duplicated.
+fn blocked_words(words: &[String]) -> ApiResult<Vec<String>> {
+    if words.len() > limits::BLOCKED_WORDS_MAX {
+        return Err(ApiError::validation(
+            "blocked_words",
+            format!("at most {} words", limits::BLOCKED_WORDS_MAX),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    for (i, w) in words.iter().enumerate() {
+        let field = format!("blocked_words[{i}]");
+        let w = w.trim().to_lowercase();
+        if w.is_empty() {
+            return Err(ApiError::validation(field, "must not be empty"));
+        }
+        check_text(&field, &w, limits::BLOCKED_WORD_MAX_CHARS, false)?;
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    Ok(out)
+}
+
+impl StartRequest {
+    /// Applies defaults and bounds; the first violation is reported with its field.
+    pub fn settings(&self) -> ApiResult<(String, String, SessionType, Settings)> {
+        let title = self.title.trim().to_string();
+        if title.is_empty() {
+            return Err(ApiError::validation("title", "must not be empty"));
+        }
+        check_text("title", &title, limits::TITLE_MAX_CHARS, false)?;
+        let description = self.description.as_deref().unwrap_or("").trim().to_string();
+        check_text("description", &description, limits::DESCRIPTION_MAX_CHARS, true)?;
+        let settings = Settings {
+            max_participants: within(
+                "max_participants",
+                self.max_participants.unwrap_or(limits::DEFAULT_MAX_PARTICIPANTS),
+                limits::MAX_PARTICIPANTS,
+            )?,
+            allow_guests: self.allow_guests.unwrap_or(true),
+            require_approval: self.require_approval.unwrap_or(true),
+            max_guests: within(
+                "max_guests",
+                self.max_guests.unwrap_or(limits::DEFAULT_MAX_GUESTS),
+                limits::MAX_GUESTS,
+            )?,
+            enable_chat: self.enable_chat.unwrap_or(true),
+            enable_gifts: self.enable_gifts.unwrap_or(true),
+            chat_slow_mode: within(
+                "chat_slow_mode",
+                self.chat_slow_mode.unwrap_or(0),
+                limits::CHAT_SLOW_MODE_SECONDS,
+            )?,
+            guest_audio_default: self.guest_audio_default.unwrap_or(true),
+            guest_video_default: self.guest_video_default.unwrap_or(true),
+            blocked_words: blocked_words(self.blocked_words.as_deref().unwrap_or_default())?,
+        };
+        Ok((
+            title,
+            description,
+            self.session_type.unwrap_or(SessionType::Camera),
+            settings,
+        ))
+    }
+}
+
+fn webrtc(fx: &Effects, room: &str, token: &str) -> WebrtcConfig {
+    WebrtcConfig {
+        server_url: fx.sfu.url().to_string(),
+        room_name: room.to_string(),
+        participant_token: token.to_string(),
+        ice_servers: fx.sfu.ice_servers().clone(),
+    }
+}
+
+/// A token with exactly what the participant's role and the host's controls allow now.
+pub fn sfu_token(fx: &Effects, user: &User, session: &Session, p: &Participant) -> ApiResult<String> {
+    Ok(fx.sfu.token(&TokenSubject {
+        user_id: &user.id,
+        display_name: &user.username,
+        room: &session.room_name,
+        role: p.role,
+        session_type: session.session_type,
+        allowed: Allowed::of(p),
+    })?)
+}
+
+/// A session as it opens with id `id` at `now`, hosted by `user`, and its host participant
+/// (validated settings; nothing stored).
+pub fn opening(id: SessionId, user: &User, req: &StartRequest, now: Timestamp) -> ApiResult<(Session, Participant)> {
+    let (title, description, session_type, settings) = req.settings()?;
+    let session = Session {
+        id,
+        room_name: id.room_name(),
+        host_id: user.id.clone(),
+        host_username: user.username.clone(),
+        host_avatar_url: user.avatar_url.clone(),
+        title,
+        description,
+        session_type,
+        status: SessionStatus::Live,
+        started_at: now,
+        ended_at: None,
+        duration_seconds: None,
+        viewer_count: 0,
+        peak_viewers: 0,
+        guest_count: 0,
+        settings,
+        cohosts: Vec::new(),
+    };
+    let host = Participant {
+        audio_enabled: true,
+        video_enabled: session_type != SessionType::Voice,
+        screen_share_allowed: true,
+        ..Participant::entering(id, user, Role::Host, now)
+    };
+    Ok((session, host))
+}
+
+/// `POST /live/start`: the caller goes live as host.
+pub async fn start(fx: &Effects, user: &User, req: StartRequest) -> ApiResult<StartResponse> {
+    let (session, host) = opening(SessionId::new(), user, &req, Timestamp::now())?;
+    let token = sfu_token(fx, user, &session, &host)?;
+    fx.store.create_session(&session, &host).await?;
+    tracing::info!(session_id = %session.id, host = %user.id, "session started");
+    Ok(StartResponse {
+        session_id: session.id,
+        access_token: token.clone(),
+        webrtc_config: webrtc(fx, &session.room_name, &token),
+        role: Role::Host,
+        token_ttl_seconds: fx.sfu.token_ttl().as_secs(),
+        session: session.into(),
+    })
+}
+
+/// `POST /live/join`: the caller joins as a viewer, or gets a fresh token for the role they hold.
+pub async fn join(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<JoinResponse> {
+    let session_id = req.session_id;
+    let session = access::existing_session(fx, &session_id).await?;
+    if session.status != SessionStatus::Live {
+        return Err(ApiError::session_ended());
+    }
+    let viewer = Participant::entering(session_id, user, Role::Viewer, Timestamp::now());
+    let (me, joined) = match fx.store.join(&viewer).await? {
+        JoinOutcome::Joined => (viewer, true),
+        JoinOutcome::AlreadyPresent(p) => (p, false),
+    };
+    if joined {
+        // Viewers' comings and goings go to the stage; the audience sees the coalesced count.
+        arrival_or_departure(fx, &me, "joined", Audience::Stage).await;
+    }
+    let token = sfu_token(fx, user, &session, &me)?;
+    Ok(JoinResponse {
+        session_id,
+        room_name: session.room_name.clone(),
+        access_token: token.clone(),
+        webrtc_config: webrtc(fx, &session.room_name, &token),
+        role: me.role,
+        can_request_guest: me.role == Role::Viewer && session.settings.allow_guests,
+        joined,
+        token_ttl_seconds: fx.sfu.token_ttl().as_secs(),
+    })
+}
+
+/// `POST /live/leave`: the caller leaves; counts drop exactly once.
+pub async fn leave(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<LeaveResponse> {
+    let session_id = req.session_id;
+    access::existing_session(fx, &session_id).await?;
+    let outcome = match fx.store.leave(&session_id, &user.id, &Timestamp::now()).await {
+        Err(StoreError::Refused(Refusal::Absent)) => {
+            return Err(ApiError::NotFound("you are not a participant of this session".into()))
+        }
+        other => other?,
+    };
+    let (p, left) = match outcome {
+        LeaveOutcome::Left(p) => (p, true),
+        LeaveOutcome::NotPresent(p) => (p, false),
+        LeaveOutcome::Hosting => {
+            return Err(ApiError::conflict(
+                "host-cannot-leave",
+                "the host ends the session with POST /live/end/{session_id}",
+            ))
+        }
+    };
+    if left {
+        // A stage member leaving changes what everyone sees; a viewer leaving concerns the stage.
+        let audience = if p.role == Role::Viewer {
+            Audience::Stage
+        } else {
+            Audience::Session
+        };
+        arrival_or_departure(fx, &p, "left", audience).await;
+    }
+    Ok(LeaveResponse {
+        message: if left {
+            "Left the live session"
+        } else {
+            "Not present in the live session"
+        },
+        session_id,
+        status: p.status,
+        left,
+    })
+}
+
+/// Tells `audience` that `p` `joined` or `left` (an event and a system message) and the session
+/// its new counts.
+async fn arrival_or_departure(fx: &Effects, p: &Participant, what: &'static str, audience: Audience) {
+    let kind = if what == "joined" {
+        kind::PARTICIPANT_JOINED
+    } else {
+        kind::PARTICIPANT_LEFT
+    };
+    events::publish(fx, audience.clone(), kind, &p.session_id, events::participant_data(p)).await;
+    let note = json!({"event": what, "user_id": p.user_id});
+    events::system_message(fx, &p.session_id, format!("{} {what}", p.username), audience, note).await;
+    events::viewer_count(fx, &p.session_id).await;
+}
+
+/// `POST /live/end/{session_id}`: the host ends the session. Idempotent: a repeat returns the
+/// same result and finishes anything an interrupted earlier call left undone.
+pub async fn end(fx: &Effects, user: &User, session_id: SessionId) -> ApiResult<EndResponse> {
+    let session = access::existing_session(fx, &session_id).await?;
+    if session.host_id != user.id {
+        return Err(ApiError::Forbidden("only the host can end this session".into()));
+    }
+    finish(fx, session).await
+}
+
+/// Ends a session (the host's `end`, or the SFU's `room_finished`), or finishes an interrupted
+/// earlier end: marks it ended, sweeps the participants, deletes the SFU room, tells everyone once.
+pub async fn finish(fx: &Effects, session: Session) -> ApiResult<EndResponse> {
+    let session_id = session.id;
+    let now = Timestamp::now();
+    let was_live = session.status == SessionStatus::Live;
+    let ended = match session.status {
+        SessionStatus::Ended => session,
+        SessionStatus::Live => {
+            let duration = session.started_at.seconds_until(&now);
+            fx.store.end_session(&session, &now, duration).await?
+        }
+    };
+    let ended_at = ended.ended_at.unwrap_or(now);
+    let swept = fx.store.sweep_participants(&session_id, &ended_at).await?;
+    fx.sfu.delete_room(&ended.room_name).await;
+    if was_live {
+        let data =
+            json!({"session_id": session_id, "ended_at": ended.ended_at, "duration_seconds": ended.duration_seconds});
+        let text = "The live session has ended".to_string();
+        events::system_message(fx, &session_id, text, Audience::Session, data.clone()).await;
+        events::publish(fx, Audience::Session, kind::SESSION_ENDED, &session_id, data).await;
+    }
+    tracing::info!(%session_id, swept, "session ended");
+    Ok(EndResponse {
+        message: "Live session ended successfully",
+        session_id,
+        duration_seconds: ended.duration_seconds.unwrap_or(0),
+        ended_at,
+    })
+}
+
+/// `GET /live/session/{session_id}`: public detail of a live or ended session.
+pub async fn detail(fx: &Effects, session_id: SessionId) -> ApiResult<SessionView> {
+    let mut view = SessionView::from(access::existing_session(fx, &session_id).await?);
+    view.reactions = Some(events::totals_json(&fx.store.reaction_totals(&session_id).await?));
+    Ok(view)
+}
+
+/// `GET /live/active`: live sessions, newest first, paged by an opaque cursor.
+pub async fn active(fx: &Effects, page: PageRequest) -> ApiResult<Listing<SessionView>> {
+    Ok(fx.store.live_sessions(&page).await?.map(SessionView::from))
+}
+
+/// `GET /live/participants/{session_id}`: present participants, for any signed-in user
+/// except those barred from the session.
+pub async fn participants(
+    fx: &Effects,
+    user: &User,
+    session_id: SessionId,
+    page: PageRequest,
+) -> ApiResult<Listing<Participant>> {
+    access::admit(fx, &session_id, &user.id, Need::READER).await?;
+    Ok(fx.store.present_participants(&session_id, &page).await?)
+}

@@ -1,0 +1,356 @@
+//! Guest requests and invitations: a present viewer asks to go on stage (or is invited), the
+//! request is answered once, and an approval puts the viewer on stage in one transaction (P20),
+//! then at the SFU.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::super::access::{self, Need};
+use super::super::events::{self, kind};
+use super::{audit, on_stage_changed, publish_request};
+use crate::domain::change::ParticipantChange;
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::ids::{RequestId, SessionId, UserId};
+use crate::domain::page::PageRequest;
+use crate::domain::time::Timestamp;
+use crate::domain::{
+    check_text, GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, Session, User,
+};
+use crate::effects::store::{Refusal, StoreError};
+use crate::effects::Effects;
+
+/// Longest message that goes with a request or an invitation.
+const MESSAGE_MAX_CHARS: usize = 200;
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestGuest {
+    pub session_id: SessionId,
+    #[serde(default)]
+    pub request_type: Option<RequestType>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestRef {
+    pub request_id: RequestId,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Answer {
+    Approved,
+    Rejected,
+}
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RespondGuestRequest {
+    pub request_id: RequestId,
+    pub action: Answer,
+}
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InviteGuest {
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    #[serde(default)]
+    pub request_type: Option<RequestType>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum InviteAnswer {
+    Accepted,
+    Declined,
+}
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RespondInvite {
+    pub request_id: RequestId,
+    pub action: InviteAnswer,
+}
+
+/// `GET /live/guest-requests/{session_id}` filter: only requests in this status.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestFilter {
+    /// Only requests in this status.
+    #[serde(default)]
+    pub status: Option<RequestStatus>,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestPage {
+    pub requests: Vec<GuestRequest>,
+    pub next_cursor: Option<String>,
+}
+
+fn clean_message(raw: Option<String>) -> ApiResult<Option<String>> {
+    let Some(m) = raw.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()) else {
+        return Ok(None);
+    };
+    check_text("message", &m, MESSAGE_MAX_CHARS, false)?;
+    Ok(Some(m))
+}
+
+async fn request_by_id(fx: &Effects, request_id: &RequestId) -> ApiResult<GuestRequest> {
+    fx.store
+        .guest_request(request_id)
+        .await?
+        .ok_or_else(|| ApiError::request_not_found(request_id))
+}
+
+/// A pending request (or invitation) of `user` in `session_id`, created now.
+fn pending(session_id: SessionId, user: &User, request_type: RequestType, message: Option<String>) -> GuestRequest {
+    GuestRequest {
+        id: RequestId::new(),
+        session_id,
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        avatar_url: user.avatar_url.clone(),
+        request_type,
+        origin: RequestOrigin::Request,
+        status: RequestStatus::Pending,
+        message,
+        invited_by: None,
+        created_at: Timestamp::now(),
+        responded_at: None,
+        responded_by: None,
+    }
+}
+
+/// `POST /live/request-guest`: a present viewer asks to go on stage. Approved at once when the
+/// session does not require approval and a slot is free.
+pub async fn request_guest(fx: &Effects, user: &User, req: RequestGuest) -> ApiResult<GuestRequest> {
+    let message = clean_message(req.message)?;
+    let s = access::existing_session(fx, &req.session_id).await?;
+    let mut r = pending(s.id, user, req.request_type.unwrap_or(RequestType::Guest), message);
+    fx.store.create_guest_request(&r, true).await.map_err(|e| match e {
+        StoreError::Refused(Refusal::SessionMissing) => ApiError::session_not_found(&s.id),
+        other => other.into(),
+    })?;
+    publish_request(fx, kind::GUEST_REQUEST_CREATED, &r).await;
+    if !s.settings.require_approval {
+        match approve(fx, &s, &r, &s.host_id, None).await {
+            Ok(approved) => r = approved,
+            Err(Approval::StageFull) => {} // stays pending until a slot frees
+            Err(Approval::Refused(e)) => return Err(e),
+        }
+    }
+    Ok(r)
+}
+
+/// `POST /live/cancel-guest-request`: the requester withdraws a pending request.
+pub async fn cancel_guest_request(fx: &Effects, user: &User, req: RequestRef) -> ApiResult<GuestRequest> {
+    let r = request_by_id(fx, &req.request_id).await?;
+    if r.user_id != user.id || r.origin != RequestOrigin::Request {
+        return Err(ApiError::Forbidden("only the requester can cancel a request".into()));
+    }
+    close(fx, r, RequestStatus::Cancelled, &user.id).await
+}
+
+/// Answers a pending request without approving it (rejected, cancelled).
+async fn close(fx: &Effects, mut r: GuestRequest, status: RequestStatus, by: &UserId) -> ApiResult<GuestRequest> {
+    let at = Timestamp::now();
+    fx.store.close_guest_request(&r, status, by, &at).await?;
+    (r.status, r.responded_at, r.responded_by) = (status, Some(at), Some(by.clone()));
+    publish_request(fx, kind::GUEST_REQUEST_UPDATED, &r).await;
+    Ok(r)
+}
+
+/// Why an approval did not happen: the stage was full (the request stays pending), or another
+/// refusal for the caller.
+enum Approval {
+    StageFull,
+    Refused(ApiError),
+}
+
+impl From<Approval> for ApiError {
+    fn from(a: Approval) -> Self {
+        match a {
+            Approval::StageFull => ApiError::stage_full(),
+            Approval::Refused(e) => e,
+        }
+    }
+}
+
+impl From<ApiError> for Approval {
+    fn from(e: ApiError) -> Self {
+        Approval::Refused(e)
+    }
+}
+
+impl From<StoreError> for Approval {
+    fn from(e: StoreError) -> Self {
+        Approval::Refused(e.into())
+    }
+}
+
+/// What an approval changes: the viewer goes on stage with the session's guest defaults, taking
+/// a slot.
+pub fn on_stage(r: &GuestRequest, s: &Session, actor: Option<(UserId, Role)>, at: Timestamp) -> ParticipantChange {
+    let role = r.request_type.role();
+    ParticipantChange {
+        actor,
+        role: Some(role),
+        audio_enabled: Some(s.settings.guest_audio_default),
+        video_enabled: Some(s.settings.guest_video_default),
+        screen_share_allowed: Some(false),
+        guest_delta: 1,
+        cohost: (role == Role::Cohost).then_some(true),
+        ..ParticipantChange::new(r.session_id, r.user_id.clone(), Role::Viewer, at)
+    }
+}
+
+/// The approval of a request or acceptance of an invitation: one transaction in our table, then
+/// the new permissions at the SFU (rolled back if the SFU cannot take them).
+async fn approve(
+    fx: &Effects,
+    s: &Session,
+    r: &GuestRequest,
+    by: &UserId,
+    actor: Option<(UserId, Role)>,
+) -> Result<GuestRequest, Approval> {
+    let change = on_stage(r, s, actor, Timestamp::now());
+    match fx.store.approve_guest_request(r, &change, by).await {
+        Err(StoreError::Refused(Refusal::StageFull)) => return Err(Approval::StageFull),
+        other => other?,
+    }
+    let p = fx
+        .store
+        .participant(&r.session_id, &r.user_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("approved participant vanished"))?;
+    if let Err(e) = fx.sfu.update_permissions(&s.room_name, &p, s.session_type).await {
+        let viewer = Participant {
+            role: Role::Viewer,
+            audio_enabled: false,
+            video_enabled: false,
+            screen_share_allowed: false,
+            ..p.clone()
+        };
+        fx.store
+            .revert_approval(r, &change.undo(&viewer, &p, Timestamp::now()))
+            .await?;
+        return Err(ApiError::from(e).into());
+    }
+    let mut done = r.clone();
+    (done.status, done.responded_at, done.responded_by) = (RequestStatus::Approved, Some(change.at), Some(by.clone()));
+    publish_request(fx, kind::GUEST_REQUEST_UPDATED, &done).await;
+    let text = format!("{} joined the stage as {}", p.username, p.role.as_str());
+    on_stage_changed(fx, &p, text).await;
+    events::viewer_count(fx, &r.session_id).await;
+    Ok(done)
+}
+
+/// `POST /live/respond-guest-request`: a host or cohost approves or rejects a pending request.
+pub async fn respond_guest_request(fx: &Effects, user: &User, req: RespondGuestRequest) -> ApiResult<GuestRequest> {
+    let r = request_by_id(fx, &req.request_id).await?;
+    let (s, me) = access::admit_present(fx, &r.session_id, &user.id, Need::MODERATOR).await?;
+    if r.origin != RequestOrigin::Request {
+        return Err(ApiError::conflict(
+            "is-invitation",
+            "invitations are answered by the invited user",
+        ));
+    }
+    if r.status != RequestStatus::Pending {
+        return Err(ApiError::already_answered("request"));
+    }
+    let done = match req.action {
+        Answer::Approved => {
+            if r.request_type == RequestType::Cohost && me.role != Role::Host {
+                return Err(ApiError::Forbidden("only the host can make cohosts".into()));
+            }
+            approve(fx, &s, &r, &user.id, Some((user.id.clone(), me.role))).await?
+        }
+        Answer::Rejected => close(fx, r, RequestStatus::Rejected, &user.id).await?,
+    };
+    let action = format!("guest_request.{}", done.status.as_str());
+    audit(
+        fx,
+        &done.session_id,
+        user,
+        &action,
+        &done.user_id,
+        json!({"request_id": done.id}),
+    )
+    .await;
+    Ok(done)
+}
+
+/// `GET /live/guest-requests/{session_id}?status=&limit=&before=`: hosts and cohosts only.
+pub async fn list_guest_requests(
+    fx: &Effects,
+    user: &User,
+    session_id: SessionId,
+    filter: RequestFilter,
+    page: PageRequest,
+) -> ApiResult<RequestPage> {
+    access::admit(fx, &session_id, &user.id, Need::MODERATOR).await?;
+    let listing = fx.store.guest_requests_page(&session_id, filter.status, &page).await?;
+    Ok(RequestPage {
+        requests: listing.items,
+        next_cursor: listing.next_cursor,
+    })
+}
+
+/// `POST /live/invite-guest`: a host or cohost invites a present viewer on stage.
+pub async fn invite_guest(fx: &Effects, user: &User, req: InviteGuest) -> ApiResult<GuestRequest> {
+    let message = clean_message(req.message)?;
+    let (s, me) = access::admit_present(fx, &req.session_id, &user.id, Need::MODERATOR).await?;
+    let request_type = req.request_type.unwrap_or(RequestType::Guest);
+    if request_type == RequestType::Cohost && me.role != Role::Host {
+        return Err(ApiError::Forbidden("only the host can invite cohosts".into()));
+    }
+    let target = fx
+        .store
+        .participant(&s.id, &req.user_id)
+        .await?
+        .filter(|p| p.status.is_present())
+        .ok_or_else(|| ApiError::NotFound("that user is not present in this session".into()))?;
+    let invited = User {
+        id: target.user_id,
+        username: target.username,
+        avatar_url: target.avatar_url,
+    };
+    let r = GuestRequest {
+        origin: RequestOrigin::Invitation,
+        invited_by: Some(user.id.clone()),
+        ..pending(s.id, &invited, request_type, message)
+    };
+    fx.store.create_guest_request(&r, false).await?;
+    publish_request(fx, kind::GUEST_REQUEST_CREATED, &r).await;
+    audit(fx, &s.id, user, "invite", &r.user_id, json!({"request_id": r.id})).await;
+    Ok(r)
+}
+
+/// `POST /live/respond-invite`: the invited viewer accepts (same transaction as an approval) or
+/// declines.
+pub async fn respond_invite(fx: &Effects, user: &User, req: RespondInvite) -> ApiResult<GuestRequest> {
+    let r = request_by_id(fx, &req.request_id).await?;
+    if r.user_id != user.id || r.origin != RequestOrigin::Invitation {
+        return Err(ApiError::Forbidden(
+            "only the invited user can answer an invitation".into(),
+        ));
+    }
+    if r.status != RequestStatus::Pending {
+        return Err(ApiError::already_answered("invitation"));
+    }
+    match req.action {
+        InviteAnswer::Accepted => {
+            let s = access::existing_session(fx, &r.session_id).await?;
+            Ok(approve(fx, &s, &r, &user.id, None).await?)
+        }
+        InviteAnswer::Declined => close(fx, r, RequestStatus::Rejected, &user.id).await,
+    }
+}

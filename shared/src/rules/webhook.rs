@@ -1,0 +1,157 @@
+//! `POST /livekit/webhook`: what the SFU tells us, kept true in our table.
+//!
+//! LiveKit signs each webhook with a JWT (our API key and secret) carrying the SHA-256 of the raw
+//! body; anything else is refused with 401 before it is read. LiveKit retries deliveries and may
+//! send one twice, so each event id is taken once (P22); a duplicate is answered 200 and changes
+//! nothing. When processing fails the id is released and the error answered 5xx, so that LiveKit's
+//! retry is taken: no accepted event is lost.
+//!
+//! | event | effect |
+//! |---|---|
+//! | `participant_joined` | `connected = true`; a barred user (kicked, banned) is removed from the room again |
+//! | `participant_left` | `connected = false`, nothing published |
+//! | `track_published` / `track_unpublished` | `audio_published` / `video_published` / `screen_sharing` by track source |
+//! | `room_finished` | a session still live is ended, as if its host had ended it |
+//!
+//! Participant flags change only on present participants, and a report older than the last one
+//! applied is ignored (webhooks can arrive out of order). Each change is pushed as
+//! `participant.updated` to the session.
+
+use livekit_protocol::{TrackSource, WebhookEvent};
+use serde::Serialize;
+
+use super::events::{self, kind};
+use super::sessions;
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::ids::{SessionId, UserId};
+use crate::domain::SessionStatus;
+use crate::effects::push::Audience;
+use crate::effects::store::MediaState;
+use crate::effects::Effects;
+
+/// The answer to LiveKit (it only looks at the status).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Received {
+    pub id: String,
+    pub event: String,
+    /// The event id was seen before: nothing was done.
+    pub duplicate: bool,
+}
+
+/// Verifies, deduplicates and applies one webhook delivery.
+pub async fn receive(fx: &Effects, body: &str, authorization: Option<&str>) -> ApiResult<Received> {
+    let token = authorization
+        .map(|h| h.strip_prefix("Bearer ").unwrap_or(h).trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::Unauthorized("a signed LiveKit webhook is required".into()))?;
+    let event = fx.sfu.verify_webhook(body, token)?;
+    if event.id.is_empty() {
+        return Err(ApiError::validation("id", "a webhook event needs an id"));
+    }
+    let mut received = Received {
+        id: event.id.clone(),
+        event: event.event.clone(),
+        duplicate: false,
+    };
+    if !fx.store.claim_webhook(&event.id).await? {
+        tracing::info!(id = %event.id, event = %event.event, "duplicate webhook ignored");
+        received.duplicate = true;
+        return Ok(received);
+    }
+    if let Err(e) = apply(fx, &event).await {
+        if let Err(release) = fx.store.release_webhook(&event.id).await {
+            tracing::error!(error = %release, id = %event.id, "webhook claim not released");
+        }
+        return Err(e);
+    }
+    Ok(received)
+}
+
+async fn apply(fx: &Effects, event: &WebhookEvent) -> ApiResult<()> {
+    let room = event.room.as_ref().map(|r| r.name.as_str()).unwrap_or_default();
+    let Some(session_id) = SessionId::of_room(room) else {
+        tracing::debug!(room, event = %event.event, "webhook for a room that is not ours");
+        return Ok(());
+    };
+    let identity = event
+        .participant
+        .as_ref()
+        .map(|p| p.identity.as_str())
+        .unwrap_or_default();
+    let source = event.track.as_ref().map(|t| t.source).unwrap_or_default();
+    let state = match event.event.as_str() {
+        "participant_joined" => MediaState {
+            connected: Some(true),
+            ..MediaState::default()
+        },
+        "participant_left" => MediaState {
+            connected: Some(false),
+            audio_published: Some(false),
+            video_published: Some(false),
+            screen_sharing: Some(false),
+        },
+        "track_published" | "track_unpublished" => {
+            let on = Some(event.event == "track_published");
+            match TrackSource::try_from(source) {
+                Ok(TrackSource::Microphone) => MediaState {
+                    audio_published: on,
+                    ..MediaState::default()
+                },
+                Ok(TrackSource::Camera) => MediaState {
+                    video_published: on,
+                    ..MediaState::default()
+                },
+                Ok(TrackSource::ScreenShare) => MediaState {
+                    screen_sharing: on,
+                    ..MediaState::default()
+                },
+                _ => return Ok(()),
+            }
+        }
+        "room_finished" => return room_finished(fx, &session_id).await,
+        _ => return Ok(()),
+    };
+    if identity.is_empty() {
+        return Err(ApiError::validation(
+            "participant.identity",
+            "is required for this event",
+        ));
+    }
+    let Ok(user_id) = UserId::parse(identity) else {
+        tracing::debug!(identity, "webhook for an identity that is not one of our users");
+        return Ok(());
+    };
+    if event.event == "participant_joined" {
+        if let Some(p) = fx.store.participant(&session_id, &user_id).await? {
+            if p.status.is_barred() {
+                // A token minted before the kick can still connect once; it is removed again.
+                tracing::warn!(%session_id, identity, "barred participant reached the SFU; removing");
+                return Ok(fx.sfu.remove(room, &user_id).await?);
+            }
+        }
+    }
+    let at_ms = event.created_at.saturating_mul(1000);
+    if let Some(p) = fx.store.set_media_state(&session_id, &user_id, &state, at_ms).await? {
+        events::publish(
+            fx,
+            Audience::Session,
+            kind::PARTICIPANT_UPDATED,
+            &session_id,
+            events::participant_data(&p),
+        )
+        .await;
+    }
+    Ok(())
+}
+
+/// The SFU closed the room (empty past its timeout, or deleted): a session still live ends.
+async fn room_finished(fx: &Effects, session_id: &SessionId) -> ApiResult<()> {
+    match fx.store.session(session_id).await? {
+        Some(s) if s.status == SessionStatus::Live => {
+            tracing::info!(%session_id, "SFU room finished; ending the session");
+            sessions::finish(fx, s).await.map(|_| ())
+        }
+        _ => Ok(()),
+    }
+}
