@@ -153,12 +153,28 @@ fn template_routes_match_the_table() {
             Route::WebSocket(key) => ws.push((key.to_string(), e.function_id().to_string())),
         }
     }
-    http.sort();
-    ws.sort();
-    assert_eq!(t.routes, http, "template.yaml's HTTP routes vs the endpoint table");
-    assert_eq!(
-        t.ws_routes, ws,
-        "template.yaml's WebSocket routes vs the endpoint table"
+    let http_routes = |r: &[RouteDef]| -> BTreeSet<String> {
+        r.iter()
+            .map(|r| format!("{} {} → {}", r.method, r.path, r.function_id))
+            .collect()
+    };
+    let ws_routes =
+        |r: &[(String, String)]| -> BTreeSet<String> { r.iter().map(|(k, f)| format!("{k} → {f}")).collect() };
+    differ("template.yaml's routes", http_routes(&t.routes), http_routes(&http));
+    differ(
+        "template.yaml's WebSocket routes",
+        ws_routes(&t.ws_routes),
+        ws_routes(&ws),
+    );
+}
+
+/// Fails naming what `declared` (the template) lacks and holds beyond `expected` (the table).
+fn differ(what: &str, declared: BTreeSet<String>, expected: BTreeSet<String>) {
+    let missing: Vec<&String> = expected.difference(&declared).collect();
+    let extra: Vec<&String> = declared.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{what} vs the endpoint table (shared/src/adapter/endpoints.rs): missing {missing:?}, of no endpoint {extra:?}"
     );
 }
 
@@ -167,11 +183,9 @@ fn template_routes_match_the_table() {
 #[test]
 fn every_endpoint_has_its_function_running_the_one_artifact() {
     let t = template();
-    let mut declared: Vec<String> = t.functions.iter().map(|f| f.id.clone()).collect();
-    let mut expected: Vec<String> = Endpoint::ALL.iter().map(|e| e.function_id().to_string()).collect();
-    declared.sort();
-    expected.sort();
-    assert_eq!(declared, expected, "template.yaml's functions vs the endpoint table");
+    let declared = t.functions.iter().map(|f| f.id.clone()).collect();
+    let expected = Endpoint::ALL.iter().map(|e| e.function_id().to_string()).collect();
+    differ("template.yaml's functions", declared, expected);
     for f in &t.functions {
         let e = Endpoint::from_function_id(&f.id).unwrap();
         assert_eq!(

@@ -8,7 +8,7 @@
 //! served does not allow, and says which action to declare.
 
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
 /// What a function may call.
@@ -68,17 +68,20 @@ impl Intercept for Enforce {
         "EnforcePolicy"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: a client's interceptors run that before the operation's own
+    // configuration, which is where the operation's name is stored.
+    fn read_before_serialization(
         &self,
         context: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let Ok(serving) = SERVING.try_with(|s| *s) else {
             return Ok(());
         };
-        let Some(op) = cfg.load::<Metadata>() else {
-            return Ok(());
-        };
+        let op = cfg
+            .load::<Metadata>()
+            .ok_or("IAM emulation: an AWS call without its operation's name")?;
         let refused = match op.service() {
             "DynamoDB" => {
                 let on_index = context
@@ -115,5 +118,66 @@ impl Intercept for Enforce {
                 Err(message.into())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::query::QueryOutput;
+    use aws_sdk_dynamodb::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+
+    const READS_TABLE: Policy = Policy {
+        dynamodb: &["GetItem", "Query"],
+        indexes: false,
+        connections: &[],
+    };
+
+    fn serving(policy: &'static Policy) -> Serving {
+        Serving {
+            name: "probe",
+            function_id: "ProbeFunction",
+            policy,
+        }
+    }
+
+    #[tokio::test]
+    async fn calls_beyond_the_serving_policy_are_refused_like_iam() {
+        let get = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
+        let query = mock!(Client::query).then_output(|| QueryOutput::builder().build());
+        let db = enforced_dynamodb(&mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &query]));
+        let get_item = || db.get_item().table_name("t").key("pk", s("k")).send();
+        let on_index = || db.query().table_name("t").index_name("gsi1").send();
+
+        // Outside a request (set-up, seeding), nothing is refused.
+        assert!(get_item().await.is_ok());
+        SERVING
+            .scope(serving(&READS_TABLE), async {
+                assert!(get_item().await.is_ok(), "declared");
+                let denied = on_index().await.unwrap_err();
+                let text = format!("{:?}", denied);
+                assert!(
+                    text.contains("is not allowed dynamodb:Query on the table's indexes"),
+                    "{text}"
+                );
+                assert!(text.contains("ProbeFunction (probe)"), "{text}");
+            })
+            .await;
+        SERVING
+            .scope(serving(&Policy::NOTHING), async {
+                let text = format!("{:?}", get_item().await.unwrap_err());
+                assert!(
+                    text.contains("AccessDenied (IAM emulation)") && text.contains("dynamodb:GetItem"),
+                    "{text}"
+                );
+            })
+            .await;
+    }
+
+    fn s(v: &str) -> aws_sdk_dynamodb::types::AttributeValue {
+        aws_sdk_dynamodb::types::AttributeValue::S(v.into())
     }
 }
