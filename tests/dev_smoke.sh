@@ -11,7 +11,7 @@ setsid bash "$root/infra/scripts/dev.sh" >"$out" 2>&1 &
 pid=$!
 trap 'kill -- -$pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 deadline=$((SECONDS + 300))
-until grep -q "Ctrl-C stops everything" "$out"; do
+until grep -qs "Ctrl-C stops everything" "$out"; do
   if ! kill -0 $pid 2>/dev/null || [ $SECONDS -ge $deadline ]; then cat "$out" "$DEV_LOG_DIR"/*.log >&2; echo "dev_smoke: make dev did not come up" >&2; exit 1; fi
   sleep 0.2
 done

@@ -125,7 +125,7 @@ fn events_are_the_endpoint_tables() {
     let stale: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|f| f.unwrap().file_name().to_string_lossy().to_string())
-        .filter(|f| f.ends_with(".json") && f != "env.json" && !names.contains(f))
+        .filter(|f| f != "env.json" && !names.contains(f))
         .collect();
     if updating() {
         for f in &stale {
@@ -133,7 +133,7 @@ fn events_are_the_endpoint_tables() {
         }
         return;
     }
-    assert!(stale.is_empty(), "events/ holds events of no endpoint: {stale:?}");
+    assert!(stale.is_empty(), "events/ holds files of no endpoint: {stale:?}");
 }
 
 /// Every endpoint is routed in the template by the function that runs it, and every template

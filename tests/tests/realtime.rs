@@ -215,17 +215,9 @@ async fn a_vanished_client_is_cleaned_up_by_410_and_others_still_receive() {
         connected_at: Timestamp::now(),
         expires_at: epoch_seconds() + 3600,
     };
-    env.app.fx.store.put_connection(&ghost).await.unwrap();
-    assert_eq!(
-        env.app
-            .fx
-            .store
-            .session_connections(&sid(&id), None)
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    let store = &env.app.fx.store;
+    store.put_connection(&ghost).await.unwrap();
+    assert_eq!(store.session_connections(&sid(&id), None).await.unwrap().len(), 2);
     let r = env
         .post(
             "/live/send-message",
@@ -237,19 +229,10 @@ async fn a_vanished_client_is_cleaned_up_by_410_and_others_still_receive() {
     live.until("the message", |e| e["data"]["message"] == "still here?")
         .await;
     assert!(
-        env.app.fx.store.connection("GhostConnId0=").await.unwrap().is_none(),
+        store.connection("GhostConnId0=").await.unwrap().is_none(),
         "410 deleted the item"
     );
-    assert_eq!(
-        env.app
-            .fx
-            .store
-            .session_connections(&sid(&id), None)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(store.session_connections(&sid(&id), None).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

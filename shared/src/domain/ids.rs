@@ -195,8 +195,10 @@ mod schemas {
                 .schema_type(Type::String)
                 .min_length(Some(1))
                 .max_length(Some(super::UserId::MAX_LEN))
-                .pattern(Some(r"^[^#\s](?:[^#\p{Cc}]*[^#\s])?$"))
-                .description(Some("A user: the `sub` of their JWT, also their identity at the SFU."))
+                .description(Some(
+                    "A user: the `sub` of their JWT, also their identity at the SFU; without surrounding spaces, \
+                     control characters or `#`.",
+                ))
                 .examples(["bob"])
                 .into()
         }
