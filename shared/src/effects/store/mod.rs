@@ -9,8 +9,8 @@
 //!
 //! - [`item`]: attribute values, keys and items; [`transact`]: transactions and lost races;
 //!   [`cursor`]: opaque page cursors; [`error`]: refusals and failures.
-//! - [`sessions`] (P1, P2, P7, P8), [`participants`] (P3–P6, P18), [`requests`] (P9, P10,
-//!   P19, P20), [`audit`] (P21), [`chat`] (P11, P13), [`reactions`] (P14, P15),
+//! - [`sessions`] (P1, P2, P7, P8), [`participants`] (P3–P6), [`changes`] (P18), [`requests`]
+//!   (P9, P10, P19, P20), [`audit`] (P21), [`chat`] (P11, P13), [`reactions`] (P14, P15),
 //!   [`connections`] (P12, P17), [`push_windows`] (P16), [`webhooks`] (P22, P23).
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -23,6 +23,7 @@ use crate::domain::keys::{self, Key};
 use crate::domain::page::{Listing, PageRequest};
 
 pub mod audit;
+pub mod changes;
 pub mod chat;
 pub mod connections;
 pub mod cursor;

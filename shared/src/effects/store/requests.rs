@@ -4,9 +4,9 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
+use super::changes::{change_actions, change_refusal};
 use super::error::{Refusal, StoreError, StoreResult};
 use super::item::{db_err, failed, key_item, present_values, s, text, to_item};
-use super::participants::{change_actions, change_refusal};
 use super::{page, Store};
 use crate::domain::change::ParticipantChange;
 use crate::domain::ids::{RequestId, SessionId, UserId};
