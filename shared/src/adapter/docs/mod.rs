@@ -136,7 +136,7 @@ pub struct Body {
     pub fields: Vec<(String, bool)>,
 }
 
-/// What an endpoint's types say about it, gathered by `Endpoint::describe`.
+/// What an endpoint's types say about it, gathered by [`Documented::described`].
 #[derive(Default)]
 pub struct OperationDoc {
     pub auth: Auth,
