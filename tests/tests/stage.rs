@@ -668,3 +668,48 @@ async fn permission_matrix() {
         assert_eq!(env.call(m, &p, None, b).await.status, 401, "{p}");
     }
 }
+
+/// Only the host grants cohost (the audit's hole 1): without approval, a guest request goes on
+/// stage at once, with the automatic approval in the audit trail; a cohost request waits for the
+/// host, and until then its author has no cohost power.
+#[tokio::test]
+async fn without_approval_only_guest_requests_are_approved_at_once() {
+    let (_sfu, env) = Env::with_sfu().await;
+    let id = live(&env, "host", json!({"require_approval": false}), &["cat", "dan", "eve"]).await;
+    let asked = request(&env, "cat", &id, "cohost").await;
+    assert_eq!(
+        (asked.status, asked.body["status"].clone()),
+        (201, json!("pending")),
+        "{}",
+        asked.body
+    );
+    assert_eq!(
+        manage(&env, "cat", &id, "eve", "kick").await.status,
+        403,
+        "no cohost power yet"
+    );
+    assert_eq!(participant(&env, id.as_str(), "cat").await.unwrap()["role"], "viewer");
+
+    let guest = request(&env, "dan", &id, "guest").await;
+    assert_eq!((guest.status, guest.body["status"].clone()), (201, json!("approved")));
+    let audit = env.get(&format!("/live/audit/{id}"), Some(&token("host"))).await;
+    let automatic = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "guest_request.approved" && e["target_id"] == "dan")
+        .cloned();
+    let automatic = automatic.unwrap_or_else(|| panic!("no audit entry for the automatic approval: {}", audit.body));
+    assert_eq!(
+        (automatic["actor_id"].clone(), automatic["details"]["automatic"].clone()),
+        (json!("host"), json!(true))
+    );
+
+    // The host answers the cohost request; then, and only then, cat acts as a cohost.
+    let approved = respond(&env, "host", asked.body["id"].as_str().unwrap(), "approved").await;
+    assert_eq!(
+        (approved.status, approved.body["status"].clone()),
+        (200, json!("approved"))
+    );
+    assert_eq!(manage(&env, "cat", &id, "eve", "kick").await.status, 200);
+}

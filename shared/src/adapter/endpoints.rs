@@ -258,7 +258,7 @@ endpoints! {
             tag: "stage",
             summary: "Ask to go on stage",
             who: "present viewer",
-            description: "`201` with the request (`request_type` `guest` (default) or `cohost`; `message` at most 200 characters), pushed as `guest_request.created` to hosts, cohosts and the requester. `403` when the session takes no guests (`allow_guests` false) or the caller is not present or barred; `409 request-pending` (one pending request or invitation per user), `409 not-a-viewer` (already on stage). Approved at once (`status: approved`) when `require_approval` is false and a slot is free, else pending.",
+            description: "`201` with the request (`request_type` `guest` (default) or `cohost`; `message` at most 200 characters), pushed as `guest_request.created` to hosts, cohosts and the requester. `403` when the session takes no guests (`allow_guests` false) or the caller is not present or barred; `409 request-pending` (one pending request or invitation per user), `409 not-a-viewer` (already on stage). A `guest` request is approved at once (`status: approved`, in the host's name, on the audit trail) when `require_approval` is false and a slot is free, else pending; a `cohost` request always waits for the host.",
             ok: "The request",
             answer: request_example("pending", "request"),
             errors: vec![E::validation("message", "must be at most 200 characters (got 201)"), E::Forbidden("this session does not take guests".into()), no_session(), E::conflict("request-pending", "a request or invitation is already pending"), upstream(), busy()],

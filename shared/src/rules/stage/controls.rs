@@ -209,7 +209,7 @@ pub async fn manage(fx: &Effects, user: &User, req: ManageParticipant) -> ApiRes
         .ok_or_else(|| ApiError::internal("participant vanished"))?;
     enforce(fx, &s, action, &change, &target, &after).await?;
     let details = json!({"role_before": target.role, "role_after": after.role});
-    audit(fx, &s.id, user, action.as_str(), &target.user_id, details).await;
+    audit(fx, &s.id, &user.id, action.as_str(), &target.user_id, details).await;
     publish(fx, &after, action).await;
     if change.moves_counts() {
         events::viewer_count(fx, &s.id).await;

@@ -20,17 +20,17 @@ use serde_json::{json, Value};
 use super::events::{self, kind};
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::time::Timestamp;
-use crate::domain::{AuditEntry, GuestRequest, Participant, User};
+use crate::domain::{AuditEntry, GuestRequest, Participant};
 use crate::effects::push::Audience;
 use crate::effects::Effects;
 
 /// Writes one host action to the audit trail. A failure is logged: the action has happened and
 /// must not be undone for want of its record.
-async fn audit(fx: &Effects, session_id: &SessionId, actor: &User, action: &str, target: &UserId, details: Value) {
+async fn audit(fx: &Effects, session_id: &SessionId, actor: &UserId, action: &str, target: &UserId, details: Value) {
     let entry = AuditEntry {
         id: uuid::Uuid::now_v7().to_string(),
         session_id: *session_id,
-        actor_id: actor.id.clone(),
+        actor_id: actor.clone(),
         action: action.to_string(),
         target_id: Some(target.clone()),
         at: Timestamp::now(),

@@ -129,8 +129,9 @@ fn pending(session_id: SessionId, user: &User, request_type: RequestType, messag
     }
 }
 
-/// `POST /live/request-guest`: a present viewer asks to go on stage. Approved at once when the
-/// session does not require approval and a slot is free.
+/// `POST /live/request-guest`: a present viewer asks to go on stage. A guest request is approved
+/// at once, in the host's name and on the audit trail, when the session does not require approval
+/// and a slot is free; a cohost request always waits for the host, who alone makes cohosts.
 pub async fn request_guest(fx: &Effects, user: &User, req: RequestGuest) -> ApiResult<GuestRequest> {
     let message = clean_message(req.message)?;
     let s = access::existing_session(fx, &req.session_id).await?;
@@ -140,12 +141,14 @@ pub async fn request_guest(fx: &Effects, user: &User, req: RequestGuest) -> ApiR
         other => other.into(),
     })?;
     publish_request(fx, kind::GUEST_REQUEST_CREATED, &r).await;
-    if !s.settings.require_approval {
+    if !s.settings.require_approval && r.request_type == RequestType::Guest {
         match approve(fx, &s, &r, &s.host_id, None).await {
             Ok(approved) => r = approved,
-            Err(Approval::StageFull) => {} // stays pending until a slot frees
+            Err(Approval::StageFull) => return Ok(r), // stays pending until a slot frees
             Err(Approval::Refused(e)) => return Err(e),
         }
+        let details = json!({"request_id": r.id, "automatic": true});
+        audit(fx, &s.id, &s.host_id, "guest_request.approved", &r.user_id, details).await;
     }
     Ok(r)
 }
@@ -279,7 +282,7 @@ pub async fn respond_guest_request(fx: &Effects, user: &User, req: RespondGuestR
     audit(
         fx,
         &done.session_id,
-        user,
+        &user.id,
         &action,
         &done.user_id,
         json!({"request_id": done.id}),
@@ -330,7 +333,7 @@ pub async fn invite_guest(fx: &Effects, user: &User, req: InviteGuest) -> ApiRes
     };
     fx.store.create_guest_request(&r, false).await?;
     publish_request(fx, kind::GUEST_REQUEST_CREATED, &r).await;
-    audit(fx, &s.id, user, "invite", &r.user_id, json!({"request_id": r.id})).await;
+    audit(fx, &s.id, &user.id, "invite", &r.user_id, json!({"request_id": r.id})).await;
     Ok(r)
 }
 
