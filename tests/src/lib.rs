@@ -150,6 +150,7 @@ pub fn test_config(table: &str, sfu_url: &str) -> Config {
             ice_servers: json!([]),
         },
         websocket_endpoint: None,
+        tunables: Default::default(),
     }
 }
 
@@ -177,10 +178,17 @@ impl Env {
 
     /// A whole system with a real livekit-server whose webhooks reach this gateway.
     pub async fn with_sfu() -> (LiveKit, Env) {
+        Self::with_sfu_configured(|_| {}).await
+    }
+
+    /// [`Env::with_sfu`], with the test configuration changed by `configure` first.
+    pub async fn with_sfu_configured(configure: impl FnOnce(&mut Config)) -> (LiveKit, Env) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let hook = format!("http://{}/livekit/webhook", listener.local_addr().unwrap());
         let sfu = LiveKit::start(Some(&hook)).await;
-        let env = Self::start_on(test_config("trendke-live", &sfu.url), listener).await;
+        let mut config = test_config("trendke-live", &sfu.url);
+        configure(&mut config);
+        let env = Self::start_on(config, listener).await;
         (sfu, env)
     }
 

@@ -124,6 +124,7 @@ fn request(id: &str, user: &str, origin: RequestOrigin) -> GuestRequest {
         status: RequestStatus::Pending,
         message: None,
         invited_by: (origin == RequestOrigin::Invitation).then(|| uid("alice")),
+        expires_at: None,
         created_at: Timestamp::now(),
         responded_at: None,
         responded_by: None,

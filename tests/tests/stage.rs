@@ -713,3 +713,79 @@ async fn without_approval_only_guest_requests_are_approved_at_once() {
     );
     assert_eq!(manage(&env, "cat", &id, "eve", "kick").await.status, 200);
 }
+
+async fn invite(env: &Env, actor: &str, id: &str, user: &str) -> e2e::Reply {
+    env.post(
+        "/live/invite-guest",
+        token(actor),
+        json!({"session_id": id, "user_id": user}),
+    )
+    .await
+}
+
+async fn answer_invitation(env: &Env, user: &str, invitation: &e2e::Reply, action: &str) -> e2e::Reply {
+    let request_id = invitation.body["id"].as_str().unwrap();
+    env.post(
+        "/live/respond-invite",
+        token(user),
+        json!({"request_id": request_id, "action": action}),
+    )
+    .await
+}
+
+/// Invitations expire (the audit's hole 12): past `INVITATION_TTL_SECONDS` an invitation can no
+/// longer be accepted, it is closed as expired, and the user can be invited again.
+#[tokio::test]
+async fn invitations_expire() {
+    let (_sfu, env) = Env::with_sfu_configured(|c| c.tunables.invitation_ttl = std::time::Duration::ZERO).await;
+    let id = live(&env, "host", json!({}), &["dan"]).await;
+    let first = invite(&env, "host", &id, "dan").await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert!(first.body["expires_at"].is_string(), "{}", first.body);
+    let late = answer_invitation(&env, "dan", &first, "accepted").await;
+    assert_eq!(
+        (late.status, late.body["code"].clone()),
+        (409, json!("invitation-expired")),
+        "{}",
+        late.body
+    );
+    assert_eq!(participant(&env, &id, "dan").await.unwrap()["role"], "viewer");
+    let listed = env
+        .get(
+            &format!("/live/guest-requests/{id}?status=expired"),
+            Some(&token("host")),
+        )
+        .await;
+    assert_eq!(listed.body["requests"][0]["id"], first.body["id"], "{}", listed.body);
+    let again = invite(&env, "host", &id, "dan").await;
+    assert_eq!(again.status, 201, "an expired invitation holds nothing: {}", again.body);
+}
+
+/// Accepting an invitation re-checks its inviter (the audit's hole 12): a cohost who invited and
+/// is no longer a cohost has withdrawn the invitation.
+#[tokio::test]
+async fn an_invitation_needs_its_inviter_when_accepted() {
+    let (_sfu, env) = Env::with_sfu().await;
+    let id = live(&env, "host", json!({}), &["cat", "eve", "fay"]).await;
+    assert_eq!(manage(&env, "host", &id, "cat", "promote_cohost").await.status, 200);
+    let invitation = invite(&env, "cat", &id, "eve").await;
+    assert_eq!(invitation.status, 201, "{}", invitation.body);
+    assert_eq!(manage(&env, "host", &id, "cat", "demote").await.status, 200);
+    let r = answer_invitation(&env, "eve", &invitation, "accepted").await;
+    assert_eq!(
+        (r.status, r.body["code"].clone()),
+        (409, json!("invitation-withdrawn")),
+        "{}",
+        r.body
+    );
+    assert_eq!(participant(&env, &id, "eve").await.unwrap()["role"], "viewer");
+    // An invitation whose inviter is still entitled is accepted as before.
+    let invitation = invite(&env, "host", &id, "fay").await;
+    let r = answer_invitation(&env, "fay", &invitation, "accepted").await;
+    assert_eq!(
+        (r.status, r.body["status"].clone()),
+        (200, json!("approved")),
+        "{}",
+        r.body
+    );
+}

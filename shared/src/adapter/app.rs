@@ -42,6 +42,7 @@ impl App {
                 store: Store::new(db, config.table_name.clone()),
                 sfu: Sfu::new(config.sfu.clone()),
                 push: Pusher::new(push_api),
+                tunables: config.tunables.clone(),
             },
             auth: Authenticator::new(config.jwt.clone()),
         }

@@ -330,7 +330,7 @@ endpoints! {
             tag: "stage",
             summary: "Invite a present viewer on stage (host, cohost)",
             who: "host, cohost",
-            description: "`201` with an invitation (`origin: invitation`) to a present viewer, who answers with `POST /live/respond-invite` (two-way consent); only the host invites cohosts; `409 request-pending`.",
+            description: "`201` with an invitation (`origin: invitation`) to a present viewer, who answers with `POST /live/respond-invite` (two-way consent) before its `expires_at` (`INVITATION_TTL_SECONDS` after it was made); only the host invites cohosts; `409 request-pending`.",
             ok: "The invitation",
             answer: request_example("pending", "invitation"),
             errors: vec![bad_session_id(), E::moderators_only(), E::NotFound("that user is not present in this session".into()), E::conflict("request-pending", "a request or invitation is already pending"), busy()],
@@ -348,10 +348,10 @@ endpoints! {
             tag: "stage",
             summary: "Accept or decline an invitation (the invited user)",
             who: "the invited user",
-            description: "`action` `accepted` runs the same transaction as an approval (`409 stage-full` when no slot is free; `502` when the SFU cannot take the permissions); `declined` leaves the invitation `rejected`.",
+            description: "`action` `accepted` runs the same transaction as an approval (`409 stage-full` when no slot is free; `502` when the SFU cannot take the permissions), on the condition that the inviter is still a present host (or cohost, for a guest): else `409 invitation-withdrawn`; `declined` leaves the invitation `rejected`. Past its `expires_at` an invitation is closed as `expired` and the answer is `409 invitation-expired`.",
             ok: "The invitation, answered",
             answer: request_example("approved", "invitation"),
-            errors: vec![E::validation("action", "unknown variant `ok`, expected `accepted` or `declined`"), E::Forbidden("only the invited user can answer an invitation".into()), no_request(), E::already_answered("invitation"), upstream(), busy()],
+            errors: vec![E::validation("action", "unknown variant `ok`, expected `accepted` or `declined`"), E::Forbidden("only the invited user can answer an invitation".into()), no_request(), E::already_answered("invitation"), E::invitation_expired(), E::conflict("invitation-withdrawn", "whoever invited you is no longer a host or cohost of this session"), upstream(), busy()],
         }),
     }
 
@@ -512,6 +512,7 @@ mod tests {
                 ice_servers: json!([]),
             },
             websocket_endpoint: None,
+            tunables: Default::default(),
         };
         App::new(config, db, None)
     }

@@ -47,6 +47,23 @@ pub struct Config {
     pub sfu: SfuConfig,
     /// The WebSocket API's management endpoint (`WEBSOCKET_API_ENDPOINT`); unset: no pushes.
     pub websocket_endpoint: Option<String>,
+    pub tunables: Tunables,
+}
+
+/// The limits and durations the rules apply that an operator may tune.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tunables {
+    /// How long an invitation to the stage can be accepted (`INVITATION_TTL_SECONDS`, default
+    /// 300, 30..=86400).
+    pub invitation_ttl: Duration,
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Tunables {
+            invitation_ttl: Duration::from_secs(300),
+        }
+    }
 }
 
 /// A configuration error is fatal at init: the function must not start half-configured.
@@ -111,9 +128,16 @@ impl Config {
         if !(60..=86_400).contains(&ttl) {
             return Err(ConfigError("SFU_TOKEN_TTL_SECONDS must be within 60..=86400".into()));
         }
+        let invitation_ttl = parse_var("INVITATION_TTL_SECONDS", 300)?;
+        if !(30..=86_400).contains(&invitation_ttl) {
+            return Err(ConfigError("INVITATION_TTL_SECONDS must be within 30..=86400".into()));
+        }
         Ok(Config {
             table_name: var("TABLE_NAME").unwrap_or_else(|| "trendke-live".into()),
             websocket_endpoint: var("WEBSOCKET_API_ENDPOINT"),
+            tunables: Tunables {
+                invitation_ttl: Duration::from_secs(invitation_ttl),
+            },
             jwt: JwtConfig {
                 keys,
                 issuer: var("JWT_ISSUER"),

@@ -140,6 +140,14 @@ impl ApiError {
         Self::conflict("already-answered", format!("this {what} is no longer pending"))
     }
 
+    /// 409 `invitation-expired`: the invitation can no longer be accepted.
+    pub fn invitation_expired() -> Self {
+        Self::conflict(
+            "invitation-expired",
+            "this invitation has expired; ask to be invited again",
+        )
+    }
+
     /// 409 `participant-changed`: a concurrent change to the participant won.
     pub fn participant_changed() -> Self {
         Self::conflict(

@@ -272,6 +272,8 @@ pub enum RequestStatus {
     Approved,
     Rejected,
     Cancelled,
+    /// An invitation not accepted in time.
+    Expired,
 }
 
 impl RequestStatus {
@@ -281,6 +283,7 @@ impl RequestStatus {
             RequestStatus::Approved => "approved",
             RequestStatus::Rejected => "rejected",
             RequestStatus::Cancelled => "cancelled",
+            RequestStatus::Expired => "expired",
         }
     }
 }
@@ -313,6 +316,9 @@ pub struct GuestRequest {
     /// The host or cohost who invited (invitations only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invited_by: Option<UserId>,
+    /// Until when the invitation can be accepted (invitations only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responded_at: Option<Timestamp>,

@@ -11,9 +11,11 @@ pub mod push;
 pub mod sfu;
 pub mod store;
 
-/// The effects the rules act through, built once per process and borrowed by every request.
+/// The effects the rules act through, built once per process and borrowed by every request, and
+/// the tunables the rules apply.
 pub struct Effects {
     pub store: store::Store,
     pub sfu: sfu::Sfu,
     pub push: push::Pusher,
+    pub tunables: crate::domain::config::Tunables,
 }

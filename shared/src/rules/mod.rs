@@ -40,6 +40,7 @@ impl From<Refusal> for ApiError {
                 ApiError::conflict("request-pending", "a request or invitation is already pending")
             }
             Refusal::AlreadyAnswered => ApiError::already_answered("request"),
+            Refusal::InvitationExpired => ApiError::invitation_expired(),
             Refusal::StageFull => ApiError::stage_full(),
             Refusal::ParticipantChanged => ApiError::participant_changed(),
             Refusal::ActorChanged => ApiError::Forbidden("your role in this session changed".into()),

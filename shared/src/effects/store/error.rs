@@ -25,6 +25,8 @@ pub enum Refusal {
     RequestPending,
     /// The request is no longer pending.
     AlreadyAnswered,
+    /// The invitation expired: its hold on the user went to a newer request or invitation.
+    InvitationExpired,
     /// Every guest slot is taken.
     StageFull,
     /// The participant is no longer present, or their role changed since the rule decided.

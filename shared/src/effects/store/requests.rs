@@ -2,17 +2,18 @@
 //! close one, approve one with its stage change in one transaction (`docs/data-model.md`, P9, P10,
 //! P19, P20).
 
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 use super::changes::{change_actions, change_refusal};
 use super::error::{Refusal, StoreError, StoreResult};
-use super::item::{db_err, failed, key_item, present_values, s, text, to_item};
+use super::item::{db_err, failed, key_item, n, present_values, s, text, to_item};
 use super::{page, Store};
 use crate::domain::change::ParticipantChange;
 use crate::domain::ids::{RequestId, SessionId, UserId};
 use crate::domain::keys::{self, Key};
 use crate::domain::page::{Listing, PageRequest};
-use crate::domain::time::Timestamp;
+use crate::domain::time::{epoch_seconds, Timestamp};
 use crate::domain::{GuestRequest, RequestStatus, SessionStatus};
 
 impl Store {
@@ -41,10 +42,12 @@ impl Store {
         for (k, v) in present_values() {
             viewer = viewer.expression_attribute_values(k, v);
         }
+        // The user's hold: absent, or left by an invitation that expired.
         let lock = Put::builder()
             .table_name(&self.table)
             .set_item(Some(pending_lock(r)))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", n(epoch_seconds()))
             .build()
             .map_err(failed)?;
         let mut item = to_item(&keys::guest_request(&r.session_id, &r.id), r)?;
@@ -152,7 +155,43 @@ impl Store {
         ];
         match self.transact_settled(items, "closing a guest request").await? {
             Ok(()) => Ok(()),
-            Err(_) => Err(Refusal::AlreadyAnswered.into()),
+            Err(c) if c.failed(0) => Err(Refusal::AlreadyAnswered.into()),
+            Err(_) => Err(Refusal::InvitationExpired.into()),
+        }
+    }
+
+    /// P19: closes a pending invitation that was not accepted in time, and frees the user's hold
+    /// when it is still this invitation's (a newer request may have taken it already).
+    pub async fn expire_invitation(&self, r: &GuestRequest, at: &Timestamp) -> StoreResult<()> {
+        let answer = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::guest_request(&r.session_id, &r.id))))
+            .update_expression("SET #st = :expired, responded_at = :at")
+            .condition_expression("#st = :pending")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":expired", s(RequestStatus::Expired.as_str()))
+            .expression_attribute_values(":pending", s(RequestStatus::Pending.as_str()))
+            .expression_attribute_values(":at", s(at));
+        if self.conditional_update(answer).await?.is_some() {
+            return Err(Refusal::AlreadyAnswered.into());
+        }
+        let release = self
+            .db
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::pending_request(&r.session_id, &r.user_id))))
+            .condition_expression("request_id = :rid")
+            .expression_attribute_values(":rid", s(r.id))
+            .send()
+            .await;
+        match release {
+            Ok(_) => Ok(()),
+            Err(e) => match e.into_service_error() {
+                DeleteItemError::ConditionalCheckFailedException(_) => Ok(()),
+                other => Err(db_err(other)),
+            },
         }
     }
 
@@ -171,9 +210,11 @@ impl Store {
             .build()];
         items.extend(change_actions(self, stage)?);
         items.push(TransactWriteItem::builder().delete(self.unlock(r)?).build());
+        let unlock = items.len() - 1;
         match self.transact_settled(items, "approval").await? {
             Ok(()) => Ok(()),
             Err(c) if c.failed(0) => Err(Refusal::AlreadyAnswered.into()),
+            Err(c) if c.failed(unlock) => Err(Refusal::InvitationExpired.into()),
             // The change's own actions start at index 1.
             Err(c) => Err(change_refusal(self, stage, &c.skip(1)).await?.into()),
         }
@@ -220,18 +261,25 @@ impl Store {
             .map_err(failed)
     }
 
+    /// Frees the user's hold, on the condition that it is still `r`'s.
     fn unlock(&self, r: &GuestRequest) -> StoreResult<Delete> {
         Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::pending_request(&r.session_id, &r.user_id))))
+            .condition_expression("request_id = :rid")
+            .expression_attribute_values(":rid", s(r.id))
             .build()
             .map_err(failed)
     }
 }
 
-/// The one-pending-request lock of `r`'s user, naming `r`.
+/// The one-pending-request lock of `r`'s user, naming `r`; an invitation's lock expires with it
+/// (its `expires_at` is also the item's TTL).
 fn pending_lock(r: &GuestRequest) -> super::item::Item {
     let mut lock = key_item(&keys::pending_request(&r.session_id, &r.user_id));
     lock.insert("request_id".into(), s(r.id));
+    if let Some(until) = r.expires_at {
+        lock.insert("expires_at".into(), n(until.unix_millis() / 1000));
+    }
     lock
 }

@@ -123,6 +123,7 @@ fn pending(session_id: SessionId, user: &User, request_type: RequestType, messag
         status: RequestStatus::Pending,
         message,
         invited_by: None,
+        expires_at: None,
         created_at: Timestamp::now(),
         responded_at: None,
         responded_by: None,
@@ -144,8 +145,8 @@ pub async fn request_guest(fx: &Effects, user: &User, req: RequestGuest) -> ApiR
     if !s.settings.require_approval && r.request_type == RequestType::Guest {
         match approve(fx, &s, &r, &s.host_id, None).await {
             Ok(approved) => r = approved,
-            Err(Approval::StageFull) => return Ok(r), // stays pending until a slot frees
-            Err(Approval::Refused(e)) => return Err(e),
+            Err(Approval::Refused(Refusal::StageFull)) => return Ok(r), // pending until a slot frees
+            Err(other) => return Err(other.into()),
         }
         let details = json!({"request_id": r.id, "automatic": true});
         audit(fx, &s.id, &s.host_id, "guest_request.approved", &r.user_id, details).await;
@@ -171,31 +172,34 @@ async fn close(fx: &Effects, mut r: GuestRequest, status: RequestStatus, by: &Us
     Ok(r)
 }
 
-/// Why an approval did not happen: the stage was full (the request stays pending), or another
-/// refusal for the caller.
+/// Why an approval did not happen: what the table refused (the caller may name some, e.g. a full
+/// stage), or another failure.
 enum Approval {
-    StageFull,
-    Refused(ApiError),
+    Refused(Refusal),
+    Failed(ApiError),
 }
 
 impl From<Approval> for ApiError {
     fn from(a: Approval) -> Self {
         match a {
-            Approval::StageFull => ApiError::stage_full(),
-            Approval::Refused(e) => e,
+            Approval::Refused(r) => r.into(),
+            Approval::Failed(e) => e,
         }
     }
 }
 
 impl From<ApiError> for Approval {
     fn from(e: ApiError) -> Self {
-        Approval::Refused(e)
+        Approval::Failed(e)
     }
 }
 
 impl From<StoreError> for Approval {
     fn from(e: StoreError) -> Self {
-        Approval::Refused(e.into())
+        match e {
+            StoreError::Refused(r) => Approval::Refused(r),
+            other => Approval::Failed(other.into()),
+        }
     }
 }
 
@@ -225,10 +229,7 @@ async fn approve(
     actor: Option<(UserId, Role)>,
 ) -> Result<GuestRequest, Approval> {
     let change = on_stage(r, s, actor, Timestamp::now());
-    match fx.store.approve_guest_request(r, &change, by).await {
-        Err(StoreError::Refused(Refusal::StageFull)) => return Err(Approval::StageFull),
-        other => other?,
-    }
+    fx.store.approve_guest_request(r, &change, by).await?;
     let p = fx
         .store
         .participant(&r.session_id, &r.user_id)
@@ -326,10 +327,13 @@ pub async fn invite_guest(fx: &Effects, user: &User, req: InviteGuest) -> ApiRes
         username: target.username,
         avatar_url: target.avatar_url,
     };
+    let r = pending(s.id, &invited, request_type, message);
+    let ttl = i64::try_from(fx.tunables.invitation_ttl.as_secs()).unwrap_or(i64::MAX);
     let r = GuestRequest {
         origin: RequestOrigin::Invitation,
         invited_by: Some(user.id.clone()),
-        ..pending(s.id, &invited, request_type, message)
+        expires_at: Some(r.created_at.plus_seconds(ttl)),
+        ..r
     };
     fx.store.create_guest_request(&r, false).await?;
     publish_request(fx, kind::GUEST_REQUEST_CREATED, &r).await;
@@ -338,7 +342,9 @@ pub async fn invite_guest(fx: &Effects, user: &User, req: InviteGuest) -> ApiRes
 }
 
 /// `POST /live/respond-invite`: the invited viewer accepts (same transaction as an approval) or
-/// declines.
+/// declines. An invitation past its `expires_at` is closed as expired instead; an acceptance
+/// needs the inviter still entitled to invite (a present host, or a present cohost for a guest),
+/// checked in the approval's own transaction.
 pub async fn respond_invite(fx: &Effects, user: &User, req: RespondInvite) -> ApiResult<GuestRequest> {
     let r = request_by_id(fx, &req.request_id).await?;
     if r.user_id != user.id || r.origin != RequestOrigin::Invitation {
@@ -349,11 +355,38 @@ pub async fn respond_invite(fx: &Effects, user: &User, req: RespondInvite) -> Ap
     if r.status != RequestStatus::Pending {
         return Err(ApiError::already_answered("invitation"));
     }
+    let now = Timestamp::now();
+    if r.expires_at.is_some_and(|until| until <= now) {
+        fx.store.expire_invitation(&r, &now).await?;
+        return Err(ApiError::invitation_expired());
+    }
     match req.action {
         InviteAnswer::Accepted => {
             let s = access::existing_session(fx, &r.session_id).await?;
-            Ok(approve(fx, &s, &r, &user.id, None).await?)
+            let inviter = entitled_inviter(fx, &r).await?.ok_or_else(withdrawn)?;
+            match approve(fx, &s, &r, &user.id, Some(inviter)).await {
+                Err(Approval::Refused(Refusal::ActorChanged)) => Err(withdrawn()),
+                other => Ok(other?),
+            }
         }
         InviteAnswer::Declined => close(fx, r, RequestStatus::Rejected, &user.id).await,
     }
+}
+
+/// The inviter of `r` and the role that entitles them to it now, if they still are entitled.
+async fn entitled_inviter(fx: &Effects, r: &GuestRequest) -> ApiResult<Option<(UserId, Role)>> {
+    let Some(inviter) = &r.invited_by else {
+        return Ok(None);
+    };
+    let p = fx.store.participant(&r.session_id, inviter).await?;
+    Ok(p.filter(|p| p.status.is_present())
+        .filter(|p| p.role == Role::Host || (p.role == Role::Cohost && r.request_type == RequestType::Guest))
+        .map(|p| (p.user_id, p.role)))
+}
+
+fn withdrawn() -> ApiError {
+    ApiError::conflict(
+        "invitation-withdrawn",
+        "whoever invited you is no longer a host or cohost of this session",
+    )
 }
