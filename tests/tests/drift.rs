@@ -403,3 +403,53 @@ fn pattern_names_are_read_with_their_ranges() {
     assert_eq!(r, ["P18", "P3", "P3", "P4", "P5", "P6", "P6"]);
     assert!(patterns("PUSH# APP1").is_empty());
 }
+
+/// The template's guards against abuse and accidents (the audit's hole 13): every HTTP route is
+/// throttled, the hot routes lower than the default; the webhook and `$connect` functions reserve
+/// concurrency; the table is kept when the stack goes.
+#[test]
+fn template_throttles_reserves_and_retains() {
+    let doc: serde_yaml::Value = serde_yaml::from_str(&read("template.yaml")).unwrap();
+    let resources = &doc["Resources"];
+    let api = &resources["HttpApi"]["Properties"];
+    let limits = |v: &serde_yaml::Value| -> (u64, u64) {
+        let n = |k: &str| {
+            v[k].as_u64()
+                .unwrap_or_else(|| panic!("template.yaml: HttpApi throttling without {k}: {v:?}"))
+        };
+        (n("ThrottlingRateLimit"), n("ThrottlingBurstLimit"))
+    };
+    let default = limits(&api["DefaultRouteSettings"]);
+    for route in [
+        "POST /live/join",
+        "POST /live/react",
+        "POST /live/send-message",
+        "POST /live/request-guest",
+        "POST /livekit/webhook",
+    ] {
+        let (rate, burst) = limits(&api["RouteSettings"][route]);
+        assert!(
+            rate < default.0 && burst <= default.1,
+            "{route}: {rate}/{burst} is not below the default {default:?}"
+        );
+        let (method, path) = route.split_once(' ').unwrap();
+        assert!(
+            Endpoint::ALL
+                .iter()
+                .any(|e| matches!(e.route(), Route::Http { method: m, path: p } if m == method && p == path)),
+            "throttled route {route} is no endpoint's"
+        );
+    }
+    for function in ["LiveKitWebhookFunction", "WsConnectFunction"] {
+        assert!(
+            !resources[function]["Properties"]["ReservedConcurrentExecutions"].is_null(),
+            "{function}: no ReservedConcurrentExecutions"
+        );
+    }
+    let table = &resources["LiveTable"];
+    assert_eq!(
+        (table["DeletionPolicy"].as_str(), table["UpdateReplacePolicy"].as_str()),
+        (Some("Retain"), Some("Retain")),
+        "LiveTable must be retained"
+    );
+}
