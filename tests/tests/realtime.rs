@@ -562,3 +562,67 @@ async fn ping_pong_and_the_management_api() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Blocked words cannot be dodged (the audit's hole 11): chat and guest-request messages are
+/// matched after NFKC, case folding and removing zero-width and soft-hyphen characters; the list
+/// itself is shown to the host and cohosts only.
+#[tokio::test]
+async fn blocked_words_hold_against_disguises_and_stay_private() {
+    let env = Env::start().await;
+    let id = session_with_viewers(&env, json!({"blocked_words": ["spam"]}), &["v1"]).await;
+    for disguised in ["s\u{200B}pam", "ＳＰＡＭ", "S\u{00AD}PAM", "sp\u{2060}am now"] {
+        let r = env
+            .post(
+                "/live/send-message",
+                token("v1"),
+                json!({"session_id": id, "message": disguised}),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.body["field"].clone()),
+            (400, json!("message")),
+            "{disguised:?} got through"
+        );
+    }
+    let r = env
+        .post(
+            "/live/request-guest",
+            token("v1"),
+            json!({"session_id": id, "message": "ＳＰＡＭ, let me on"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["field"].clone()),
+        (400, json!("message")),
+        "{}",
+        r.body
+    );
+    let ok = env
+        .post(
+            "/live/send-message",
+            token("v1"),
+            json!({"session_id": id, "message": "spammer is fine"}),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.body);
+
+    let path = format!("/live/session/{id}");
+    assert!(
+        env.get(&path, None).await.body.get("blocked_words").is_none(),
+        "anonymous readers"
+    );
+    assert!(
+        env.get(&path, Some(&token("v1")))
+            .await
+            .body
+            .get("blocked_words")
+            .is_none(),
+        "viewers"
+    );
+    assert_eq!(
+        env.get(&path, Some(&token("host"))).await.body["blocked_words"],
+        json!(["spam"])
+    );
+    let listed = env.get("/live/active", None).await.body;
+    assert!(listed[0].get("blocked_words").is_none(), "the public list: {listed}");
+}

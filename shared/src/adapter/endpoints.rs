@@ -161,14 +161,14 @@ endpoints! {
     GetSession = "get-session" {
         route: Route::get("/live/session/{session_id}"),
         policy: READS,
-        run: |fx, id: Path<SessionId>| sessions::detail(fx, id.0),
+        run: |fx, caller: Option<User>, id: Path<SessionId>| sessions::detail(fx, caller, id.0),
         ok: 200 Json<sessions::SessionView>,
         example: Example::anyone().in_session(),
         doc: Some(Doc {
             tag: "sessions",
             summary: "Session detail",
-            who: "none",
-            description: "Live or ended: settings, `status`, counters (`viewer_count`, `peak_viewers`, `guest_count`), `started_at`, `ended_at`, `duration_seconds` and reaction totals (`reactions`).",
+            who: "none (a token shows more)",
+            description: "Live or ended: settings, `status`, counters (`viewer_count`, `peak_viewers`, `guest_count`), `started_at`, `ended_at`, `duration_seconds` and reaction totals (`reactions`). The session's `blocked_words` are shown to its host and present cohosts only (signed in).",
             ok: "The session",
             answer: session_detail_example(),
             errors: vec![no_session()],

@@ -33,6 +33,17 @@ impl Extract for User {
     }
 }
 
+/// The caller when the request is signed (`Authorization: Bearer <JWT>`, 401 when it is not
+/// valid), `None` when it is anonymous.
+impl Extract for Option<User> {
+    async fn extract(app: &App, req: &Request) -> ApiResult<Self> {
+        match req.headers().get(header::AUTHORIZATION) {
+            None => Ok(None),
+            Some(_) => User::extract(app, req).await.map(Some),
+        }
+    }
+}
+
 /// A JSON object body, also the answer of most endpoints (`super::answer`).
 pub struct Json<T>(pub T);
 

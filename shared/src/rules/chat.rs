@@ -11,8 +11,9 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::SessionId;
 use crate::domain::keys;
 use crate::domain::page::PageRequest;
+use crate::domain::text::{check_blocked, check_text};
 use crate::domain::time::Timestamp;
-use crate::domain::{check_text, limits, ChatMessage, MessageType, Role, User};
+use crate::domain::{limits, ChatMessage, MessageType, Role, User};
 use crate::effects::push::Audience;
 use crate::effects::Effects;
 
@@ -44,24 +45,7 @@ pub fn clean_text(raw: &str, blocked: &[String]) -> ApiResult<String> {
         return Err(ApiError::validation("message", "must not be empty"));
     }
     check_text("message", &text, limits::CHAT_MESSAGE_MAX_CHARS, false)?;
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    let hit = blocked.iter().find(|b| {
-        if b.chars().all(char::is_alphanumeric) {
-            words.contains(&b.as_str())
-        } else {
-            lower.contains(b.as_str())
-        }
-    });
-    if hit.is_some() {
-        return Err(ApiError::validation(
-            "message",
-            "contains a word blocked in this session",
-        ));
-    }
+    check_blocked("message", &text, blocked)?;
     Ok(text)
 }
 

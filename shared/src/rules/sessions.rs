@@ -9,9 +9,10 @@ use super::events::{self, kind};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::page::{Listing, PageRequest};
+use crate::domain::text::{check_text, folded};
 use crate::domain::time::Timestamp;
 use crate::domain::{
-    check_text, limits, Participant, ParticipantStatus, Role, Session, SessionStatus, SessionType, Settings, User,
+    limits, Participant, ParticipantStatus, Role, Session, SessionStatus, SessionType, Settings, User,
 };
 use crate::effects::push::Audience;
 use crate::effects::sfu::{Allowed, TokenSubject};
@@ -163,7 +164,8 @@ fn within(field: &str, value: u32, range: std::ops::RangeInclusive<u32>) -> ApiR
     }
 }
 
-/// Blocked words are matched case-insensitively; stored lower-cased, trimmed and de-duplicated.
+/// Blocked words are stored folded as the texts they are matched against (`text::folded`),
+/// trimmed and de-duplicated.
 fn blocked_words(words: &[String]) -> ApiResult<Vec<String>> {
     if words.len() > limits::BLOCKED_WORDS_MAX {
         return Err(ApiError::validation(
@@ -174,7 +176,7 @@ fn blocked_words(words: &[String]) -> ApiResult<Vec<String>> {
     let mut out: Vec<String> = Vec::with_capacity(words.len());
     for (i, w) in words.iter().enumerate() {
         let field = format!("blocked_words[{i}]");
-        let w = w.trim().to_lowercase();
+        let w = folded(w.trim());
         if w.is_empty() {
             return Err(ApiError::validation(field, "must not be empty"));
         }
@@ -424,16 +426,43 @@ pub async fn finish(fx: &Effects, session: Session) -> ApiResult<EndResponse> {
     })
 }
 
-/// `GET /live/session/{session_id}`: public detail of a live or ended session.
-pub async fn detail(fx: &Effects, session_id: SessionId) -> ApiResult<SessionView> {
-    let mut view = SessionView::from(access::existing_session(fx, &session_id).await?);
+impl SessionView {
+    /// The view everyone may see: without the blocked words, which only the host and cohosts
+    /// read (a list of what is filtered tells how to get around it).
+    fn public(mut self) -> Self {
+        self.settings.blocked_words.clear();
+        self
+    }
+}
+
+/// `GET /live/session/{session_id}`: the detail of a live or ended session, for anyone; with the
+/// blocked words for its host and present cohosts.
+pub async fn detail(fx: &Effects, caller: Option<User>, session_id: SessionId) -> ApiResult<SessionView> {
+    let session = access::existing_session(fx, &session_id).await?;
+    let moderates = match &caller {
+        None => false,
+        Some(user) if user.id == session.host_id => true,
+        Some(user) => fx
+            .store
+            .participant(&session_id, &user.id)
+            .await?
+            .is_some_and(|p| p.role == Role::Cohost && p.status.is_present()),
+    };
+    let mut view = SessionView::from(session);
+    if !moderates {
+        view = view.public();
+    }
     view.reactions = Some(events::totals_json(&fx.store.reaction_totals(&session_id).await?));
     Ok(view)
 }
 
 /// `GET /live/active`: live sessions, newest first, paged by an opaque cursor.
 pub async fn active(fx: &Effects, page: PageRequest) -> ApiResult<Listing<SessionView>> {
-    Ok(fx.store.live_sessions(&page).await?.map(SessionView::from))
+    Ok(fx
+        .store
+        .live_sessions(&page)
+        .await?
+        .map(|s| SessionView::from(s).public()))
 }
 
 /// `GET /live/participants/{session_id}`: present participants, for any signed-in user

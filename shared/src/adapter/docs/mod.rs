@@ -117,6 +117,8 @@ pub enum Auth {
     None,
     /// `Authorization: Bearer <user JWT>`.
     User,
+    /// Anonymous, or a user JWT (which may show more).
+    OptionalUser,
     /// LiveKit's signed `Authorization` (a JWT with the body's SHA-256).
     LiveKit,
 }
@@ -194,6 +196,13 @@ fn properties<T: ToSchema>() -> Option<Properties> {
 impl Describe for User {
     fn describe(op: &mut OperationDoc) {
         op.auth = Auth::User;
+        op.errors.push(ApiError::Unauthorized("token expired".into()));
+    }
+}
+
+impl Describe for Option<User> {
+    fn describe(op: &mut OperationDoc) {
+        op.auth = Auth::OptionalUser;
         op.errors.push(ApiError::Unauthorized("token expired".into()));
     }
 }

@@ -86,6 +86,11 @@ fn operation(e: impl Documented, doc: Doc, example: Example, op: OperationDoc) -
         .description(Some(doc.description));
     match op.auth {
         Auth::User => b = b.security(SecurityRequirement::new("bearerAuth", Vec::<String>::new())),
+        Auth::OptionalUser => {
+            b = b
+                .security(SecurityRequirement::default())
+                .security(SecurityRequirement::new("bearerAuth", Vec::<String>::new()))
+        }
         Auth::LiveKit => b = b.security(SecurityRequirement::new("livekitWebhook", Vec::<String>::new())),
         Auth::None => {}
     }

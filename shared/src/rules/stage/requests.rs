@@ -12,10 +12,9 @@ use crate::domain::change::ParticipantChange;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::{RequestId, SessionId, UserId};
 use crate::domain::page::PageRequest;
+use crate::domain::text::{check_blocked, check_text};
 use crate::domain::time::Timestamp;
-use crate::domain::{
-    check_text, GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, Session, User,
-};
+use crate::domain::{GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, Session, User};
 use crate::effects::store::{Refusal, StoreError};
 use crate::effects::Effects;
 
@@ -95,11 +94,13 @@ pub struct RequestPage {
     pub next_cursor: Option<String>,
 }
 
-fn clean_message(raw: Option<String>) -> ApiResult<Option<String>> {
+/// A request's or invitation's message: trimmed, checked, free of the session's blocked words.
+fn clean_message(raw: Option<String>, s: &Session) -> ApiResult<Option<String>> {
     let Some(m) = raw.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()) else {
         return Ok(None);
     };
     check_text("message", &m, MESSAGE_MAX_CHARS, false)?;
+    check_blocked("message", &m, &s.settings.blocked_words)?;
     Ok(Some(m))
 }
 
@@ -134,8 +135,8 @@ fn pending(session_id: SessionId, user: &User, request_type: RequestType, messag
 /// at once, in the host's name and on the audit trail, when the session does not require approval
 /// and a slot is free; a cohost request always waits for the host, who alone makes cohosts.
 pub async fn request_guest(fx: &Effects, user: &User, req: RequestGuest) -> ApiResult<GuestRequest> {
-    let message = clean_message(req.message)?;
     let s = access::existing_session(fx, &req.session_id).await?;
+    let message = clean_message(req.message, &s)?;
     let mut r = pending(s.id, user, req.request_type.unwrap_or(RequestType::Guest), message);
     fx.store.create_guest_request(&r, true).await.map_err(|e| match e {
         StoreError::Refused(Refusal::SessionMissing) => ApiError::session_not_found(&s.id),
@@ -310,8 +311,8 @@ pub async fn list_guest_requests(
 
 /// `POST /live/invite-guest`: a host or cohost invites a present viewer on stage.
 pub async fn invite_guest(fx: &Effects, user: &User, req: InviteGuest) -> ApiResult<GuestRequest> {
-    let message = clean_message(req.message)?;
     let (s, me) = access::admit_present(fx, &req.session_id, &user.id, Need::MODERATOR).await?;
+    let message = clean_message(req.message, &s)?;
     let request_type = req.request_type.unwrap_or(RequestType::Guest);
     if request_type == RequestType::Cohost && me.role != Role::Host {
         return Err(ApiError::Forbidden("only the host can invite cohosts".into()));
