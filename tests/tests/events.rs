@@ -67,6 +67,38 @@ fn bootstrap() -> PathBuf {
 /// with `event`; returns the function's result (for HTTP and WebSocket events: `statusCode`,
 /// `headers`, `body`).
 async fn invoke(name: &str, event: &Value, env: &[(&str, String)]) -> Value {
+    let quiet = Log {
+        stdout: Stdio::null(),
+        stderr: Stdio::null(),
+    };
+    let (status, result) = invoke_logged(name, event, env, quiet).await;
+    assert_eq!(status, 200, "{name}: the invocation itself failed: {result}");
+    result
+}
+
+/// [`invoke`], answering the emulator's status and what the emulator and the function wrote
+/// (their logs), however the invocation went.
+async fn invoke_logging(name: &str, event: &Value, env: &[(&str, String)]) -> (u16, String) {
+    let log = std::env::temp_dir().join(format!("rie-{}.log", uuid::Uuid::new_v4()));
+    let file = std::fs::File::create(&log).unwrap();
+    let to_file = Log {
+        stdout: Stdio::from(file.try_clone().unwrap()),
+        stderr: Stdio::from(file),
+    };
+    let (status, _) = invoke_logged(name, event, env, to_file).await;
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    (status, text)
+}
+
+/// Where the emulator's (and the function's) output goes.
+struct Log {
+    stdout: Stdio,
+    stderr: Stdio,
+}
+
+/// The emulator's status, and the function's result (or the emulator's error).
+async fn invoke_logged(name: &str, event: &Value, env: &[(&str, String)], log: Log) -> (u16, Value) {
     let (port, api_port) = (free_port(), free_port());
     let mut cmd = Command::new(rie());
     cmd.arg("--runtime-interface-emulator-address")
@@ -78,10 +110,10 @@ async fn invoke(name: &str, event: &Value, env: &[(&str, String)]) -> Value {
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("AWS_LAMBDA_FUNCTION_NAME", name)
         .env("_HANDLER", name)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log.stdout)
+        .stderr(log.stderr)
         .kill_on_drop(true);
-    let _emulator = cmd.spawn().expect("start aws-lambda-rie");
+    let mut emulator = cmd.spawn().expect("start aws-lambda-rie");
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "{name}: the emulator did not listen");
@@ -89,8 +121,12 @@ async fn invoke(name: &str, event: &Value, env: &[(&str, String)]) -> Value {
     }
     let url = format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations");
     let resp = reqwest::Client::new().post(url).json(event).send().await.unwrap();
-    assert_eq!(resp.status(), 200, "{name}: the invocation itself failed");
-    resp.json().await.unwrap()
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let result = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    // Stopped before its log is read, so that everything it wrote is in it.
+    let _ = emulator.kill().await;
+    (status, result)
 }
 
 fn event(name: &str) -> Value {
@@ -289,5 +325,43 @@ async fn every_event_file_runs_through_its_bootstrap() {
             }
             _ => {}
         }
+    }
+}
+
+/// A cold start refuses a configuration that would fail open (the audit's hole 9): JWKS tokens
+/// without a required issuer and audience, an SFU without its key, secret or URL. The function
+/// does not serve; its log says which variable is missing.
+#[tokio::test]
+async fn a_cold_start_refuses_configuration_that_fails_open() {
+    let base = [
+        ("TABLE_NAME", "trendke-live".to_string()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "local".into()),
+        ("AWS_SECRET_ACCESS_KEY", "local".into()),
+        ("LIVEKIT_URL", "ws://127.0.0.1:9".into()),
+        ("LIVEKIT_API_KEY", DEV_LIVEKIT.0.into()),
+        ("LIVEKIT_API_SECRET", DEV_LIVEKIT.1.into()),
+    ];
+    /// Variables added, variables removed, the variable the log must name.
+    type Case = (
+        &'static [(&'static str, &'static str)],
+        &'static [&'static str],
+        &'static str,
+    );
+    let cases: [Case; 2] = [
+        (&[("JWT_JWKS_URL", "http://127.0.0.1:9/jwks.json")], &[], "JWT_ISSUER"),
+        (
+            &[("JWT_SECRET", DEV_JWT_SECRET)],
+            &["LIVEKIT_API_SECRET"],
+            "LIVEKIT_API_SECRET",
+        ),
+    ];
+    for (add, remove, named) in cases {
+        let mut env: Vec<(&str, String)> = base.iter().filter(|(k, _)| !remove.contains(k)).cloned().collect();
+        env.extend(add.iter().map(|(k, v)| (*k, v.to_string())));
+        let (status, log) = invoke_logging("list-active", &event("list-active"), &env).await;
+        assert_ne!(status, 200, "the function served");
+        assert!(log.contains(named), "the cold start's log does not name {named}: {log}");
     }
 }

@@ -163,3 +163,19 @@ async fn rotation_is_picked_up_and_stale_keys_survive_an_outage() {
         "cached key still works"
     );
 }
+
+/// A JWKS document is read up to a bound (the audit's hole 9): a provider that answers with
+/// megabytes verifies nothing (the keys it carries are not taken) instead of filling memory.
+#[tokio::test]
+async fn an_oversized_key_set_is_not_read() {
+    let (idp, _) = idp().await;
+    let mut huge = idp.jwks.clone();
+    huge["padding"] = json!("x".repeat(300 * 1024));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let app = Router::new().route("/jwks.json", get(move || async move { axum::Json(huge) }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let a = auth(&url, Duration::from_secs(30));
+    let refused = a.verify(&signed(Algorithm::RS256, "rsa-1", &claims("u"))).await;
+    assert!(refused.is_err(), "a key from an oversized document was used");
+}

@@ -36,6 +36,7 @@ async fn secrets_are_read_from_secure_string_parameters() {
         ("JWT_SECRET_PARAMETER", "/trendke/jwt"),
         ("LIVEKIT_API_SECRET_PARAMETER", "/trendke/livekit"),
         ("LIVEKIT_API_KEY", "key"),
+        ("LIVEKIT_URL", "wss://sfu.example"),
     ]);
     let config = shared::adapter::app::load_config(&sdk, |k| vars.get(k).map(|v| v.to_string()))
         .await

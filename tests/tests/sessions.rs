@@ -533,3 +533,37 @@ async fn the_gateway_serves_the_committed_openapi_document() {
     let committed = std::fs::read_to_string(e2e::repo_root().join("docs/openapi.json")).unwrap();
     assert_eq!(served, committed);
 }
+
+/// Authentication fails closed (the audit's hole 9): oversized tokens, and profile claims that
+/// could disguise what others see (control or bidi characters, overlong names, avatars that are
+/// not https URLs), are refused with 401.
+#[tokio::test]
+async fn oversized_tokens_and_unsafe_profile_claims_are_refused() {
+    let env = Env::start().await;
+    let claims = |extra: Value| {
+        let mut c = json!({"sub": "mallory", "exp": now() + 600});
+        c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        sign(c, JWT_SECRET)
+    };
+    let refused = [
+        claims(json!({"padding": "x".repeat(10_000)})),
+        claims(json!({"username": "alice\u{202E}nimda"})),
+        claims(json!({"username": "line\nbreak"})),
+        claims(json!({"username": "n".repeat(65)})),
+        claims(json!({"avatar_url": "http://plain.example/a.png"})),
+        claims(json!({"avatar_url": "javascript:alert(1)"})),
+        claims(json!({"picture": format!("https://cdn.example/{}", "a".repeat(2100))})),
+    ];
+    for t in &refused {
+        let r = env.post("/live/start", t, json!({"title": "t"})).await;
+        assert_eq!(r.status, 401, "{}: {}", &t[..40.min(t.len())], r.body);
+    }
+    let fine = claims(json!({"username": "Mallory Ö", "avatar_url": "https://cdn.example/m.png"}));
+    let r = env.post("/live/start", &fine, json!({"title": "t"})).await;
+    assert_eq!(
+        (r.status, r.body["host_username"].clone()),
+        (201, json!("Mallory Ö")),
+        "{}",
+        r.body
+    );
+}

@@ -22,7 +22,10 @@ pub async fn run() -> Result<(), lambda_http::Error> {
             known.join(", ")
         )
     })?;
-    let app = Arc::new(App::from_env().await?);
+    let app = App::from_env().await.inspect_err(|e| {
+        tracing::error!(error = %e, "cold start refused: the function's configuration is incomplete");
+    })?;
+    let app = Arc::new(app);
     lambda_http::run(service_fn(move |req: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(endpoint.handle(&app, req).await) }

@@ -90,6 +90,16 @@ impl Config {
 
     /// Reads the configuration through `var` (the environment, with fetched secrets laid over it).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &str| {
+            var(name).ok_or_else(|| {
+                let also = SECRET_PARAMETERS
+                    .iter()
+                    .find(|(_, stands_for)| *stands_for == name)
+                    .map(|(parameter, _)| format!(" (or {parameter})"))
+                    .unwrap_or_default();
+                ConfigError(format!("{name}{also} is required"))
+            })
+        };
         let parse_var = |name: &str, default: u64| -> Result<u64, ConfigError> {
             match var(name) {
                 None => Ok(default),
@@ -101,6 +111,13 @@ impl Config {
         };
         let keys = match (var("JWT_SECRET"), var("JWT_JWKS_URL")) {
             (Some(secret), None) => JwtKeySource::Secret(secret),
+            // Keys from an identity provider's JWKS sign tokens for every app of that provider:
+            // only its issuer and this API's audience make a token one for us.
+            (None, Some(_)) if var("JWT_ISSUER").is_none() || var("JWT_AUDIENCE").is_none() => {
+                return Err(ConfigError(
+                    "with JWT_JWKS_URL, both JWT_ISSUER and JWT_AUDIENCE are required".into(),
+                ))
+            }
             (None, Some(url)) => JwtKeySource::Jwks(url),
             (Some(_), Some(_)) => {
                 return Err(ConfigError(
@@ -145,13 +162,59 @@ impl Config {
                 leeway_seconds: parse_var("JWT_LEEWAY_SECONDS", 30)?,
                 jwks_refetch_cooldown: Duration::from_secs(parse_var("JWT_JWKS_COOLDOWN_SECONDS", 30)?),
             },
+            // No defaults: `make dev` sets the local SFU's; anywhere else a missing one is a
+            // mistake that must not run with the dev key.
             sfu: SfuConfig {
-                url: var("LIVEKIT_URL").unwrap_or_else(|| "ws://127.0.0.1:7880".into()),
-                api_key: var("LIVEKIT_API_KEY").unwrap_or_else(|| "devkey".into()),
-                api_secret: var("LIVEKIT_API_SECRET").unwrap_or_else(|| "secret".into()),
+                url: required("LIVEKIT_URL")?,
+                api_key: required("LIVEKIT_API_KEY")?,
+                api_secret: required("LIVEKIT_API_SECRET")?,
                 token_ttl: Duration::from_secs(ttl),
                 ice_servers,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(|name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+    }
+
+    const SFU: [(&str, &str); 3] = [
+        ("LIVEKIT_URL", "wss://sfu.example"),
+        ("LIVEKIT_API_KEY", "key"),
+        ("LIVEKIT_API_SECRET", "secret-of-the-sfu"),
+    ];
+
+    #[test]
+    fn nothing_fails_open() {
+        let jwks = [SFU.as_slice(), &[("JWT_JWKS_URL", "https://idp.example/jwks.json")]].concat();
+        let err = from(&jwks).unwrap_err();
+        assert!(err.0.contains("JWT_ISSUER") && err.0.contains("JWT_AUDIENCE"), "{err}");
+        let complete = [
+            jwks.as_slice(),
+            &[("JWT_ISSUER", "https://idp.example"), ("JWT_AUDIENCE", "live")],
+        ]
+        .concat();
+        assert!(from(&complete).is_ok());
+
+        for missing in ["LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"] {
+            let vars: Vec<(&str, &str)> = SFU
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .chain([("JWT_SECRET", "s")])
+                .collect();
+            let err = from(&vars).unwrap_err();
+            assert!(err.0.starts_with(missing), "{err}");
+        }
+        let err = from(&[("JWT_SECRET", "s"), SFU[0], SFU[1]]).unwrap_err();
+        assert!(
+            err.0.contains("LIVEKIT_API_SECRET_PARAMETER"),
+            "the SSM alternative is named: {err}"
+        );
     }
 }

@@ -16,17 +16,22 @@ pub fn check_text(field: &str, value: &str, max_chars: usize, allow_newlines: bo
             format!("must be at most {max_chars} characters (got {n})"),
         ));
     }
-    let bad = value.chars().find(|&c| {
-        (c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    });
-    if let Some(c) = bad {
+    if let Some(c) = forbidden_char(value, allow_newlines) {
         return Err(ApiError::validation(
             field,
             format!("contains a forbidden character U+{:04X}", c as u32),
         ));
     }
     Ok(())
+}
+
+/// The first character of `value` that must not be shown to others: a control character (line
+/// breaks and tabs aside where `allow_newlines`) or a bidi override or isolate.
+pub fn forbidden_char(value: &str, allow_newlines: bool) -> Option<char> {
+    value.chars().find(|&c| {
+        (c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    })
 }
 
 /// Characters that show nothing and can split a word: zero-width space, non-joiner and joiner,

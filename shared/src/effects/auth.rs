@@ -16,6 +16,7 @@ use tokio::sync::RwLock;
 use crate::domain::config::{JwtConfig, JwtKeySource};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::UserId;
+use crate::domain::text::forbidden_char;
 use crate::domain::User;
 
 #[derive(Deserialize)]
@@ -32,6 +33,14 @@ struct Claims {
 
 /// JWKS documents are refreshed at least this often, even when every `kid` is known.
 const JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
+/// Largest token read: real ones are a few hundred bytes; a huge one is only work for us.
+const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Largest JWKS document read (providers publish a handful of keys, a few KB).
+const MAX_JWKS_BYTES: usize = 256 * 1024;
+/// Longest display name taken from a token.
+const MAX_USERNAME_CHARS: usize = 64;
+/// Longest avatar URL taken from a token.
+const MAX_AVATAR_URL_BYTES: usize = 2048;
 
 pub struct Authenticator {
     config: JwtConfig,
@@ -80,6 +89,11 @@ impl Authenticator {
 
     /// Verifies a raw JWT (also used for WebSocket `$connect`, where the token is in the query).
     pub async fn verify(&self, token: &str) -> ApiResult<User> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(ApiError::Unauthorized(format!(
+                "token is larger than {MAX_TOKEN_BYTES} bytes"
+            )));
+        }
         let (key, alg) = match &self.hs_key {
             Some(k) => (k.clone(), Algorithm::HS256),
             None => self.jwks_key(token).await?,
@@ -152,16 +166,22 @@ impl Authenticator {
         let JwtKeySource::Jwks(url) = &self.config.keys else {
             return Err("no JWKS URL configured".into());
         };
-        let set: JwkSet = self
+        let mut response = self
             .http
             .get(url)
             .send()
             .await
             .and_then(|r| r.error_for_status())
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
             .map_err(|e| e.to_string())?;
+        // Read with a bound: a misbehaving endpoint cannot make us hold an unbounded document.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_JWKS_BYTES {
+                return Err(format!("JWKS document larger than {MAX_JWKS_BYTES} bytes"));
+            }
+        }
+        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
             let Some(alg) = key_algorithm(jwk) else { continue };
@@ -209,10 +229,26 @@ fn user_from_claims(c: Claims) -> ApiResult<User> {
         .map(|s| s.trim().to_string())
         .find(|s| !s.is_empty())
         .unwrap_or_else(|| sub.to_string());
+    // The name and avatar are shown to everyone in the session: nothing that could disguise them.
+    if username.chars().count() > MAX_USERNAME_CHARS || forbidden_char(&username, false).is_some() {
+        return Err(ApiError::Unauthorized(format!(
+            "token name claim must be at most {MAX_USERNAME_CHARS} characters without control or bidi characters"
+        )));
+    }
     let avatar_url = [c.avatar_url, c.picture]
         .into_iter()
         .flatten()
         .find(|s| !s.trim().is_empty());
+    if let Some(url) = &avatar_url {
+        let safe = url.len() <= MAX_AVATAR_URL_BYTES
+            && url.starts_with("https://")
+            && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !safe {
+            return Err(ApiError::Unauthorized(format!(
+                "token avatar claim must be an https URL of at most {MAX_AVATAR_URL_BYTES} bytes"
+            )));
+        }
+    }
     Ok(User {
         id: sub,
         username,
