@@ -54,9 +54,23 @@ const CHATS: Policy = Policy {
     ..WRITES_AND_PUSHES
 };
 
-/// A reaction is a counting transaction, then a coalesced push.
+/// A reaction is two updates (the user's window, a shard), then a coalesced push of the totals.
 const REACTS: Policy = Policy {
-    dynamodb: &["GetItem", "Query", "UpdateItem", "TransactWriteItems", "DeleteItem"],
+    dynamodb: &["GetItem", "Query", "UpdateItem", "BatchGetItem", "DeleteItem"],
+    ..WRITES_AND_PUSHES
+};
+
+/// A socket's frames run chat and reactions.
+const FRAMES: Policy = Policy {
+    dynamodb: &[
+        "GetItem",
+        "Query",
+        "PutItem",
+        "UpdateItem",
+        "TransactWriteItems",
+        "DeleteItem",
+        "BatchGetItem",
+    ],
     ..WRITES_AND_PUSHES
 };
 
@@ -160,7 +174,7 @@ endpoints! {
     /// `GET /live/session/{session_id}`: session detail.
     GetSession = "get-session" {
         route: Route::get("/live/session/{session_id}"),
-        policy: READS,
+        policy: Policy { dynamodb: &["GetItem", "BatchGetItem"], ..Policy::NOTHING },
         run: |fx, caller: Option<User>, id: Path<SessionId>| sessions::detail(fx, caller, id.0),
         ok: 200 Json<sessions::SessionView>,
         example: Example::anyone().in_session(),
@@ -433,7 +447,7 @@ endpoints! {
     /// WebSocket `$default`: the frames a socket sends (`ping`, `chat`, `react`).
     WsDefault = "ws-default" {
         route: Route::websocket("$default"),
-        policy: WRITES_AND_PUSHES,
+        policy: FRAMES,
         run: |fx, socket: Socket, frame: RawBody| websocket::frame(fx, socket.0, &frame.0),
         ok: 200 Empty,
         example: Example::anyone().body(json!({"action": "chat", "message": "Hi from the socket"})),

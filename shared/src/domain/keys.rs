@@ -107,21 +107,12 @@ pub fn slow_mode(session_id: &SessionId, user_id: &UserId) -> Key {
     }
 }
 
-/// `SESSION#<id>` / `REACT#<shard>`: one shard of the session's reaction counts.
+/// `REACT#<session id>#<shard>` / `REACT`: one shard of the session's reaction counts. Each shard
+/// is its own partition, so the shards' write throughput adds up.
 pub fn reaction_shard(session_id: &SessionId, shard: u32) -> Key {
     Key {
-        pk: session_pk(session_id),
-        sk: format!("{REACTION_PREFIX}{shard}"),
-    }
-}
-
-pub const REACTION_PREFIX: &str = "REACT#";
-
-/// `SESSION#<id>` / `RATE#<kind>#<user>`: a per-user rate-limit window.
-pub fn rate_window(session_id: &SessionId, kind: &str, user_id: &UserId) -> Key {
-    Key {
-        pk: session_pk(session_id),
-        sk: format!("RATE#{kind}#{user_id}"),
+        pk: format!("REACT#{session_id}#{shard}"),
+        sk: "REACT".into(),
     }
 }
 

@@ -1,27 +1,31 @@
 //! Access patterns of reactions: count one within the per-user rate, sum a session's totals
 //! (`docs/data-model.md`, P14, P15).
+//!
+//! A reaction never touches the session's item: the most frequent write we take must not contend
+//! with joins, leaves and stage changes there (on DynamoDB, transactions on one item conflict).
+//! The user's rate window lives on their participant item, whose presence is the condition of the
+//! same update; the count is an `ADD` on one of the session's shard items, each its own partition.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{ConditionCheck, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValuesOnConditionCheckFailure};
 
 use super::error::{Refusal, StoreError, StoreResult};
-use super::item::{failed, key_item, n, number, present_values, s, text};
-use super::transact::{backoff, TxError, MAX_ATTEMPTS};
+use super::item::{db_err, failed, key_item, n, number, present_values, text};
+use super::transact::{backoff, MAX_ATTEMPTS};
 use super::Store;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::keys;
 use crate::domain::time::epoch_seconds;
-use crate::domain::{ParticipantStatus, ReactionType};
+use crate::domain::{ParticipantStatus, ReactionType, SessionStatus};
 
 /// Shards of a session's reaction counts: writes spread over them, reads sum them.
 pub const REACTION_SHARDS: u32 = 16;
 
 impl Store {
-    /// P14: counts one reaction in one transaction: the session is live and the user present
-    /// (condition checks, so no reads are needed first), the user's rate window (two condition
-    /// branches: a new second, or the same second under the limit), and one random shard of the
-    /// session's counts.
+    /// P14: counts one reaction of a present participant, within `per_second`: one conditional
+    /// update of the participant's rate window (a new second, or the same second under the
+    /// limit, and present either way), then an `ADD` on a random shard of the session's counts.
     pub async fn add_reaction(
         &self,
         session_id: &SessionId,
@@ -29,26 +33,81 @@ impl Store {
         kind: ReactionType,
         per_second: u32,
     ) -> StoreResult<()> {
-        let live = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::session(session_id))))
-            .condition_expression("#st = :live")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":live", s("live"))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(failed)?;
-        let mut present = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::participant(session_id, user_id))))
-            .condition_expression("#st IN (:active, :muted)")
-            .expression_attribute_names("#st", "status")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        for (k, v) in present_values() {
-            present = present.expression_attribute_values(k, v);
+        // The window last seen in a failed condition; `None`: assume a new second.
+        let mut seen_window: Option<i64> = None;
+        for attempt in 0..MAX_ATTEMPTS {
+            let second = epoch_seconds();
+            let new_window = seen_window.is_none_or(|w| w < second);
+            let mut update = self
+                .db
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&keys::participant(session_id, user_id))))
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":win", n(second))
+                .expression_attribute_values(":one", n(1))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            for (k, v) in present_values() {
+                update = update.expression_attribute_values(k, v);
+            }
+            update = if new_window {
+                update
+                    .update_expression("SET react_window = :win, react_count = :one")
+                    .condition_expression(
+                        "#st IN (:active, :muted) AND (attribute_not_exists(react_window) OR react_window < :win)",
+                    )
+            } else {
+                update
+                    .update_expression("SET react_count = react_count + :one")
+                    .condition_expression("#st IN (:active, :muted) AND react_window = :win AND react_count < :limit")
+                    .expression_attribute_values(":limit", n(per_second))
+            };
+            let Some(old) = self.conditional_update(update).await? else {
+                return self.count_reaction(session_id, kind).await;
+            };
+            let present = [ParticipantStatus::Active, ParticipantStatus::Muted]
+                .iter()
+                .any(|p| text(&old, "status") == Some(p.as_str()));
+            if old.is_empty() || !present {
+                return Err(self.reaction_refusal(session_id, &old).await?.into());
+            }
+            let (window, used) = (number(&old, "react_window"), number(&old, "react_count"));
+            if window >= second && used >= i64::from(per_second) {
+                return Err(Refusal::RateLimited {
+                    what: "reactions",
+                    per_second,
+                }
+                .into());
+            }
+            // The window moved on (or was not what this attempt assumed): decide again.
+            seen_window = Some(window);
+            if window >= second {
+                backoff(attempt).await;
+            }
         }
-        let present = present.build().map_err(failed)?;
-        let count = Update::builder()
+        Err(StoreError::Busy("reaction".into()))
+    }
+
+    /// P14: why a reaction was refused, the participant as it was (`old`, empty when there is
+    /// none) being absent, left or barred: an ended or missing session says so first.
+    async fn reaction_refusal(&self, session_id: &SessionId, old: &super::item::Item) -> StoreResult<Refusal> {
+        Ok(match self.session(session_id).await? {
+            None => Refusal::SessionMissing,
+            Some(s) if s.status != SessionStatus::Live => Refusal::SessionEnded,
+            _ if [ParticipantStatus::Kicked, ParticipantStatus::Banned]
+                .iter()
+                .any(|b| text(old, "status") == Some(b.as_str())) =>
+            {
+                Refusal::Barred
+            }
+            _ => Refusal::Absent,
+        })
+    }
+
+    /// P14: adds one reaction of `kind` to a random shard of the session's counts.
+    async fn count_reaction(&self, session_id: &SessionId, kind: ReactionType) -> StoreResult<()> {
+        self.db
+            .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::reaction_shard(
                 session_id,
@@ -57,96 +116,86 @@ impl Store {
             .update_expression("ADD #t :one")
             .expression_attribute_names("#t", kind.as_str())
             .expression_attribute_values(":one", n(1))
-            .build()
-            .map_err(failed)?;
-        // The window last seen in a failed condition; `None`: assume a new second.
-        let mut seen_window: Option<i64> = None;
-        for attempt in 0..MAX_ATTEMPTS {
-            let second = epoch_seconds();
-            let new_window = seen_window.is_none_or(|w| w < second);
-            let b = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key_item(&keys::rate_window(session_id, "react", user_id))))
-                .expression_attribute_names("#w", "window")
-                .expression_attribute_names("#c", "count")
-                .expression_attribute_values(":win", n(second))
-                .expression_attribute_values(":one", n(1))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-            let rate = if new_window {
-                b.update_expression("SET #w = :win, #c = :one, expires_at = :ttl")
-                    .condition_expression("attribute_not_exists(#w) OR #w < :win")
-                    .expression_attribute_values(":ttl", n(second + 60))
-            } else {
-                b.update_expression("SET #c = #c + :one")
-                    .condition_expression("#w = :win AND #c < :limit")
-                    .expression_attribute_values(":limit", n(per_second))
-            }
-            .build()
-            .map_err(failed)?;
-            let items = vec![
-                TransactWriteItem::builder().condition_check(live.clone()).build(),
-                TransactWriteItem::builder().condition_check(present.clone()).build(),
-                TransactWriteItem::builder().update(rate).build(),
-                TransactWriteItem::builder().update(count.clone()).build(),
-            ];
-            match self.transact(items).await {
-                Ok(()) => return Ok(()),
-                Err(TxError::Cancelled(c)) if c.failed(0) => {
-                    let exists = c.item(0).is_some() || self.session(session_id).await?.is_some();
-                    let refusal = if exists {
-                        Refusal::SessionEnded
-                    } else {
-                        Refusal::SessionMissing
-                    };
-                    return Err(refusal.into());
-                }
-                Err(TxError::Cancelled(c)) if c.failed(1) => {
-                    let barred = match c.item(1) {
-                        Some(item) => [ParticipantStatus::Kicked, ParticipantStatus::Banned]
-                            .iter()
-                            .any(|b| text(&item, "status") == Some(b.as_str())),
-                        None => self
-                            .participant(session_id, user_id)
-                            .await?
-                            .is_some_and(|p| p.status.is_barred()),
-                    };
-                    let refusal = if barred { Refusal::Barred } else { Refusal::Absent };
-                    return Err(refusal.into());
-                }
-                Err(TxError::Cancelled(c)) if c.failed(2) => {
-                    let (window, used) = match c.item(2) {
-                        Some(old) => (number(&old, "window"), number(&old, "count")),
-                        None => (second, i64::from(per_second)), // no image: assume the worst
-                    };
-                    if window >= second && used >= i64::from(per_second) {
-                        return Err(Refusal::RateLimited {
-                            what: "reactions",
-                            per_second,
-                        }
-                        .into());
-                    }
-                    seen_window = Some(window);
-                }
-                Err(TxError::Cancelled(c)) if c.transient() => backoff(attempt).await,
-                Err(TxError::Cancelled(_)) => {}
-                Err(TxError::Retry) => backoff(attempt).await,
-                Err(TxError::Fatal(e)) => return Err(e),
-            }
-        }
-        Err(StoreError::Busy("reaction".into()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(db_err)
     }
 
-    /// P15: a session's reaction totals, summed over its shards (one Query).
+    /// P15: a session's reaction totals, summed over its shards (one BatchGetItem).
     pub async fn reaction_totals(&self, session_id: &SessionId) -> StoreResult<HashMap<ReactionType, i64>> {
-        let items = self
-            .query_prefix(keys::session_pk(session_id), keys::REACTION_PREFIX)
-            .await?;
+        let keys = (0..REACTION_SHARDS)
+            .map(|shard| key_item(&keys::reaction_shard(session_id, shard)))
+            .collect();
         let mut totals: HashMap<ReactionType, i64> = ReactionType::ALL.iter().map(|t| (*t, 0)).collect();
-        for item in &items {
-            for t in ReactionType::ALL {
-                *totals.entry(t).or_default() += number(item, t.as_str());
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .build()
+                .map_err(failed)?,
+        );
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(request) = pending.take() else {
+                return Ok(totals);
+            };
+            let out = self
+                .db
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(db_err)?;
+            for item in out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                for t in ReactionType::ALL {
+                    *totals.entry(t).or_default() += number(&item, t.as_str());
+                }
+            }
+            pending = out
+                .unprocessed_keys
+                .unwrap_or_default()
+                .remove(&self.table)
+                .filter(|k| !k.keys.is_empty());
+            if pending.is_some() {
+                backoff(attempt).await;
             }
         }
-        Ok(totals)
+        Err(StoreError::Busy("reaction totals".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_sdk_dynamodb::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+    use crate::effects::store::testing::{cancelled, reason, session_id};
+
+    /// However much the session's item is fought over (joins, leaves, stage changes conflicting
+    /// in transactions), a reaction is two single-item updates and never waits on it.
+    #[tokio::test]
+    async fn a_conflict_storm_on_the_session_cannot_block_reactions() {
+        let storm =
+            mock!(Client::transact_write_items).then_error(|| cancelled(vec![reason("TransactionConflict", None)]));
+        let update = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+        let store = Store::new(
+            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&storm, &update]),
+            "t",
+        );
+        let user = UserId::parse("u").unwrap();
+        for _ in 0..3 {
+            store
+                .add_reaction(&session_id(), &user, ReactionType::Fire, 25)
+                .await
+                .unwrap();
+        }
+        assert_eq!(storm.num_calls(), 0, "no transaction");
+        assert_eq!(update.num_calls(), 6, "the rate window and a shard, per reaction");
     }
 }
