@@ -125,7 +125,7 @@ async fn turn(fx: &Effects, session_id: &SessionId, event_type: &'static str) ->
     let end = match known(session_id, event_type, now) {
         Some(w) if w.trailer_taken => return Ok(None),
         Some(w) => w.end_ms,
-        None => match fx.store.claim_push_window(session_id, event_type, window).await? {
+        None => match fx.store.claim_push_window(session_id, event_type, now, window).await? {
             None => {
                 remember(
                     session_id,

@@ -10,18 +10,19 @@ use super::item::{key_item, n, number};
 use super::Store;
 use crate::domain::ids::SessionId;
 use crate::domain::keys;
-use crate::domain::time::epoch_millis;
 
 impl Store {
-    /// P16: claims the leading edge of an event's push window: `Ok(None)` when this caller opened a
-    /// new window (and pushes now), `Ok(Some(end))` when a window ending at `end` (epoch ms) is open.
+    /// P16: claims the leading edge of an event's push window at `now` (epoch ms): `Ok(None)` when
+    /// this caller opened a new window, ending exactly at `now + window_ms` (and pushes now),
+    /// `Ok(Some(end))` when a window ending at `end` is open. The caller's `now` is the one the
+    /// window is written with, so that the end it remembers is the end the trailer is claimed for.
     pub async fn claim_push_window(
         &self,
         session_id: &SessionId,
         event_type: &str,
+        now: i64,
         window_ms: i64,
     ) -> StoreResult<Option<i64>> {
-        let now = epoch_millis();
         let update = self
             .db
             .update_item()
@@ -63,5 +64,40 @@ impl Store {
             .condition_expression("window_end = :end AND (attribute_not_exists(trailer_for) OR trailer_for <> :end)")
             .expression_attribute_values(":end", n(window_end));
         Ok(self.conditional_update(update).await?.is_none())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_sdk_dynamodb::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+    use crate::effects::store::testing::session_id;
+
+    /// A window opened at `now` ends at `now + window`, to the millisecond: the end the opener
+    /// remembers is the one its trailer is claimed for (an end computed from another clock
+    /// reading would miss it, and that window's last state would never be pushed).
+    #[tokio::test]
+    async fn a_window_ends_exactly_window_after_the_callers_now() {
+        let claim = mock!(Client::update_item)
+            .match_requests(|r| {
+                let value = |k: &str| {
+                    r.expression_attribute_values()
+                        .and_then(|v| v.get(k))
+                        .and_then(|v| v.as_n().ok())
+                        .cloned()
+                };
+                value(":now").as_deref() == Some("1000") && value(":end").as_deref() == Some("2000")
+            })
+            .then_output(|| UpdateItemOutput::builder().build());
+        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&claim]), "t");
+        let opened = store
+            .claim_push_window(&session_id(), "reactions", 1000, 1000)
+            .await
+            .unwrap();
+        assert_eq!(opened, None, "opened by this caller");
+        assert_eq!(claim.num_calls(), 1);
     }
 }
