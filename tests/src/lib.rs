@@ -447,12 +447,20 @@ impl Socket {
         self.received.iter().filter(|v| v["type"] == kind).collect()
     }
 
-    /// True when the server has closed the socket (reads until close or timeout).
+    /// True when the server closes the socket (within `EVENT_TIMEOUT`; events before the close
+    /// are read and kept); false when nothing closes it in that time.
     pub async fn closed(&mut self) -> bool {
+        use futures::StreamExt;
         loop {
-            match self.next_event().await {
-                Some(_) => continue,
-                None => return true,
+            let Ok(frame) = tokio::time::timeout(EVENT_TIMEOUT, self.stream.next()).await else {
+                return false;
+            };
+            match frame {
+                None | Some(Err(_)) | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => return true,
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                    self.received.push(serde_json::from_str(&t).expect("events are JSON"));
+                }
+                Some(Ok(_)) => {}
             }
         }
     }

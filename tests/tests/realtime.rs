@@ -626,3 +626,36 @@ async fn blocked_words_hold_against_disguises_and_stay_private() {
     let listed = env.get("/live/active", None).await.body;
     assert!(listed[0].get("blocked_words").is_none(), "the public list: {listed}");
 }
+
+/// Sockets are bounded (the audit's hole 6): only a present participant opens one, and each user
+/// holds at most 3 to a session; a fourth closes their oldest (a reconnecting client always gets
+/// in, a stale socket never locks it out).
+#[tokio::test]
+async fn sockets_need_presence_and_a_user_holds_at_most_three() {
+    let env = Env::start().await;
+    let id = session_with_viewers(&env, json!({}), &["v1"]).await;
+    assert_eq!(env.connect("lurker", &id).await.err(), Some(403), "not joined");
+    let mut first = env.connect("v1", &id).await.unwrap();
+    first.sync().await;
+    let mut others = Vec::new();
+    for _ in 0..3 {
+        let mut s = env.connect("v1", &id).await.unwrap();
+        s.sync().await;
+        others.push(s);
+    }
+    assert!(first.closed().await, "the oldest socket is closed by the fourth");
+    let store = &env.app.fx.store;
+    let open = store.session_connections(&sid(&id), Some(&uid("v1"))).await.unwrap();
+    assert_eq!(open.len(), 3, "{open:?}");
+    let r = env
+        .post(
+            "/live/send-message",
+            token("host"),
+            json!({"session_id": id, "message": "to all three"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    for s in &mut others {
+        s.until("the message", |e| e["data"]["message"] == "to all three").await;
+    }
+}

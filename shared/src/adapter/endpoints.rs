@@ -48,12 +48,6 @@ const WRITES_AND_PUSHES: Policy = Policy {
     connections: &["POST"],
 };
 
-/// Chat is stored once and pushed (nothing is updated in place).
-const CHATS: Policy = Policy {
-    dynamodb: &["GetItem", "Query", "PutItem", "TransactWriteItems", "DeleteItem"],
-    ..WRITES_AND_PUSHES
-};
-
 /// A reaction is two updates (the user's window, a shard), then a coalesced push of the totals.
 const REACTS: Policy = Policy {
     dynamodb: &["GetItem", "Query", "UpdateItem", "BatchGetItem", "DeleteItem"],
@@ -210,7 +204,7 @@ endpoints! {
     /// `POST /live/send-message`: send a chat message.
     SendMessage = "send-message" {
         route: Route::post("/live/send-message"),
-        policy: CHATS,
+        policy: WRITES_AND_PUSHES,
         run: |fx, user: User, body: Json<chat::SendMessage>| chat::send(fx, &user, body.0),
         ok: 201 Json<domain::ChatMessage>,
         example: Example::by("bob").body(json!({"session_id": SESSION, "message": "Hello everyone!", "message_type": "text"})),
@@ -437,7 +431,11 @@ endpoints! {
     /// WebSocket `$connect`: a socket to a live session, authorised by the `token` parameter.
     WsConnect = "ws-connect" {
         route: Route::websocket("$connect"),
-        policy: Policy { dynamodb: &["GetItem", "PutItem"], ..Policy::NOTHING },
+        policy: Policy {
+            dynamodb: &["GetItem", "TransactWriteItems", "UpdateItem", "DeleteItem"],
+            indexes: false,
+            connections: &["DELETE"],
+        },
         run: |fx, user: TokenUser, socket: Socket, query: Query<realtime::ConnectQuery>| realtime::connect(fx, &user.0, query.0.session_id, socket.0),
         ok: 200 Empty,
         example: Example::by("bob").query(&[("session_id", SESSION)]),
@@ -457,7 +455,7 @@ endpoints! {
     /// WebSocket `$disconnect`.
     WsDisconnect = "ws-disconnect" {
         route: Route::websocket("$disconnect"),
-        policy: Policy { dynamodb: &["DeleteItem"], ..Policy::NOTHING },
+        policy: Policy { dynamodb: &["DeleteItem", "UpdateItem"], ..Policy::NOTHING },
         run: |fx, socket: Socket| realtime::disconnect(fx, &socket.0),
         ok: 200 Empty,
         example: Example::anyone(),

@@ -79,6 +79,15 @@ pub fn connections_index_sk(user_id: &UserId, connection_id: &str) -> String {
     format!("{user_id}#{connection_id}")
 }
 
+/// `SESSION#<id>` / `SOCKETS#<user>`: the user's open sockets to the session (a string set of
+/// `<connected at, ms, 13 digits>#<connection id>`, oldest first in text order), to bound them.
+pub fn sockets(session_id: &SessionId, user_id: &UserId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("SOCKETS#{user_id}"),
+    }
+}
+
 /// `CHAT#<session>` / `MSG#<created_at>#<message_id>`: a chat message. The id makes every sort key
 /// unique, so messages sharing a timestamp page without loss.
 pub fn chat_message(session_id: &SessionId, created_at: &Timestamp, message_id: &str) -> Key {

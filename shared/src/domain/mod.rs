@@ -128,6 +128,8 @@ pub mod limits {
     pub const CHAT_METADATA_MAX_DEPTH: usize = 4;
     /// Reactions one user may send per second in one session.
     pub const REACTIONS_PER_SECOND: u32 = 25;
+    /// Sockets one user holds open to one session; another closes the oldest.
+    pub const SOCKETS_PER_USER: usize = 3;
 }
 
 /// Per-session settings (the spec's `live_session_settings`). They live inside the session item

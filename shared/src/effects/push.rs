@@ -169,14 +169,19 @@ impl Pusher {
             }
         };
         for c in conns {
-            if let Some(api) = &self.api {
-                if let Err(e) = api.delete_connection().connection_id(&c.connection_id).send().await {
-                    tracing::debug!(error = %e, connection = %c.connection_id, "DeleteConnection failed (likely gone)");
-                }
+            self.close(store, &c.connection_id).await;
+        }
+    }
+
+    /// Closes one socket (DeleteConnection) and forgets it.
+    pub async fn close(&self, store: &Store, connection_id: &str) {
+        if let Some(api) = &self.api {
+            if let Err(e) = api.delete_connection().connection_id(connection_id).send().await {
+                tracing::debug!(error = %e, connection = connection_id, "DeleteConnection failed (likely gone)");
             }
-            if let Err(e) = store.delete_connection(&c.connection_id).await {
-                tracing::warn!(error = %e, "disconnect: connection item not deleted");
-            }
+        }
+        if let Err(e) = store.delete_connection(connection_id).await {
+            tracing::warn!(error = %e, connection = connection_id, "connection item not deleted");
         }
     }
 }

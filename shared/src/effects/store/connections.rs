@@ -1,13 +1,18 @@
 //! Access patterns of WebSocket connections and the audiences of pushes (`docs/data-model.md`,
 //! P12, P17).
 
-use super::error::StoreResult;
-use super::item::{db_err, s, text, to_item, Item};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+
+use super::error::{Refusal, StoreError, StoreResult};
+use super::item::{db_err, failed, from_item, key_item, n, present_values, s, text, to_item, Item};
+use super::transact::{backoff, MAX_ATTEMPTS};
 use super::Store;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::keys;
 use crate::domain::time::epoch_seconds;
-use crate::domain::Connection;
+use crate::domain::{Connection, ParticipantStatus};
 
 /// A connection as the fan-out sees it (from GSI1 keys alone).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,16 +21,103 @@ pub struct ConnectionRef {
     pub user_id: String,
 }
 
+/// The connection item of `c`, under the session's fan-out index.
+fn connection_item(c: &Connection) -> StoreResult<Item> {
+    let mut item = to_item(&keys::connection(&c.connection_id), c)?;
+    item.insert(keys::GSI1_PK.into(), s(keys::connections_index_pk(&c.session_id)));
+    item.insert(
+        keys::GSI1_SK.into(),
+        s(keys::connections_index_sk(&c.user_id, &c.connection_id)),
+    );
+    Ok(item)
+}
+
+/// `c` in its user's set of sockets: oldest first in text order.
+fn socket_entry(c: &Connection) -> String {
+    format!("{:013}#{}", c.connected_at.unix_millis(), c.connection_id)
+}
+
 impl Store {
-    /// P12: records a connection (with its TTL) under the session's fan-out index.
+    /// P12: records a connection item (with its TTL) as it is, whoever its user.
     pub async fn put_connection(&self, c: &Connection) -> StoreResult<()> {
-        let mut item = to_item(&keys::connection(&c.connection_id), c)?;
-        item.insert(keys::GSI1_PK.into(), s(keys::connections_index_pk(&c.session_id)));
-        item.insert(
-            keys::GSI1_SK.into(),
-            s(keys::connections_index_sk(&c.user_id, &c.connection_id)),
-        );
-        self.put(item).await
+        self.put(connection_item(c)?).await
+    }
+
+    /// P12: opens a socket of a present participant: in one transaction, the participant is still
+    /// present (a kick cannot slip between the checks and the write), the connection is recorded
+    /// and counted in the user's set of sockets, which holds at most `max`. At the bound, the
+    /// user's oldest socket is let go (taken out of the set) and the attempt repeated. Returns the
+    /// connection ids let go, for the caller to close.
+    pub async fn open_connection(&self, c: &Connection, max: usize) -> StoreResult<Vec<String>> {
+        let mut present = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::participant(&c.session_id, &c.user_id))))
+            .condition_expression("#st IN (:active, :muted)")
+            .expression_attribute_names("#st", "status")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (k, v) in present_values() {
+            present = present.expression_attribute_values(k, v);
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(connection_item(c)?))
+            .build()
+            .map_err(failed)?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::sockets(&c.session_id, &c.user_id))))
+            .update_expression("ADD #open :me")
+            .condition_expression("attribute_not_exists(#open) OR size(#open) < :max")
+            .expression_attribute_names("#open", "open")
+            .expression_attribute_values(":me", AttributeValue::Ss(vec![socket_entry(c)]))
+            .expression_attribute_values(":max", n(max))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(failed)?;
+        let items = vec![
+            TransactWriteItem::builder()
+                .condition_check(present.build().map_err(failed)?)
+                .build(),
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ];
+        let mut let_go = Vec::new();
+        for attempt in 0..MAX_ATTEMPTS {
+            let why = match self.transact_settled(items.clone(), "opening a socket").await? {
+                Ok(()) => return Ok(let_go),
+                Err(why) => why,
+            };
+            if why.failed(0) {
+                let barred = why.item(0).is_some_and(|p| {
+                    [ParticipantStatus::Kicked, ParticipantStatus::Banned]
+                        .iter()
+                        .any(|b| text(&p, "status") == Some(b.as_str()))
+                });
+                return Err(if barred { Refusal::Barred } else { Refusal::Absent }.into());
+            }
+            let open = why
+                .item(2)
+                .and_then(|i| i.get("open").and_then(|v| v.as_ss().ok()).cloned())
+                .unwrap_or_default();
+            let Some(oldest) = open.iter().min() else {
+                backoff(attempt).await;
+                continue;
+            };
+            let leave = self
+                .db
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&keys::sockets(&c.session_id, &c.user_id))))
+                .update_expression("DELETE #open :it")
+                .condition_expression("contains(#open, :one)")
+                .expression_attribute_names("#open", "open")
+                .expression_attribute_values(":it", AttributeValue::Ss(vec![oldest.clone()]))
+                .expression_attribute_values(":one", s(oldest));
+            if self.conditional_update(leave).await?.is_none() {
+                let_go.extend(oldest.split_once('#').map(|(_, id)| id.to_string()));
+            }
+        }
+        Err(StoreError::Busy("opening a socket".into()))
     }
 
     /// P12: a connection by id; an expired one is none (TTL deletes lag by up to two days).
@@ -34,9 +126,33 @@ impl Store {
         Ok(c.filter(|c| c.expires_at > epoch_seconds()))
     }
 
-    /// P12: deletes a connection item (on `$disconnect`, or when a push finds it gone).
+    /// P12: forgets a connection (on `$disconnect`, when a push finds it gone, or when it is let
+    /// go): its item, and its place in its user's set of sockets.
     pub async fn delete_connection(&self, connection_id: &str) -> StoreResult<()> {
-        self.delete(keys::connection(connection_id)).await
+        let out = self
+            .db
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::connection(connection_id))))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(db_err)?;
+        let Some(old) = out.attributes.filter(|a| !a.is_empty()) else {
+            return Ok(());
+        };
+        let c: Connection = from_item(old)?;
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::sockets(&c.session_id, &c.user_id))))
+            .update_expression("DELETE #open :it")
+            .expression_attribute_names("#open", "open")
+            .expression_attribute_values(":it", AttributeValue::Ss(vec![socket_entry(&c)]))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(db_err)
     }
 
     /// P12: connections of a session, optionally of one user only, following every page.
