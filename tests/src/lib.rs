@@ -244,6 +244,19 @@ impl Env {
         Reply::from_response(req.send().await.expect("request")).await
     }
 
+    /// A `POST` with an `Idempotency-Key` (and a JSON body, if any).
+    pub async fn post_keyed(&self, path: &str, token: impl AsRef<str>, body: Option<Value>, key: &str) -> Reply {
+        let mut req = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(token.as_ref())
+            .header("idempotency-key", key);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        Reply::from_response(req.send().await.expect("request")).await
+    }
+
     pub async fn post(&self, path: &str, token: impl AsRef<str>, body: Value) -> Reply {
         self.call(Method::POST, path, Some(token.as_ref()), Some(body)).await
     }
@@ -285,6 +298,46 @@ impl Reply {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A hung dependency: a TCP listener that accepts connections and never answers. Point a client
+/// at `url`; [`Silent::accepted`] waits until a client is waiting on it.
+pub struct Silent {
+    pub url: String,
+    accepted: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Silent {
+    pub async fn start() -> Silent {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            // Held open, never read or written: the client waits for an answer.
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+                let _ = tx.send(());
+            }
+        });
+        Silent {
+            url,
+            accepted: tokio::sync::Mutex::new(rx),
+            task,
+        }
+    }
+
+    /// Waits for the next connection.
+    pub async fn accepted(&self) {
+        self.accepted.lock().await.recv().await.expect("the listener runs");
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

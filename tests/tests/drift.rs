@@ -453,3 +453,35 @@ fn template_throttles_reserves_and_retains() {
         "LiveTable must be retained"
     );
 }
+
+/// Every endpoint that takes an `Idempotency-Key` may take, keep and release one (its policy has
+/// `UpdateItem` and `DeleteItem`), and a key abandoned by a function that died stays in progress
+/// longer than any function runs (`Timeout`), so that a retry never runs beside the first request.
+#[test]
+fn idempotency_keys_are_granted_and_outlast_the_functions() {
+    use shared::adapter::docs::Documented;
+    for e in Endpoint::ALL {
+        if e.described().takes_key {
+            let actions = e.policy().dynamodb;
+            assert!(
+                actions.contains(&"UpdateItem") && actions.contains(&"DeleteItem"),
+                "{e:?} takes an Idempotency-Key: its policy needs UpdateItem and DeleteItem, has {actions:?}"
+            );
+        }
+    }
+    let doc: serde_yaml::Value = serde_yaml::from_str(&read("template.yaml")).unwrap();
+    let timeout = doc["Globals"]["Function"]["Timeout"]
+        .as_u64()
+        .expect("Globals.Function.Timeout");
+    let overrides: Vec<u64> = doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter_map(|r| r["Properties"]["Timeout"].as_u64())
+        .collect();
+    let longest = overrides.into_iter().fold(timeout, u64::max);
+    assert!(
+        shared::rules::idempotency::IN_PROGRESS_LEASE.as_secs() > longest,
+        "IN_PROGRESS_LEASE must outlast the longest function timeout ({longest} s)"
+    );
+}

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use e2e::{now, sign, token, Env, JWT_SECRET, SFU_SECRET};
+use e2e::{now, sign, test_config, token, Env, Silent, JWT_SECRET, SFU_SECRET};
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -566,4 +566,208 @@ async fn oversized_tokens_and_unsafe_profile_claims_are_refused() {
         "{}",
         r.body
     );
+}
+
+/// The text messages of a session's chat history, with their authors, oldest first.
+async fn chat_texts(env: &Env, id: &str) -> Vec<(String, String)> {
+    let history = env
+        .get(&format!("/live/messages/{id}?limit=100"), Some(&token("ida")))
+        .await;
+    assert_eq!(history.status, 200, "{}", history.body);
+    let mut texts: Vec<(String, String)> = history.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["message_type"] == "text")
+        .map(|m| {
+            (
+                m["user_id"].as_str().unwrap().into(),
+                m["message"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    texts.reverse();
+    texts
+}
+
+/// Retries are safe (the audit's hole 8): a state-changing `POST` retried with its
+/// `Idempotency-Key` replays the first answer and does nothing again (no second session, message
+/// or push); the key with another request is `422`; keys are per user; a refusal keeps nothing;
+/// a storm of one retried request happens once.
+#[tokio::test]
+async fn a_retry_with_an_idempotency_key_replays_and_does_nothing_again() {
+    let env = Env::start().await;
+    let host = token("ida");
+    let start = json!({"title": "Ida live", "session_type": "camera"});
+    let first = env
+        .post_keyed("/live/start", &host, Some(start.clone()), "start-1")
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let again = env
+        .post_keyed("/live/start", &host, Some(start.clone()), "start-1")
+        .await;
+    assert_eq!(
+        (again.status, &again.body),
+        (201, &first.body),
+        "the first answer, replayed"
+    );
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.header("content-type"), Some("application/json"));
+    // Without the key, the same request runs and is refused: the replay ran nothing.
+    let unkeyed = env.post("/live/start", &host, start.clone()).await;
+    problem(&unkeyed, 409);
+    assert_eq!(unkeyed.body["code"], "already-live");
+    let reused = env
+        .post_keyed("/live/start", &host, Some(json!({"title": "Another"})), "start-1")
+        .await;
+    problem(&reused, 422);
+    assert_eq!(reused.body["code"], "idempotency-key-reused");
+    let id = first.body["id"].as_str().unwrap().to_string();
+
+    assert_eq!(
+        env.post("/live/join", token("vic"), json!({"session_id": id}))
+            .await
+            .status,
+        200
+    );
+    let mut socket = env.connect("ida", &id).await.expect("the host's socket");
+    let once = json!({"session_id": id, "message": "once"});
+    let sent = env
+        .post_keyed("/live/send-message", token("vic"), Some(once.clone()), "m-1")
+        .await;
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    let resent = env
+        .post_keyed("/live/send-message", token("vic"), Some(once.clone()), "m-1")
+        .await;
+    assert_eq!((resent.status, &resent.body), (201, &sent.body));
+    assert_eq!(resent.header("idempotent-replayed"), Some("true"));
+    // Keys are per user: the host's "m-1" is another request.
+    let hosts = env
+        .post_keyed("/live/send-message", &host, Some(once.clone()), "m-1")
+        .await;
+    assert_eq!(
+        (hosts.status, hosts.header("idempotent-replayed")),
+        (201, None),
+        "{}",
+        hosts.body
+    );
+    // The same key on another endpoint is another request.
+    let react = json!({"session_id": id, "reaction_type": "heart"});
+    let elsewhere = env.post_keyed("/live/react", token("vic"), Some(react), "m-1").await;
+    problem(&elsewhere, 422);
+    // A refusal changed nothing and keeps nothing: its retry runs.
+    let hi = json!({"session_id": id, "message": "hi"});
+    let refused = env
+        .post_keyed("/live/send-message", token("sam"), Some(hi.clone()), "s-1")
+        .await;
+    problem(&refused, 403);
+    assert_eq!(
+        env.post("/live/join", token("sam"), json!({"session_id": id}))
+            .await
+            .status,
+        200
+    );
+    let retried = env
+        .post_keyed("/live/send-message", token("sam"), Some(hi.clone()), "s-1")
+        .await;
+    assert_eq!(
+        (retried.status, retried.header("idempotent-replayed")),
+        (201, None),
+        "{}",
+        retried.body
+    );
+    // A malformed key is refused, naming the header, and nothing runs.
+    for bad in ["two words", &"k".repeat(256)] {
+        let r = env
+            .post_keyed(
+                "/live/send-message",
+                token("vic"),
+                Some(json!({"session_id": id, "message": "bad"})),
+                bad,
+            )
+            .await;
+        problem(&r, 400);
+        assert_eq!(r.body["field"], "Idempotency-Key");
+    }
+    // A storm of one request under one key: it happens once; the others replay it or wait.
+    let storm = json!({"session_id": id, "message": "storm"});
+    let answers =
+        join_all((0..8).map(|_| env.post_keyed("/live/send-message", token("vic"), Some(storm.clone()), "m-2"))).await;
+    let created: HashSet<String> = answers
+        .iter()
+        .filter(|r| r.status == 201)
+        .map(|r| r.body["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(created.len(), 1, "one message, every success the same");
+    for r in &answers {
+        assert!(
+            r.status == 201 || (r.status == 409 && r.body["code"] == "idempotency-in-progress"),
+            "{} {}",
+            r.status,
+            r.body
+        );
+    }
+
+    let texts = chat_texts(&env, &id).await;
+    let want: Vec<(String, String)> = [("vic", "once"), ("ida", "once"), ("sam", "hi"), ("vic", "storm")]
+        .iter()
+        .map(|(u, m)| (u.to_string(), m.to_string()))
+        .collect();
+    assert_eq!(texts, want, "each message stored once");
+    socket.sync().await;
+    let pushed: Vec<&str> = socket
+        .of_type("chat.message")
+        .iter()
+        .filter(|e| e["data"]["message_type"] == "text")
+        .filter_map(|e| e["data"]["message"].as_str())
+        .collect();
+    assert_eq!(pushed, ["once", "once", "hi", "storm"], "each message pushed once");
+}
+
+/// While the first request under a key runs (here: ending a session whose SFU hangs), a retry
+/// answers `409 idempotency-in-progress`; once it is done, the retry replays its answer.
+#[tokio::test]
+async fn a_retry_while_the_first_request_runs_is_409() {
+    let sfu = Silent::start().await;
+    let env = Env::start_with(test_config("trendke-live", &sfu.url)).await;
+    let id = env.start_session("ines", json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (host, path) = (token("ines"), format!("/live/end/{id}"));
+    let first = env.post_keyed(&path, &host, None, "end-1");
+    let retry = async {
+        // The first request holds the key once it waits on the SFU.
+        sfu.accepted().await;
+        env.post_keyed(&path, &host, None, "end-1").await
+    };
+    let (first, retry) = tokio::join!(first, retry);
+    problem(&retry, 409);
+    assert_eq!(retry.body["code"], "idempotency-in-progress");
+    assert_eq!(first.status, 200, "{}", first.body);
+    let after = env.post_keyed(&path, &host, None, "end-1").await;
+    assert_eq!((after.status, &after.body), (200, &first.body));
+    assert_eq!(after.header("idempotent-replayed"), Some("true"));
+}
+
+/// Keys expire (`IDEMPOTENCY_TTL_SECONDS`): a record past its time is ignored whether or not
+/// DynamoDB's TTL has deleted it (moto never does), and the request runs again.
+#[tokio::test]
+async fn expired_idempotency_keys_run_again() {
+    let mut config = test_config("trendke-live", "http://127.0.0.1:9");
+    config.tunables.idempotency_ttl = std::time::Duration::ZERO;
+    let env = Env::start_with(config).await;
+    let id = env.start_session("ida", json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let twice = json!({"session_id": id, "message": "twice"});
+    for _ in 0..2 {
+        let r = env
+            .post_keyed("/live/send-message", token("ida"), Some(twice.clone()), "m-1")
+            .await;
+        assert_eq!((r.status, r.header("idempotent-replayed")), (201, None), "{}", r.body);
+    }
+    assert_eq!(chat_texts(&env, &id).await.len(), 2);
 }

@@ -78,7 +78,8 @@ endpoints! {
     /// `POST /live/start`: go live as host.
     StartSession = "start-session" {
         route: Route::post("/live/start"),
-        policy: Policy { dynamodb: &["TransactWriteItems"], ..Policy::NOTHING },
+        // One transaction; an `Idempotency-Key` is an update, and a delete when refused.
+        policy: Policy { dynamodb: &["TransactWriteItems", "UpdateItem", "DeleteItem"], ..Policy::NOTHING },
         run: |fx, user: User, body: Json<sessions::StartRequest>| sessions::start(fx, &user, body.0),
         ok: 201 Json<sessions::StartResponse>,
         example: Example::by("carol").body(json!({"title": "Carol's studio", "session_type": "studio", "max_guests": 4})),

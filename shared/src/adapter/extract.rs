@@ -23,6 +23,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A value taken from a request.
 pub trait Extract: Sized {
     fn extract(app: &App, req: &Request) -> impl Future<Output = ApiResult<Self>> + Send;
+
+    /// The signed-in caller this value is, if it is one (whose `Idempotency-Key` a request carries).
+    fn caller(&self) -> Option<&User> {
+        None
+    }
 }
 
 /// The caller, from `Authorization: Bearer <JWT>` (401 otherwise).
@@ -30,6 +35,10 @@ impl Extract for User {
     async fn extract(app: &App, req: &Request) -> ApiResult<Self> {
         let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         app.auth.authenticate(header).await
+    }
+
+    fn caller(&self) -> Option<&User> {
+        Some(self)
     }
 }
 
@@ -41,6 +50,10 @@ impl Extract for Option<User> {
             None => Ok(None),
             Some(_) => User::extract(app, req).await.map(Some),
         }
+    }
+
+    fn caller(&self) -> Option<&User> {
+        self.as_ref()
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! - [`endpoints`]: the endpoint table, every endpoint once; [`table`]: what it derives.
 //! - [`extract`]: arguments out of requests; [`answer`]: values and errors back as responses.
+//! - [`idempotency`]: `Idempotency-Key`, replays of state-changing requests.
 //! - [`routes`]: API Gateway's route matching; [`websocket`]: the frames of a socket.
 //! - [`app`]: the per-process state; [`lambda`]: the Lambda runtime of the one artifact;
 //!   [`iam`]: the AWS calls each function may make, enforced locally.
@@ -15,6 +16,7 @@ pub mod docs;
 pub mod endpoints;
 pub mod extract;
 pub mod iam;
+pub mod idempotency;
 pub mod lambda;
 pub mod routes;
 pub mod table;

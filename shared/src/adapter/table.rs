@@ -5,9 +5,10 @@
 //! From each entry the macro derives: the enum variant and `Endpoint::ALL`; the handler name
 //! (`Handler` of the function in `template.yaml`, which the one Lambda artifact serves; also the
 //! name of its file in `events/`); the function's logical id (`<Variant>Function`); the route; the
-//! IAM policy the function needs; the dispatch (extract the arguments in order, run the rule,
-//! write the answer); and, with the `openapi` feature, the example request and the documentation
-//! the OpenAPI document, the README's API table and `events/` are generated from.
+//! IAM policy the function needs; the dispatch (extract the arguments in order, run the rule
+//! once per `Idempotency-Key`, write the answer); and, with the `openapi` feature, the example
+//! request and the documentation the OpenAPI document, the README's API table and `events/` are
+//! generated from.
 
 use std::time::{Duration, Instant};
 
@@ -131,9 +132,17 @@ macro_rules! endpoints {
                 match self {
                     $(Endpoint::$name => {
                         $(let $arg: $ty = <$ty as $crate::adapter::extract::Extract>::extract(app, req).await?;)*
+                        let caller: Option<&$crate::domain::User> =
+                            None $(.or(<$ty as $crate::adapter::extract::Extract>::caller(&$arg)))*;
+                        let keyed = $crate::adapter::idempotency::Keyed::of(self.route(), req, caller)?;
                         let $fx = &app.fx;
-                        let value: <$answer as $crate::adapter::answer::Answer>::Value = $call.await?;
-                        $crate::adapter::table::respond::<$answer>(value, $status)
+                        // Boxed: the dispatch's future would otherwise hold every rule's future
+                        // inline, too large for a thread's stack in debug builds.
+                        let answer = Box::pin(async {
+                            let value: <$answer as $crate::adapter::answer::Answer>::Value = $call.await?;
+                            $crate::adapter::table::respond::<$answer>(value, $status)
+                        });
+                        $crate::adapter::idempotency::answer_once(&app.fx, keyed, answer).await
                     })*
                 }
             }

@@ -56,12 +56,16 @@ pub struct Tunables {
     /// How long an invitation to the stage can be accepted (`INVITATION_TTL_SECONDS`, default
     /// 300, 30..=86400).
     pub invitation_ttl: Duration,
+    /// How long an `Idempotency-Key` and its answer are remembered (`IDEMPOTENCY_TTL_SECONDS`,
+    /// default 86400, 3600..=604800).
+    pub idempotency_ttl: Duration,
 }
 
 impl Default for Tunables {
     fn default() -> Self {
         Tunables {
             invitation_ttl: Duration::from_secs(300),
+            idempotency_ttl: Duration::from_secs(86_400),
         }
     }
 }
@@ -149,11 +153,18 @@ impl Config {
         if !(30..=86_400).contains(&invitation_ttl) {
             return Err(ConfigError("INVITATION_TTL_SECONDS must be within 30..=86400".into()));
         }
+        let idempotency_ttl = parse_var("IDEMPOTENCY_TTL_SECONDS", 86_400)?;
+        if !(3_600..=604_800).contains(&idempotency_ttl) {
+            return Err(ConfigError(
+                "IDEMPOTENCY_TTL_SECONDS must be within 3600..=604800".into(),
+            ));
+        }
         Ok(Config {
             table_name: var("TABLE_NAME").unwrap_or_else(|| "trendke-live".into()),
             websocket_endpoint: var("WEBSOCKET_API_ENDPOINT"),
             tunables: Tunables {
                 invitation_ttl: Duration::from_secs(invitation_ttl),
+                idempotency_ttl: Duration::from_secs(idempotency_ttl),
             },
             jwt: JwtConfig {
                 keys,

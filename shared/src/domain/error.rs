@@ -43,6 +43,9 @@ pub enum ApiError {
     /// The request conflicts with current state; `code` is a stable machine-readable reason.
     #[error("conflict ({code}): {detail}")]
     Conflict { code: &'static str, detail: String },
+    /// Well-formed, but not something we can process as sent; `code` is a stable reason.
+    #[error("unprocessable ({code}): {detail}")]
+    Unprocessable { code: &'static str, detail: String },
     /// Body larger than we accept.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -76,7 +79,8 @@ pub struct Problem<'a> {
     /// The offending field (validation errors), as a JSON path of the body, or a parameter name.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
-    /// A stable, machine-readable reason (conflicts), e.g. `already-live`, `stage-full`.
+    /// A stable, machine-readable reason (conflicts, unprocessable requests), e.g. `already-live`,
+    /// `stage-full`, `idempotency-key-reused`.
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'a str>,
 }
@@ -156,6 +160,24 @@ impl ApiError {
         )
     }
 
+    /// 409 `idempotency-in-progress`: an earlier request with this `Idempotency-Key` has not
+    /// finished yet.
+    pub fn idempotency_in_progress() -> Self {
+        Self::conflict(
+            "idempotency-in-progress",
+            "a request with this Idempotency-Key is still in progress; retry when it has finished",
+        )
+    }
+
+    /// 422 `idempotency-key-reused`: this `Idempotency-Key` was used for a different request.
+    pub fn idempotency_key_reused() -> Self {
+        Self::Unprocessable {
+            code: "idempotency-key-reused",
+            detail: "this Idempotency-Key was used for a different request (method, path or body); use a new key"
+                .into(),
+        }
+    }
+
     /// 400: a cursor that this list did not hand out.
     pub fn bad_cursor(param: &str) -> Self {
         Self::validation(param, "is not a cursor returned by this endpoint")
@@ -177,6 +199,11 @@ impl ApiError {
                 "Method not allowed",
             ),
             Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict with current state"),
+            Unprocessable { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "Request cannot be processed",
+            ),
             PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -211,7 +238,9 @@ impl ApiError {
             ApiError::MethodNotAllowed { method, allowed } => {
                 format!("{method} is not allowed here; use {allowed}")
             }
-            ApiError::Conflict { detail, .. } | ApiError::TooManyRequests { detail, .. } => detail.clone(),
+            ApiError::Conflict { detail, .. }
+            | ApiError::Unprocessable { detail, .. }
+            | ApiError::TooManyRequests { detail, .. } => detail.clone(),
             ApiError::PayloadTooLarge => "the request body exceeds the accepted size".into(),
             ApiError::Upstream(cause) => {
                 tracing::error!(error = %cause, "upstream failure");
@@ -228,7 +257,7 @@ impl ApiError {
         };
         let (field, code) = match self {
             ApiError::Validation { field, .. } => (Some(field.as_str()), None),
-            ApiError::Conflict { code, .. } => (None, Some(*code)),
+            ApiError::Conflict { code, .. } | ApiError::Unprocessable { code, .. } => (None, Some(*code)),
             _ => (None, None),
         };
         serde_json::to_value(Problem {

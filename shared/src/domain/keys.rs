@@ -3,6 +3,7 @@
 //!
 //! Attribute names: `pk`/`sk` (table), `gsi1pk`/`gsi1sk` (GSI1, keys only), `expires_at` (TTL).
 
+use super::idempotency::IdempotencyKey;
 use super::ids::{RequestId, SessionId, UserId};
 use super::time::Timestamp;
 
@@ -182,6 +183,15 @@ pub fn webhook(event_id: &str) -> Key {
     Key {
         pk: format!("WEBHOOK#{event_id}"),
         sk: "WEBHOOK".into(),
+    }
+}
+
+/// `IDEM#<user id>#<key>` / `IDEM`: one idempotency key of a user (user ids have no `#`, so the
+/// pair is unambiguous), with the first answer to replay.
+pub fn idempotency(user_id: &UserId, key: &IdempotencyKey) -> Key {
+    Key {
+        pk: format!("IDEM#{user_id}#{}", key.as_str()),
+        sk: "IDEM".into(),
     }
 }
 

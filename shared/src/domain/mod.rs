@@ -2,13 +2,15 @@
 //! the items we store with their validation rules; the ids and timestamps they carry
 //! ([`ids`], [`time`]); the table's keys ([`keys`]); the one error type ([`error`]); the
 //! configuration ([`config`]); the change a rule asks of a participant ([`change`]); pages of
-//! lists ([`page`]); the checks of what users write ([`text`]).
+//! lists ([`page`]); the checks of what users write ([`text`]); idempotency keys and the answers
+//! they replay ([`idempotency`]).
 
 pub mod change;
 pub mod config;
 pub mod error;
 #[cfg(test)]
 pub mod fixtures;
+pub mod idempotency;
 pub mod ids;
 pub mod keys;
 pub mod page;

@@ -5,6 +5,7 @@
 //! - [`access`]: the one guard of who may act in a session (present, not barred, moderator).
 //! - [`sessions`], [`chat`], [`reactions`], [`stage`], [`webhook`], [`realtime`]: the endpoints.
 //! - [`events`]: what the rules publish (event types, system messages, coalesced aggregates).
+//! - [`idempotency`]: what a retried request's `Idempotency-Key` means (replay, 409, 422).
 //!
 //! The effects answer in their own terms; [`From`] below turns what they refuse into the answer
 //! a client gets, where a rule does not name a more precise one.
@@ -16,6 +17,7 @@ use crate::effects::store::{Refusal, StoreError};
 pub mod access;
 pub mod chat;
 pub mod events;
+pub mod idempotency;
 pub mod reactions;
 pub mod realtime;
 pub mod sessions;

@@ -20,8 +20,10 @@ use super::answer::{Empty, Paged};
 use super::extract::{
     CursorParam, Json, Page, Path, PathParam, Query, RawBody, RequestLine, Signed, Socket, TokenUser,
 };
+use super::idempotency::takes_key;
 use super::table::Route;
 use crate::domain::error::ApiError;
+use crate::domain::idempotency::HEADER;
 use crate::domain::User;
 
 /// An endpoint as the generators see it (implemented by the endpoint table's `Endpoint`).
@@ -41,6 +43,14 @@ pub trait Documented: Copy + std::fmt::Debug {
     fn described(self) -> OperationDoc {
         let mut op = OperationDoc::default();
         self.describe(&mut op);
+        op.takes_key = takes_key(self.route(), matches!(op.auth, Auth::User | Auth::OptionalUser));
+        if op.takes_key {
+            op.errors.extend([
+                ApiError::validation(HEADER, "must be 1 to 255 characters"),
+                ApiError::idempotency_in_progress(),
+                ApiError::idempotency_key_reused(),
+            ]);
+        }
         op
     }
 }
@@ -152,6 +162,8 @@ pub struct OperationDoc {
     pub paging: Option<(i32, i32)>,
     /// Refusals the types make, each an example of its status.
     pub errors: Vec<ApiError>,
+    /// Whether it takes an `Idempotency-Key` (`super::idempotency`).
+    pub takes_key: bool,
     /// Every schema the operation refers to.
     pub schemas: Vec<(String, RefOr<Schema>)>,
 }

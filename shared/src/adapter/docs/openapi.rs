@@ -25,6 +25,7 @@ use super::{Auth, Doc, Documented, Example, OperationDoc, Param};
 use crate::adapter::answer::NEXT_CURSOR_HEADER;
 use crate::adapter::table::Route;
 use crate::domain::error::{ApiError, Problem};
+use crate::domain::idempotency::{IdempotencyKey, HEADER, REPLAYED_HEADER};
 
 fn string_schema() -> RefOr<Schema> {
     ObjectBuilder::new().schema_type(Type::String).into()
@@ -78,6 +79,29 @@ fn parameter(p: Param, at: ParameterIn, example: Option<&str>) -> ParameterBuild
         .example(example.map(|e| json!(e)))
 }
 
+/// The `Idempotency-Key` header of a state-changing request.
+fn idempotency_key() -> ParameterBuilder {
+    ParameterBuilder::new()
+        .name(HEADER)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes a retry safe: the same key with the same request (method, path, body) within `IDEMPOTENCY_TTL_SECONDS` \
+             replays the first successful answer (status, headers, body; with `Idempotent-Replayed: true`) and does nothing \
+             again; the same key with another request → `422 idempotency-key-reused`; while the first is still running → \
+             `409 idempotency-in-progress`. A refused or failed request keeps nothing: its retry runs. Keys are the \
+             caller's own (a UUID is the usual choice).",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(IdempotencyKey::MAX_LEN))
+                .pattern(Some("^[!-~]+$")),
+        ))
+        .example(Some(json!("0f8fad5b-d9cb-469f-a165-70867728950e")))
+}
+
 fn operation(e: impl Documented, doc: Doc, example: Example, op: OperationDoc) -> Operation {
     let mut b = OperationBuilder::new()
         .operation_id(Some(format!("{e:?}")))
@@ -101,6 +125,9 @@ fn operation(e: impl Documented, doc: Doc, example: Example, op: OperationDoc) -
     for p in op.query {
         b = b.parameter(parameter(p, ParameterIn::Query, None));
     }
+    if op.takes_key {
+        b = b.parameter(idempotency_key());
+    }
     if let Some(body) = op.body {
         b = b.request_body(Some(
             RequestBodyBuilder::new()
@@ -122,6 +149,17 @@ fn operation(e: impl Documented, doc: Doc, example: Example, op: OperationDoc) -
             .example(Some(doc.answer))
             .build(),
     );
+    if op.takes_key {
+        ok = ok.header(
+            REPLAYED_HEADER,
+            HeaderBuilder::new()
+                .schema(string_schema())
+                .description(Some(
+                    "`true` when this is the answer of an earlier request with the same `Idempotency-Key`, replayed.",
+                ))
+                .build(),
+        );
+    }
     if op.paged {
         ok = ok.header(
             NEXT_CURSOR_HEADER,

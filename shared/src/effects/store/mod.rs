@@ -11,7 +11,8 @@
 //!   [`cursor`]: opaque page cursors; [`error`]: refusals and failures.
 //! - [`sessions`] (P1, P2, P7, P8), [`participants`] (P3–P6), [`changes`] (P18), [`requests`]
 //!   (P9, P10, P19, P20), [`audit`] (P21), [`chat`] (P11, P13), [`reactions`] (P14, P15),
-//!   [`connections`] (P12, P17), [`push_windows`] (P16), [`webhooks`] (P22, P23).
+//!   [`connections`] (P12, P17), [`push_windows`] (P16), [`webhooks`] (P22, P23), [`idempotency`]
+//!   (P24).
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -28,6 +29,7 @@ pub mod chat;
 pub mod connections;
 pub mod cursor;
 pub mod error;
+pub mod idempotency;
 pub mod item;
 pub mod participants;
 pub mod push_windows;
@@ -41,6 +43,7 @@ pub mod webhooks;
 
 pub use connections::ConnectionRef;
 pub use error::{Refusal, StoreError, StoreResult};
+pub use idempotency::{KeyClaim, KeyTaken, KeyTerms};
 pub use participants::{JoinOutcome, LeaveOutcome};
 pub use reactions::REACTION_SHARDS;
 pub use webhooks::MediaState;
