@@ -485,3 +485,25 @@ fn idempotency_keys_are_granted_and_outlast_the_functions() {
         "IN_PROGRESS_LEASE must outlast the longest function timeout ({longest} s)"
     );
 }
+
+/// Browsers may send every request header the API reads and read every response header it sets
+/// (beyond CORS's safelisted ones): the template's CORS configuration names them all.
+#[test]
+fn cors_lets_browsers_use_every_header_of_the_api() {
+    use shared::adapter::answer::NEXT_CURSOR_HEADER;
+    use shared::domain::idempotency::{HEADER, REPLAYED_HEADER};
+    let cors = template().cors;
+    let has = |list: &[String], name: &str| list.iter().any(|h| h.eq_ignore_ascii_case(name));
+    for name in ["authorization", "content-type", HEADER] {
+        assert!(
+            has(&cors.allow_headers, name),
+            "template.yaml: CORS AllowHeaders lacks {name}"
+        );
+    }
+    for name in [NEXT_CURSOR_HEADER, REPLAYED_HEADER, "retry-after"] {
+        assert!(
+            has(&cors.expose_headers, name),
+            "template.yaml: CORS ExposeHeaders lacks {name}"
+        );
+    }
+}

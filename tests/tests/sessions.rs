@@ -492,7 +492,10 @@ async fn cors_follows_the_template() {
         .request(Method::OPTIONS, format!("{}/live/start", env.base))
         .header("origin", "https://app.example")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization,content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type,idempotency-key",
+        )
         .send()
         .await
         .unwrap();
@@ -500,10 +503,11 @@ async fn cors_follows_the_template() {
     let h = pre.headers();
     assert_eq!(h["access-control-allow-origin"], "*");
     assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
-    assert!(h["access-control-allow-headers"]
-        .to_str()
-        .unwrap()
-        .contains("authorization"));
+    let allowed = h["access-control-allow-headers"].to_str().unwrap();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("idempotency-key"),
+        "{allowed}"
+    );
     let r = env
         .client
         .get(format!("{}/live/active", env.base))
