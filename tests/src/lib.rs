@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use local_gateway::{serve_http, HttpServer, Template};
+use local_gateway::{serve_http, HttpServer, Template, Timeouts};
 use reqwest::Method;
 use serde_json::{json, Value};
 use shared::adapter::app::App;
@@ -173,7 +173,14 @@ impl Env {
 
     pub async fn start_with(config: Config) -> Env {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Self::start_on(config, listener).await
+        Self::start_on(config, listener, None).await
+    }
+
+    /// [`Env::start_with`], every function's `Timeout` set to `timeout` (what happens at a
+    /// Lambda deadline, without waiting for the template's).
+    pub async fn start_with_timeout(config: Config, timeout: Duration) -> Env {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(config, listener, Some(timeout)).await
     }
 
     /// A whole system with a real livekit-server whose webhooks reach this gateway.
@@ -188,12 +195,13 @@ impl Env {
         let sfu = LiveKit::start(Some(&hook)).await;
         let mut config = test_config("trendke-live", &sfu.url);
         configure(&mut config);
-        let env = Self::start_on(config, listener).await;
+        let env = Self::start_on(config, listener, None).await;
         (sfu, env)
     }
 
-    /// `listener`: where the HTTP API is served.
-    async fn start_on(config: Config, listener: tokio::net::TcpListener) -> Env {
+    /// `listener`: where the HTTP API is served; `timeout`: every function's, instead of the
+    /// template's.
+    async fn start_on(config: Config, listener: tokio::net::TcpListener, timeout: Option<Duration>) -> Env {
         // Logs of the handlers show with a failing test's output (RUST_LOG to change the level).
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
@@ -214,8 +222,12 @@ impl Env {
         let push = shared::adapter::app::management_client(&sdk, &format!("http://{ws_addr}"));
         // Nothing enforces IAM locally: the app refuses what each function's policy would.
         let app = Arc::new(App::new(config, db, Some(push)).enforcing_policies());
-        let http = serve_http(app.clone(), &template, listener).unwrap();
-        let ws = local_gateway::serve_websocket(app.clone(), ws_listener).unwrap();
+        let timeouts = match timeout {
+            Some(t) => Timeouts::of(&template).all(t),
+            None => Timeouts::of(&template),
+        };
+        let http = serve_http(app.clone(), &template, timeouts.clone(), listener).unwrap();
+        let ws = local_gateway::serve_websocket(app.clone(), timeouts, ws_listener).unwrap();
         let base = format!("http://{}", http.addr);
         Env {
             moto,

@@ -2,7 +2,7 @@
 //! real livekit-server (participants here are not connected to it; `sfu_client.py` covers the
 //! media side with a real LiveKit client).
 
-use e2e::{token, Env};
+use e2e::{test_config, token, Env, Silent};
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -472,13 +472,30 @@ async fn instant_approval_invitations_and_host_controls() {
 #[tokio::test]
 async fn an_unreachable_sfu_rolls_back_with_502() {
     // No SFU at all (the default test config points at a closed port).
-    let env = Env::start().await;
-    let id = live(&env, "host", json!({}), &["gus"]).await;
-    let rid = request(&env, "gus", &id, "guest").await.body["id"]
+    sfu_failures_roll_back_with_502(&Env::start().await).await;
+}
+
+/// A hanging SFU (the audit's hole 4): calls that never answer are bounded by the Lambda
+/// deadline with room left to roll back, however many one request makes (a mute makes two). The
+/// gateway stops a function at its `Timeout` as Lambda does (answering 500): every answer here is
+/// the function's own 502, after its rollback.
+#[tokio::test]
+async fn a_hanging_sfu_still_rolls_back_before_the_deadline() {
+    let sfu = Silent::start().await;
+    let config = test_config("trendke-live", &sfu.url);
+    let env = Env::start_with_timeout(config, std::time::Duration::from_secs(4)).await;
+    sfu_failures_roll_back_with_502(&env).await;
+}
+
+/// With an SFU that cannot take a change: approvals and reversible controls are undone in our
+/// table and answer 502; a kick stands.
+async fn sfu_failures_roll_back_with_502(env: &Env) {
+    let id = live(env, "host", json!({}), &["gus"]).await;
+    let rid = request(env, "gus", &id, "guest").await.body["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let r = respond(&env, "host", &rid, "approved").await;
+    let r = respond(env, "host", &rid, "approved").await;
     assert_eq!(
         (r.status, r.header("content-type")),
         (502, Some("application/problem+json")),
@@ -486,11 +503,11 @@ async fn an_unreachable_sfu_rolls_back_with_502() {
         r.body
     );
     assert_eq!(
-        participant(&env, &id, "gus").await.unwrap()["role"],
+        participant(env, &id, "gus").await.unwrap()["role"],
         "viewer",
         "rolled back"
     );
-    assert_eq!(detail(&env, &id).await["guest_count"], 0);
+    assert_eq!(detail(env, &id).await["guest_count"], 0);
     let pending = env
         .get(
             &format!("/live/guest-requests/{id}?status=pending"),
@@ -498,15 +515,22 @@ async fn an_unreachable_sfu_rolls_back_with_502() {
         )
         .await;
     assert_eq!(pending.body["requests"][0]["id"], rid.as_str(), "still pending");
-    let m = manage(&env, "host", &id, "gus", "mute_audio").await;
-    assert_eq!(m.status, 502);
+    let m = manage(env, "host", &id, "gus", "mute_audio").await;
+    assert_eq!(m.status, 502, "{}", m.body);
     assert_eq!(
-        participant(&env, &id, "gus").await.unwrap()["audio_enabled"],
+        participant(env, &id, "gus").await.unwrap()["audio_enabled"],
         false,
         "unchanged (viewers have no audio)"
     );
+    let share = manage(env, "host", &id, "gus", "allow_screen_share").await;
+    assert_eq!(share.status, 502, "{}", share.body);
+    assert_eq!(
+        participant(env, &id, "gus").await.unwrap()["screen_share_allowed"],
+        false,
+        "rolled back"
+    );
     // A kick is never rolled back: the user is barred even though the SFU could not be told.
-    assert_eq!(manage(&env, "host", &id, "gus", "kick").await.status, 502);
+    assert_eq!(manage(env, "host", &id, "gus", "kick").await.status, 502);
     assert_eq!(
         env.post("/live/join", token("gus"), json!({"session_id": id}))
             .await

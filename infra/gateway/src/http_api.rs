@@ -22,6 +22,7 @@ use shared::adapter::app::App;
 use shared::adapter::endpoints::Endpoint;
 use shared::adapter::routes::Matched;
 
+use crate::lambda::{self, Timeouts};
 use crate::template::Cors;
 
 /// API Gateway's payload limit for HTTP APIs.
@@ -29,6 +30,7 @@ const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 
 pub struct HttpState {
     pub app: Arc<App>,
+    pub timeouts: Timeouts,
     pub cors: Cors,
     pub api_id: String,
     pub domain: String,
@@ -178,8 +180,14 @@ async fn invoke(state: &HttpState, peer: SocketAddr, req: Request<AxumBody>) -> 
     };
     let request: lambda_http::Request = lambda_request.into();
     let endpoint = matched.map_or(Endpoint::Fallback, |m| m.endpoint);
-    let response = endpoint.handle(&state.app, request).await;
-    to_wire(response)
+    match lambda::invoke(&state.app, &state.timeouts, endpoint, request).await {
+        Some(response) => to_wire(response),
+        // The function ran past its timeout: API Gateway answers its invocation error.
+        None => plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"message":"Internal Server Error"}"#,
+        ),
+    }
 }
 
 /// Writes a handler response as API Gateway writes a payload 2.0 response.

@@ -4,6 +4,7 @@
 //! Gateway sends, and runs the same handlers the Lambdas run, in process.
 
 pub mod http_api;
+pub mod lambda;
 pub mod template;
 pub mod websocket_api;
 
@@ -14,6 +15,7 @@ use shared::adapter::app::App;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use lambda::Timeouts;
 pub use template::Template;
 
 /// A running API (HTTP or WebSocket).
@@ -23,10 +25,17 @@ pub struct HttpServer {
 }
 
 /// Serves the HTTP API on an already-bound listener (tests bind port 0; `make dev` a fixed port).
-pub fn serve_http(app: Arc<App>, template: &Template, listener: TcpListener) -> std::io::Result<HttpServer> {
+/// Each function runs within its `Timeouts` (from the template: `Timeouts::of`).
+pub fn serve_http(
+    app: Arc<App>,
+    template: &Template,
+    timeouts: Timeouts,
+    listener: TcpListener,
+) -> std::io::Result<HttpServer> {
     let addr = listener.local_addr()?;
     let state = Arc::new(http_api::HttpState {
         app,
+        timeouts,
         cors: template.cors.clone(),
         api_id: "local".into(),
         domain: addr.to_string(),
@@ -42,9 +51,14 @@ pub fn serve_http(app: Arc<App>, template: &Template, listener: TcpListener) -> 
 
 /// Serves the WebSocket API and its `@connections` management API on an already-bound listener.
 /// The app's pushes must point at this listener (`WEBSOCKET_API_ENDPOINT`).
-pub fn serve_websocket(app: Arc<App>, listener: TcpListener) -> std::io::Result<HttpServer> {
+pub fn serve_websocket(app: Arc<App>, timeouts: Timeouts, listener: TcpListener) -> std::io::Result<HttpServer> {
     let addr = listener.local_addr()?;
-    let state = Arc::new(websocket_api::WsState::new(app, "local-ws".into(), addr.to_string()));
+    let state = Arc::new(websocket_api::WsState::new(
+        app,
+        timeouts,
+        "local-ws".into(),
+        addr.to_string(),
+    ));
     let router = websocket_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use local_gateway::{serve_http, serve_websocket, Template};
+use local_gateway::{serve_http, serve_websocket, Template, Timeouts};
 use tracing_subscriber::EnvFilter;
 
 fn env_or(name: &str, default: &str) -> String {
@@ -32,8 +32,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let host = env_or("GATEWAY_HOST", "127.0.0.1");
     let http_addr: SocketAddr = format!("{host}:{}", env_or("GATEWAY_HTTP_PORT", "3000")).parse()?;
     let ws_addr: SocketAddr = format!("{host}:{}", env_or("GATEWAY_WS_PORT", "3001")).parse()?;
-    let http = serve_http(app.clone(), &template, tokio::net::TcpListener::bind(http_addr).await?)?;
-    let ws = serve_websocket(app, tokio::net::TcpListener::bind(ws_addr).await?)?;
+    let timeouts = Timeouts::of(&template);
+    let http = serve_http(
+        app.clone(),
+        &template,
+        timeouts.clone(),
+        tokio::net::TcpListener::bind(http_addr).await?,
+    )?;
+    let ws = serve_websocket(app, timeouts, tokio::net::TcpListener::bind(ws_addr).await?)?;
     tracing::info!(url = %format!("http://{}", http.addr), routes = template.routes.len(), "HTTP API listening");
     tracing::info!(url = %format!("ws://{}", ws.addr), management = %format!("http://{}/@connections", ws.addr), "WebSocket API listening");
     println!("HTTP API: http://{}", http.addr);

@@ -3,6 +3,7 @@
 //! second copy of it.
 
 use std::path::Path;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
@@ -116,6 +117,8 @@ pub struct FunctionDef {
     pub binary: Option<String>,
     pub build_method: Option<String>,
     pub policy: FunctionPolicy,
+    /// `Timeout`: its own, else `Globals.Function`'s, else Lambda's default (3 s).
+    pub timeout: Duration,
 }
 
 /// What a function's `Policies` grant.
@@ -225,6 +228,8 @@ impl Template {
             Some(v) => serde_yaml::from_value(v.clone()).map_err(|e| err(format!("CorsConfiguration: {e}")))?,
             None => Cors::default(),
         };
+        let seconds = |v: Option<&Value>| v.and_then(|t| t.get("Timeout")).and_then(Value::as_u64);
+        let default_timeout = seconds(doc.get("Globals").and_then(|g| g.get("Function"))).unwrap_or(3);
         let mut routes = Vec::new();
         let mut functions = Vec::new();
         if let Value::Mapping(map) = resources {
@@ -248,6 +253,7 @@ impl Template {
                             .and_then(|b| b.get("Binary")),
                     ),
                     build_method: text(metadata.and_then(|m| m.get("BuildMethod"))),
+                    timeout: Duration::from_secs(seconds(properties).unwrap_or(default_timeout)),
                 });
                 let events = resource.get("Properties").and_then(|p| p.get("Events"));
                 for event in events.and_then(Value::as_mapping).into_iter().flat_map(|m| m.values()) {

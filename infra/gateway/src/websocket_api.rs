@@ -26,6 +26,8 @@ use shared::adapter::app::App;
 use shared::adapter::endpoints::Endpoint;
 use tokio::sync::mpsc;
 
+use crate::lambda::{self, Timeouts};
+
 /// API Gateway's limits: 32 KB frames, 128 KB messages (also the PostToConnection payload limit).
 pub const MAX_FRAME: usize = 32 * 1024;
 pub const MAX_MESSAGE: usize = 128 * 1024;
@@ -43,15 +45,17 @@ struct Conn {
 
 pub struct WsState {
     pub app: Arc<App>,
+    pub timeouts: Timeouts,
     pub api_id: String,
     pub domain: String,
     conns: Mutex<HashMap<String, Conn>>,
 }
 
 impl WsState {
-    pub fn new(app: Arc<App>, api_id: String, domain: String) -> Self {
+    pub fn new(app: Arc<App>, timeouts: Timeouts, api_id: String, domain: String) -> Self {
         Self {
             app,
+            timeouts,
             api_id,
             domain,
             conns: Mutex::new(HashMap::new()),
@@ -136,7 +140,9 @@ async fn invoke(state: &WsState, endpoint: Endpoint, event: Value) -> (u16, Stri
             return (500, String::new());
         }
     };
-    let response = endpoint.handle(&state.app, request.into()).await;
+    let Some(response) = lambda::invoke(&state.app, &state.timeouts, endpoint, request.into()).await else {
+        return (500, String::new());
+    };
     let status = response.status().as_u16();
     let body = match response.into_body() {
         Body::Text(t) => t,

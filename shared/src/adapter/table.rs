@@ -18,7 +18,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use super::answer::{problem, Answer};
 use super::iam::{Serving, SERVING};
 use crate::domain::error::{ApiError, ApiResult};
-use crate::effects::push::{instant_of_epoch_millis, DEADLINE};
+use crate::effects::deadline::{instant_of_epoch_millis, DEADLINE};
 
 /// Where API Gateway routes a function: an HTTP API route, or a WebSocket API route key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,8 +5,10 @@
 //! - [`sfu`]: LiveKit: access tokens with exact grants, RoomService calls, webhook verification.
 //! - [`push`]: API Gateway WebSockets: PostToConnection fan-out, 410 cleanup, socket closing.
 //! - [`auth`]: user JWT verification (HS256 secret or a JWKS), with its JWKS cache.
+//! - [`deadline`]: the invocation's deadline, which waiting work leaves room before.
 
 pub mod auth;
+pub mod deadline;
 pub mod push;
 pub mod sfu;
 pub mod store;

@@ -16,9 +16,10 @@ use futures::{stream, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::deadline::leaving;
 use super::store::{ConnectionRef, Store, StoreResult};
 use crate::domain::ids::{SessionId, UserId};
-use crate::domain::time::{epoch_millis, Timestamp};
+use crate::domain::time::Timestamp;
 
 /// Posts in flight at once per push.
 const CONCURRENCY: usize = 32;
@@ -27,23 +28,10 @@ pub const DEFAULT_BUDGET: Duration = Duration::from_secs(3);
 /// Time kept in reserve before the Lambda's deadline for the function to answer.
 const DEADLINE_RESERVE: Duration = Duration::from_millis(500);
 
-tokio::task_local! {
-    /// The invocation's deadline (from the Lambda context), set by the adapter for each request.
-    pub static DEADLINE: Instant;
-}
-
 /// When retries of this push must stop: the default budget, cut short by the Lambda's deadline.
 fn deadline() -> Instant {
     let budget = Instant::now() + DEFAULT_BUDGET;
-    DEADLINE
-        .try_with(|d| d.checked_sub(DEADLINE_RESERVE).unwrap_or(*d).min(budget))
-        .unwrap_or(budget)
-}
-
-/// The `Instant` of a Lambda context deadline (epoch milliseconds).
-pub fn instant_of_epoch_millis(deadline_ms: u64) -> Instant {
-    let left = deadline_ms.saturating_sub(epoch_millis().max(0) as u64);
-    Instant::now() + Duration::from_millis(left)
+    leaving(DEADLINE_RESERVE).map_or(budget, |d| d.min(budget))
 }
 
 /// Who receives an event.
@@ -250,6 +238,7 @@ mod tests {
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
     use super::*;
+    use crate::effects::deadline::DEADLINE;
 
     fn event() -> Event {
         Event::new("pong", &SessionId::new(), serde_json::json!({}))

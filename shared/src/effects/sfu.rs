@@ -5,7 +5,7 @@
 //! would let a removed user reconnect. Clients get a fresh token from `POST /live/join`
 //! (idempotent) whenever they (re)connect; we never mint one for a barred user.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use livekit_api::access_token::{AccessToken, TokenVerifier, VideoGrants};
 use livekit_api::services::room::{RemoveParticipantOptions, RoomClient, UpdateParticipantOptions};
@@ -14,6 +14,7 @@ use livekit_api::webhooks::{WebhookError, WebhookReceiver};
 
 use livekit_protocol::{ParticipantPermission, TrackSource};
 
+use super::deadline;
 use crate::domain::config::SfuConfig;
 use crate::domain::ids::UserId;
 use crate::domain::{Participant, Role, SessionType};
@@ -147,9 +148,7 @@ pub fn permission(role: Role, session_type: SessionType, allowed: Allowed) -> Pa
 
 impl Sfu {
     pub fn new(config: SfuConfig) -> Self {
-        let rooms = RoomClient::with_api_key(&config.url, &config.api_key, &config.api_secret)
-            .with_failover(false)
-            .with_request_timeout(Duration::from_secs(3));
+        let rooms = RoomClient::with_api_key(&config.url, &config.api_key, &config.api_secret).with_failover(false);
         let webhooks = WebhookReceiver::new(TokenVerifier::with_api_key(&config.api_key, &config.api_secret));
         Self {
             config,
@@ -254,22 +253,37 @@ enum Applied<T> {
 
 /// Attempts of an SFU call before the change is reported as failed (502).
 const SFU_ATTEMPTS: u32 = 3;
+/// How long one attempt may wait for the SFU's answer.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// What SFU calls leave of an invocation, however many a request makes: time to undo the table
+/// write they follow, push, and answer, before Lambda stops the function.
+pub const ROLLBACK_RESERVE: Duration = Duration::from_secs(2);
 
 async fn retried<T, F, Fut>(call: F) -> SfuResult<Applied<T>>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, ServiceError>>,
 {
-    let mut last = String::new();
+    let stop = deadline::leaving(ROLLBACK_RESERVE);
+    let mut last = String::from("no time left before the function's deadline");
     for attempt in 0..SFU_ATTEMPTS {
-        match call().await {
-            Ok(v) => return Ok(Applied::Done(v)),
-            Err(ServiceError::Twirp(ServerError::Twirp(code))) if code.code == "not_found" => {
+        let now = Instant::now();
+        let until = stop.map_or(now + ATTEMPT_TIMEOUT, |s| s.min(now + ATTEMPT_TIMEOUT));
+        if until <= now {
+            break;
+        }
+        match tokio::time::timeout_at(until.into(), call()).await {
+            Ok(Ok(v)) => return Ok(Applied::Done(v)),
+            Ok(Err(ServiceError::Twirp(ServerError::Twirp(code)))) if code.code == "not_found" => {
                 return Ok(Applied::NotConnected)
             }
-            Err(e) => last = e.to_string(),
+            Ok(Err(e)) => last = e.to_string(),
+            Err(_) => last = format!("no answer within {} ms", (until - now).as_millis()),
         }
-        tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        if attempt + 1 < SFU_ATTEMPTS {
+            let pause = Instant::now() + Duration::from_millis(100 << attempt);
+            tokio::time::sleep_until(stop.map_or(pause, |s| s.min(pause)).into()).await;
+        }
     }
     Err(SfuError::Unreachable(last))
 }
