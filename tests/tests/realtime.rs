@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::{sid, token, uid, Env, Socket};
 use futures::future::join_all;
 use serde_json::{json, Value};
+use shared::domain::rate::RateLimits;
 use shared::domain::time::{epoch_seconds, Timestamp};
 use shared::domain::{ChatMessage, Connection, MessageType, Role};
 
@@ -658,4 +659,123 @@ async fn sockets_need_presence_and_a_user_holds_at_most_three() {
     for s in &mut others {
         s.until("the message", |e| e["data"]["message"] == "to all three").await;
     }
+}
+
+/// Rate limits are per user and kind, one count for HTTP and the socket: beyond one, `429` with
+/// `Retry-After` (an `error` frame with `retry_after` on a socket) and nothing is done.
+#[tokio::test]
+async fn rate_limits_are_per_user_and_shared_by_http_and_sockets() {
+    let mut config = e2e::test_config("trendke-live", "http://127.0.0.1:9");
+    config.tunables.rates = RateLimits::parse("chat=2/60,stage=2/60,presence=3/60,frames=4/60").unwrap();
+    let env = Env::start_with(config).await;
+    // Presence: v's first join, w's first.
+    let id = session_with_viewers(&env, json!({}), &["v", "w"]).await;
+    let mut v = env.connect("v", &id).await.unwrap();
+    let chat = |who: &'static str, text: &'static str| {
+        env.post(
+            "/live/send-message",
+            token(who),
+            json!({"session_id": id, "message": text}),
+        )
+    };
+    let refused = |r: &e2e::Reply| {
+        assert_eq!(r.status, 429, "{}", r.body);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+        let wait: u64 = r.header("retry-after").expect("Retry-After").parse().unwrap();
+        assert!((1..=60).contains(&wait), "retry-after {wait}");
+        assert_eq!(r.body["retry_after"], json!(wait));
+    };
+
+    // Chat: one over HTTP, one over the socket (frame 1), then the limit holds on both paths.
+    assert_eq!(chat("v", "one").await.status, 201);
+    v.send(json!({"action": "chat", "message": "two"})).await;
+    v.until("the socket's message", |e| e["data"]["message"] == "two").await;
+    refused(&chat("v", "three").await);
+    v.send(json!({"action": "chat", "message": "four"})).await; // frame 2
+    let error = v.until("the refusal", |e| e["type"] == "error").await;
+    assert_eq!(error["data"]["status"], 429, "{error}");
+    assert!(
+        error["data"]["retry_after"]
+            .as_u64()
+            .is_some_and(|s| (1..=60).contains(&s)),
+        "{error}"
+    );
+    assert_eq!(chat("w", "another user's own limit").await.status, 201);
+    let history = env.get(&format!("/live/messages/{id}"), Some(&token("v"))).await.body;
+    let texts: Vec<&str> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["message_type"] == "text")
+        .map(|m| m["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["another user's own limit", "two", "one"],
+        "refused messages were not stored"
+    );
+
+    // Frames: any action counts, `ping` too (frames 3 and 4 pass, 5 does not).
+    v.sync().await;
+    v.sync().await;
+    v.send(json!({"action": "ping"})).await;
+    let error = v.until("the frame refusal", |e| e["type"] == "error").await;
+    assert_eq!(error["data"]["status"], 429, "{error}");
+    assert!(
+        error["data"]["detail"].as_str().unwrap().contains("socket frames"),
+        "{error}"
+    );
+
+    // Guest requests and cancellations share one limit.
+    let asked = env
+        .post("/live/request-guest", token("v"), json!({"session_id": id}))
+        .await;
+    assert_eq!(asked.status, 201, "{}", asked.body);
+    let request_id = asked.body["id"].as_str().unwrap().to_string();
+    let cancelled = env
+        .post(
+            "/live/cancel-guest-request",
+            token("v"),
+            json!({"request_id": request_id}),
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    refused(
+        &env.post("/live/request-guest", token("v"), json!({"session_id": id}))
+            .await,
+    );
+    let pending = env
+        .get(
+            &format!("/live/guest-requests/{id}?status=pending"),
+            Some(&token("host")),
+        )
+        .await;
+    assert_eq!(
+        pending.body["requests"],
+        json!([]),
+        "the refused request was not created"
+    );
+
+    // Joins and leaves: v's join above, a leave and a join again, then no more.
+    assert_eq!(
+        env.post("/live/leave", token("v"), json!({"session_id": id}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        env.post("/live/join", token("v"), json!({"session_id": id}))
+            .await
+            .status,
+        200
+    );
+    refused(&env.post("/live/leave", token("v"), json!({"session_id": id})).await);
+    let present = env
+        .get(&format!("/live/participants/{id}"), Some(&token("host")))
+        .await
+        .body;
+    assert!(
+        present.as_array().unwrap().iter().any(|p| p["user_id"] == "v"),
+        "the refused leave left v present: {present}"
+    );
 }

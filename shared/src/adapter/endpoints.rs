@@ -24,6 +24,7 @@ use crate::rules::{chat, reactions, realtime, sessions, webhook};
 use {
     super::docs::{examples::*, Doc, Example},
     crate::domain::error::ApiError as E,
+    crate::domain::rate::Limited,
     serde_json::json,
 };
 
@@ -108,7 +109,7 @@ endpoints! {
             description: "Capacity (`max_participants`) is enforced together with the viewer count: `409 session-full` beyond it, `409 session-ended`, `403` for kicked and banned users. Joining again while present is idempotent (`joined: false`, same role, a fresh token).",
             ok: "The SFU connection details for the caller's role",
             answer: json!({"session_id": SESSION, "room_name": ROOM, "access_token": TOKEN, "webrtc_config": webrtc_example(), "role": "viewer", "can_request_guest": true, "joined": true, "token_ttl_seconds": 600}),
-            errors: vec![bad_session_id(), E::removed(), no_session(), E::conflict("session-full", "this live session is full"), busy()],
+            errors: vec![bad_session_id(), E::removed(), no_session(), E::conflict("session-full", "this live session is full"), rate_limited(Limited::Presence), busy()],
         }),
     }
 
@@ -126,7 +127,7 @@ endpoints! {
             description: "Counts drop exactly once (`left: false` when the caller was not present); the host ends the session instead (`409 host-cannot-leave`).",
             ok: "The caller's participation now",
             answer: json!({"message": "Left the live session", "session_id": SESSION, "status": "left", "left": true}),
-            errors: vec![bad_session_id(), no_session(), E::conflict("host-cannot-leave", "the host ends the session with POST /live/end/{session_id}"), busy()],
+            errors: vec![bad_session_id(), no_session(), E::conflict("host-cannot-leave", "the host ends the session with POST /live/end/{session_id}"), rate_limited(Limited::Presence), busy()],
         }),
     }
 
@@ -216,7 +217,7 @@ endpoints! {
             description: "`201` with the stored message, pushed as `chat.message`. Text is NFC-normalised, 1..500 characters, without control or bidi-override characters or a word of the session's `blocked_words`; `message_type` is `text` (default) or `sticker` (`system` and `gift` are the server's); `metadata` an object of at most 2 KB and 4 levels. `403` when chat is disabled or the caller is not present; slow mode answers `429` with `Retry-After` (hosts and cohosts exempt).",
             ok: "The stored message",
             answer: message_example(),
-            errors: vec![E::validation("message", "must be at most 500 characters (got 501)"), E::Forbidden("chat is disabled in this session".into()), no_session(), E::TooManyRequests { retry_after_seconds: 7, detail: "slow mode: wait before sending another message".into() }, busy()],
+            errors: vec![E::validation("message", "must be at most 500 characters (got 501)"), E::Forbidden("chat is disabled in this session".into()), no_session(), E::TooManyRequests { retry_after_seconds: 7, detail: "slow mode: wait before sending another message".into() }, rate_limited(Limited::Chat), busy()],
         }),
     }
 
@@ -249,10 +250,10 @@ endpoints! {
             tag: "reactions",
             summary: "Send a reaction",
             who: "present participant",
-            description: "`heart`, `fire`, `clap`, `wow`, `sad` (`like` is accepted as `heart`); at most 25 per user per second (`429`). Totals are exact in `GET /live/session/{session_id}` (`reactions`) and in coalesced `reactions` events.",
+            description: "`heart`, `fire`, `clap`, `wow`, `sad` (`like` is accepted as `heart`); at most 25 per user per second by default (`RATE_LIMITS`; `429` beyond). Totals are exact in `GET /live/session/{session_id}` (`reactions`) and in coalesced `reactions` events.",
             ok: "The reaction was counted",
             answer: json!({"session_id": SESSION, "reaction_type": "heart"}),
-            errors: vec![E::validation("reaction_type", "unknown variant `smile`, expected one of `heart`, `fire`, `clap`, `wow`, `sad`"), E::join_first(), no_session(), E::TooManyRequests { retry_after_seconds: 1, detail: "at most 25 reactions per second".into() }, busy()],
+            errors: vec![E::validation("reaction_type", "unknown variant `smile`, expected one of `heart`, `fire`, `clap`, `wow`, `sad`"), E::join_first(), no_session(), rate_limited(Limited::Reactions), busy()],
         }),
     }
 
@@ -270,7 +271,7 @@ endpoints! {
             description: "`201` with the request (`request_type` `guest` (default) or `cohost`; `message` at most 200 characters), pushed as `guest_request.created` to hosts, cohosts and the requester. `403` when the session takes no guests (`allow_guests` false) or the caller is not present or barred; `409 request-pending` (one pending request or invitation per user), `409 not-a-viewer` (already on stage). A `guest` request is approved at once (`status: approved`, in the host's name, on the audit trail) when `require_approval` is false and a slot is free, else pending; a `cohost` request always waits for the host.",
             ok: "The request",
             answer: request_example("pending", "request"),
-            errors: vec![E::validation("message", "must be at most 200 characters (got 201)"), E::Forbidden("this session does not take guests".into()), no_session(), E::conflict("request-pending", "a request or invitation is already pending"), upstream(), busy()],
+            errors: vec![E::validation("message", "must be at most 200 characters (got 201)"), E::Forbidden("this session does not take guests".into()), no_session(), E::conflict("request-pending", "a request or invitation is already pending"), upstream(), rate_limited(Limited::StageRequests), busy()],
         }),
     }
 
@@ -288,7 +289,7 @@ endpoints! {
             description: "`200` with the request, `cancelled`; `409 already-answered` when it is no longer pending. The user may ask again afterwards.",
             ok: "The request, cancelled",
             answer: request_example("cancelled", "request"),
-            errors: vec![E::validation("request_id", "must be a UUID"), E::Forbidden("only the requester can cancel a request".into()), no_request(), E::already_answered("request"), busy()],
+            errors: vec![E::validation("request_id", "must be a UUID"), E::Forbidden("only the requester can cancel a request".into()), no_request(), E::already_answered("request"), rate_limited(Limited::StageRequests), busy()],
         }),
     }
 

@@ -9,11 +9,13 @@ use serde_json::{json, Value};
 
 use super::extract::parse_json;
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::rate::Limited;
 use crate::domain::{Connection, MessageType, ReactionType, User};
 use crate::effects::push::Audience;
 use crate::effects::Effects;
 use crate::rules::chat::{self, SendMessage};
 use crate::rules::events::{self, kind};
+use crate::rules::rates;
 use crate::rules::reactions::{self, React};
 
 /// The `action`s `$default` takes (documented in `docs/events.md`).
@@ -44,7 +46,11 @@ pub async fn frame(fx: &Effects, connection_id: String, body: &[u8]) -> ApiResul
         // Not (or no longer) recorded: nothing to attribute the frame to.
         return Err(ApiError::Forbidden("unknown connection".into()));
     };
-    let (kind, data) = match answer(fx, &conn, body).await {
+    let answered = match rates::count(fx, &conn.user_id, &conn.session_id, Limited::Frames).await {
+        Ok(()) => answer(fx, &conn, body).await,
+        Err(e) => Err(e),
+    };
+    let (kind, data) = match answered {
         Ok(Some(answer)) => answer,
         Ok(None) => return Ok(()),
         Err(e) => (kind::ERROR, e.problem_json()),

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use super::rate::RateLimits;
+
 /// How user JWTs are verified.
 #[derive(Clone, Debug)]
 pub enum JwtKeySource {
@@ -59,6 +61,8 @@ pub struct Tunables {
     /// How long an `Idempotency-Key` and its answer are remembered (`IDEMPOTENCY_TTL_SECONDS`,
     /// default 86400, 3600..=604800).
     pub idempotency_ttl: Duration,
+    /// Per-user rate limits (`RATE_LIMITS`, see [`RateLimits`]).
+    pub rates: RateLimits,
 }
 
 impl Default for Tunables {
@@ -66,6 +70,7 @@ impl Default for Tunables {
         Tunables {
             invitation_ttl: Duration::from_secs(300),
             idempotency_ttl: Duration::from_secs(86_400),
+            rates: RateLimits::default(),
         }
     }
 }
@@ -165,6 +170,8 @@ impl Config {
             tunables: Tunables {
                 invitation_ttl: Duration::from_secs(invitation_ttl),
                 idempotency_ttl: Duration::from_secs(idempotency_ttl),
+                rates: RateLimits::parse(&var("RATE_LIMITS").unwrap_or_default())
+                    .map_err(|e| ConfigError(format!("RATE_LIMITS: {e}")))?,
             },
             jwt: JwtConfig {
                 keys,

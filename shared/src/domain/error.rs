@@ -83,6 +83,10 @@ pub struct Problem<'a> {
     /// `stage-full`, `idempotency-key-reused`.
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'a str>,
+    /// Seconds to wait before trying again (`429`): the `Retry-After` header's value, also here
+    /// for socket `error` frames, which have no headers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -267,6 +271,12 @@ impl ApiError {
             detail,
             field,
             code,
+            retry_after: match self {
+                ApiError::TooManyRequests {
+                    retry_after_seconds, ..
+                } => Some(*retry_after_seconds),
+                _ => None,
+            },
         })
         .unwrap_or_default()
     }

@@ -117,6 +117,15 @@ pub fn slow_mode(session_id: &SessionId, user_id: &UserId) -> Key {
     }
 }
 
+/// `RATE#<session id>#<user id>` / `<kind>`: a user's rate window of one kind in one session
+/// (`rate::Limited`); each user's its own partition, off the session's.
+pub fn rate_window(session_id: &SessionId, user_id: &UserId, kind: &str) -> Key {
+    Key {
+        pk: format!("RATE#{session_id}#{user_id}"),
+        sk: kind.into(),
+    }
+}
+
 /// `REACT#<session id>#<shard>` / `REACT`: one shard of the session's reaction counts. Each shard
 /// is its own partition, so the shards' write throughput adds up.
 pub fn reaction_shard(session_id: &SessionId, shard: u32) -> Key {

@@ -3,7 +3,7 @@
 //! ([`ids`], [`time`]); the table's keys ([`keys`]); the one error type ([`error`]); the
 //! configuration ([`config`]); the change a rule asks of a participant ([`change`]); pages of
 //! lists ([`page`]); the checks of what users write ([`text`]); idempotency keys and the answers
-//! they replay ([`idempotency`]).
+//! they replay ([`idempotency`]); per-user rate limits ([`rate`]).
 
 pub mod change;
 pub mod config;
@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod keys;
 pub mod page;
+pub mod rate;
 pub mod text;
 pub mod time;
 
@@ -128,8 +129,6 @@ pub mod limits {
     /// Serialized size and nesting depth of a chat message's `metadata`.
     pub const CHAT_METADATA_MAX_BYTES: usize = 2048;
     pub const CHAT_METADATA_MAX_DEPTH: usize = 4;
-    /// Reactions one user may send per second in one session.
-    pub const REACTIONS_PER_SECOND: u32 = 25;
     /// Sockets one user holds open to one session; another closes the oldest.
     pub const SOCKETS_PER_USER: usize = 3;
 }

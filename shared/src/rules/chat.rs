@@ -7,10 +7,12 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::access::{self, Need};
 use super::events::{self, kind};
+use super::rates;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::SessionId;
 use crate::domain::keys;
 use crate::domain::page::PageRequest;
+use crate::domain::rate::Limited;
 use crate::domain::text::{check_blocked, check_text};
 use crate::domain::time::Timestamp;
 use crate::domain::{limits, ChatMessage, MessageType, Role, User};
@@ -99,6 +101,7 @@ pub async fn send(fx: &Effects, user: &User, req: SendMessage) -> ApiResult<Chat
         return Err(ApiError::Forbidden("chat is disabled in this session".into()));
     }
     let text = clean_text(&req.message, &session.settings.blocked_words)?;
+    rates::count(fx, &user.id, &session_id, Limited::Chat).await?;
     let exempt = matches!(me.role, Role::Host | Role::Cohost);
     let slow_ms =
         (!exempt && session.settings.chat_slow_mode > 0).then(|| i64::from(session.settings.chat_slow_mode) * 1000);

@@ -6,6 +6,7 @@
 //! - [`sessions`], [`chat`], [`reactions`], [`stage`], [`webhook`], [`realtime`]: the endpoints.
 //! - [`events`]: what the rules publish (event types, system messages, coalesced aggregates).
 //! - [`idempotency`]: what a retried request's `Idempotency-Key` means (replay, 409, 422).
+//! - [`rates`]: per-user rate limits (429).
 //!
 //! The effects answer in their own terms; [`From`] below turns what they refuse into the answer
 //! a client gets, where a rule does not name a more precise one.
@@ -18,6 +19,7 @@ pub mod access;
 pub mod chat;
 pub mod events;
 pub mod idempotency;
+pub mod rates;
 pub mod reactions;
 pub mod realtime;
 pub mod sessions;
@@ -48,15 +50,24 @@ impl From<Refusal> for ApiError {
             Refusal::ActorChanged => ApiError::Forbidden("your role in this session changed".into()),
             Refusal::SessionChanged => ApiError::conflict("session-changed", "the session changed; retry"),
             Refusal::SlowMode { wait_ms } => ApiError::TooManyRequests {
-                retry_after_seconds: ((wait_ms.max(1) + 999) / 1000) as u64,
+                retry_after_seconds: seconds_after(wait_ms),
                 detail: "slow mode: wait before sending another message".into(),
             },
-            Refusal::RateLimited { what, per_second } => ApiError::TooManyRequests {
-                retry_after_seconds: 1,
-                detail: format!("at most {per_second} {what} per second"),
+            Refusal::RateLimited {
+                what,
+                rate,
+                retry_after_ms,
+            } => ApiError::TooManyRequests {
+                retry_after_seconds: seconds_after(retry_after_ms),
+                detail: format!("at most {} {} per {}", rate.count, what.noun(), rate.per()),
             },
         }
     }
+}
+
+/// Whole seconds to wait for `ms` milliseconds (at least 1: `Retry-After: 0` invites a storm).
+fn seconds_after(ms: i64) -> u64 {
+    u64::try_from((ms.max(1) + 999) / 1000).unwrap_or(1)
 }
 
 impl From<StoreError> for ApiError {

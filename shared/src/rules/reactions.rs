@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::events;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::SessionId;
-use crate::domain::{limits, ReactionType, User};
+use crate::domain::{ReactionType, User};
 use crate::effects::store::{Refusal, StoreError};
 use crate::effects::Effects;
 
@@ -31,7 +31,7 @@ pub async fn react(fx: &Effects, user: &User, req: React) -> ApiResult<Reacted> 
     // Presence and liveness are conditions of the counting transaction itself.
     let counted = fx
         .store
-        .add_reaction(&session_id, &user.id, req.reaction_type, limits::REACTIONS_PER_SECOND)
+        .add_reaction(&session_id, &user.id, req.reaction_type, fx.tunables.rates.reactions)
         .await;
     match counted {
         Err(StoreError::Refused(Refusal::SessionMissing)) => return Err(ApiError::session_not_found(&session_id)),

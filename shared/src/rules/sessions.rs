@@ -6,9 +6,11 @@ use serde_json::json;
 
 use super::access::{self, Need};
 use super::events::{self, kind};
+use super::rates;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::page::{Listing, PageRequest};
+use crate::domain::rate::Limited;
 use crate::domain::text::{check_text, folded};
 use crate::domain::time::Timestamp;
 use crate::domain::{
@@ -307,6 +309,7 @@ pub async fn join(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<JoinR
     if session.status != SessionStatus::Live {
         return Err(ApiError::session_ended());
     }
+    rates::count(fx, &user.id, &session_id, Limited::Presence).await?;
     let viewer = Participant::entering(session_id, user, Role::Viewer, Timestamp::now());
     let (me, joined) = match fx.store.join(&viewer).await? {
         JoinOutcome::Joined => (viewer, true),
@@ -333,6 +336,7 @@ pub async fn join(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<JoinR
 pub async fn leave(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<LeaveResponse> {
     let session_id = req.session_id;
     access::existing_session(fx, &session_id).await?;
+    rates::count(fx, &user.id, &session_id, Limited::Presence).await?;
     let outcome = match fx.store.leave(&session_id, &user.id, &Timestamp::now()).await {
         Err(StoreError::Refused(Refusal::Absent)) => {
             return Err(ApiError::NotFound("you are not a participant of this session".into()))

@@ -6,6 +6,8 @@ use serde_json::{json, Value};
 
 use crate::domain::error::ApiError;
 use crate::domain::ids::{RequestId, SessionId};
+use crate::domain::rate::{Limited, RateLimits};
+use crate::effects::store::Refusal;
 
 /// Alice's session.
 pub const SESSION: &str = "5b0c2f9e-8d1a-4c3b-9f7e-2a6d4e8b1c30";
@@ -38,6 +40,17 @@ pub fn already_live() -> ApiError {
 
 pub fn upstream() -> ApiError {
     ApiError::Upstream(String::new())
+}
+
+/// The refusal of an action beyond its default rate, a whole window to wait.
+pub fn rate_limited(what: Limited) -> ApiError {
+    let rate = RateLimits::default().of(what);
+    Refusal::RateLimited {
+        what,
+        rate,
+        retry_after_ms: rate.window_ms(),
+    }
+    .into()
 }
 
 pub fn busy() -> ApiError {

@@ -2,6 +2,8 @@
 //! failed: a fact about the table, in the domain's words) or a failure. The store never chooses an
 //! HTTP answer; the rules turn these into `ApiError`s.
 
+use crate::domain::rate::{Limited, Rate};
+
 /// A condition of a write failed; each variant is a fact the failed condition established.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -37,8 +39,12 @@ pub enum Refusal {
     SessionChanged,
     /// Slow mode: the author may chat again in this many milliseconds.
     SlowMode { wait_ms: i64 },
-    /// The per-user rate limit of `per_second` actions of this kind (e.g. "reactions") is used up.
-    RateLimited { what: &'static str, per_second: u32 },
+    /// The user's `rate` of `what` is used up; the next window opens in `retry_after_ms`.
+    RateLimited {
+        what: Limited,
+        rate: Rate,
+        retry_after_ms: i64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

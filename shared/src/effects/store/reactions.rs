@@ -8,89 +8,63 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 
 use super::error::{Refusal, StoreError, StoreResult};
-use super::item::{db_err, failed, key_item, n, number, present_values, text};
+use super::item::{db_err, failed, key_item, n, number, present_values, text, Item};
+use super::rates::{Counted, Guard, WindowAt};
 use super::transact::{backoff, MAX_ATTEMPTS};
 use super::Store;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::keys;
-use crate::domain::time::epoch_seconds;
+use crate::domain::rate::{Limited, Rate};
 use crate::domain::{ParticipantStatus, ReactionType, SessionStatus};
 
 /// Shards of a session's reaction counts: writes spread over them, reads sum them.
 pub const REACTION_SHARDS: u32 = 16;
 
 impl Store {
-    /// P14: counts one reaction of a present participant, within `per_second`: one conditional
-    /// update of the participant's rate window (a new second, or the same second under the
-    /// limit, and present either way), then an `ADD` on a random shard of the session's counts.
+    /// P14: counts one reaction of a present participant, within `rate`: one conditional update
+    /// of the participant's rate window (P25's, guarded by presence in the same write), then an
+    /// `ADD` on a random shard of the session's counts.
     pub async fn add_reaction(
         &self,
         session_id: &SessionId,
         user_id: &UserId,
         kind: ReactionType,
-        per_second: u32,
+        rate: Rate,
     ) -> StoreResult<()> {
-        // The window last seen in a failed condition; `None`: assume a new second.
-        let mut seen_window: Option<i64> = None;
-        for attempt in 0..MAX_ATTEMPTS {
-            let second = epoch_seconds();
-            let new_window = seen_window.is_none_or(|w| w < second);
-            let mut update = self
-                .db
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key_item(&keys::participant(session_id, user_id))))
-                .expression_attribute_names("#st", "status")
-                .expression_attribute_values(":win", n(second))
-                .expression_attribute_values(":one", n(1))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-            for (k, v) in present_values() {
-                update = update.expression_attribute_values(k, v);
-            }
-            update = if new_window {
-                update
-                    .update_expression("SET react_window = :win, react_count = :one")
-                    .condition_expression(
-                        "#st IN (:active, :muted) AND (attribute_not_exists(react_window) OR react_window < :win)",
-                    )
-            } else {
-                update
-                    .update_expression("SET react_count = react_count + :one")
-                    .condition_expression("#st IN (:active, :muted) AND react_window = :win AND react_count < :limit")
-                    .expression_attribute_values(":limit", n(per_second))
-            };
-            let Some(old) = self.conditional_update(update).await? else {
-                return self.count_reaction(session_id, kind).await;
-            };
-            let present = [ParticipantStatus::Active, ParticipantStatus::Muted]
+        let present = |item: &Item| {
+            [ParticipantStatus::Active, ParticipantStatus::Muted]
                 .iter()
-                .any(|p| text(&old, "status") == Some(p.as_str()));
-            if old.is_empty() || !present {
-                return Err(self.reaction_refusal(session_id, &old).await?.into());
+                .any(|p| text(item, "status") == Some(p.as_str()))
+        };
+        let at = WindowAt {
+            key: keys::participant(session_id, user_id),
+            window_attr: "react_window",
+            count_attr: "react_count",
+            guard: Some(Guard {
+                condition: "#st IN (:active, :muted)",
+                names: vec![("#st", "status")],
+                values: present_values().into(),
+                holds: &present,
+            }),
+        };
+        match self.count_in_window(&at, rate).await? {
+            Counted::Yes => self.count_reaction(session_id, kind).await,
+            Counted::Full { retry_after_ms } => Err(Refusal::RateLimited {
+                what: Limited::Reactions,
+                rate,
+                retry_after_ms,
             }
-            let (window, used) = (number(&old, "react_window"), number(&old, "react_count"));
-            if window >= second && used >= i64::from(per_second) {
-                return Err(Refusal::RateLimited {
-                    what: "reactions",
-                    per_second,
-                }
-                .into());
-            }
-            // The window moved on (or was not what this attempt assumed): decide again.
-            seen_window = Some(window);
-            if window >= second {
-                backoff(attempt).await;
-            }
+            .into()),
+            Counted::Refused(old) => Err(self.reaction_refusal(session_id, &old).await?.into()),
         }
-        Err(StoreError::Busy("reaction".into()))
     }
 
     /// P14: why a reaction was refused, the participant as it was (`old`, empty when there is
     /// none) being absent, left or barred: an ended or missing session says so first.
-    async fn reaction_refusal(&self, session_id: &SessionId, old: &super::item::Item) -> StoreResult<Refusal> {
+    async fn reaction_refusal(&self, session_id: &SessionId, old: &Item) -> StoreResult<Refusal> {
         Ok(match self.session(session_id).await? {
             None => Refusal::SessionMissing,
             Some(s) if s.status != SessionStatus::Live => Refusal::SessionEnded,
@@ -191,7 +165,7 @@ mod tests {
         let user = UserId::parse("u").unwrap();
         for _ in 0..3 {
             store
-                .add_reaction(&session_id(), &user, ReactionType::Fire, 25)
+                .add_reaction(&session_id(), &user, ReactionType::Fire, Rate::per_seconds(25, 1))
                 .await
                 .unwrap();
         }

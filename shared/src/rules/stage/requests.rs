@@ -7,11 +7,13 @@ use serde_json::json;
 
 use super::super::access::{self, Need};
 use super::super::events::{self, kind};
+use super::super::rates;
 use super::{audit, on_stage_changed, publish_request};
 use crate::domain::change::ParticipantChange;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::{RequestId, SessionId, UserId};
 use crate::domain::page::PageRequest;
+use crate::domain::rate::Limited;
 use crate::domain::text::{check_blocked, check_text};
 use crate::domain::time::Timestamp;
 use crate::domain::{GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, Session, User};
@@ -137,6 +139,7 @@ fn pending(session_id: SessionId, user: &User, request_type: RequestType, messag
 pub async fn request_guest(fx: &Effects, user: &User, req: RequestGuest) -> ApiResult<GuestRequest> {
     let s = access::existing_session(fx, &req.session_id).await?;
     let message = clean_message(req.message, &s)?;
+    rates::count(fx, &user.id, &s.id, Limited::StageRequests).await?;
     let mut r = pending(s.id, user, req.request_type.unwrap_or(RequestType::Guest), message);
     fx.store.create_guest_request(&r, true).await.map_err(|e| match e {
         StoreError::Refused(Refusal::SessionMissing) => ApiError::session_not_found(&s.id),
@@ -161,6 +164,7 @@ pub async fn cancel_guest_request(fx: &Effects, user: &User, req: RequestRef) ->
     if r.user_id != user.id || r.origin != RequestOrigin::Request {
         return Err(ApiError::Forbidden("only the requester can cancel a request".into()));
     }
+    rates::count(fx, &user.id, &r.session_id, Limited::StageRequests).await?;
     close(fx, r, RequestStatus::Cancelled, &user.id).await
 }
 
