@@ -146,7 +146,7 @@ pub fn test_config(table: &str, sfu_url: &str) -> Config {
             url: sfu_url.into(),
             api_key: SFU_KEY.into(),
             api_secret: SFU_SECRET.into(),
-            token_ttl: Duration::from_secs(600),
+            token_ttl: SfuConfig::DEFAULT_TOKEN_TTL,
             ice_servers: json!([]),
         },
         websocket_endpoint: None,

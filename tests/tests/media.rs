@@ -187,3 +187,107 @@ async fn a_genuine_room_finished_ends_the_session() {
     let again = env.post("/live/start", token("host"), json!({"title": "again"})).await;
     assert_eq!(again.status, 201, "the host's live lock was released: {}", again.body);
 }
+
+/// Waits until the SFU removes `client` from the room (our API or our webhook asked it to).
+async fn until_removed(client: &mut MediaClient) {
+    let gone = client
+        .until("removed from the room", |e| e["event"] == "disconnected")
+        .await;
+    assert_eq!(gone["reason"], "PARTICIPANT_REMOVED", "{gone}");
+}
+
+/// Joins as `user` without connecting to the SFU; returns the token the API minted.
+async fn join_offline(env: &Env, user: &str, session_id: &str) -> String {
+    let joined = post(env, user, "/live/join", json!({"session_id": session_id})).await;
+    let ttl = joined["token_ttl_seconds"].as_u64().unwrap();
+    assert!(ttl <= 300, "SFU tokens live at most 5 minutes by default: {ttl}");
+    joined["access_token"].as_str().unwrap().to_string()
+}
+
+/// Nobody stays in the SFU room without being present in our table: a guest who leaves is
+/// removed (and can still be kicked and banned afterwards); an old token — LiveKit cannot revoke
+/// one — gets its holder into the room only until the webhook removes them, whether they were
+/// kicked while offline, left, or were banned by id before they ever joined.
+#[tokio::test]
+async fn nobody_stays_in_the_room_without_being_present() {
+    let (sfu, env) = Env::with_sfu().await;
+    let started = env.start_session("host", json!({"max_guests": 2})).await;
+    let id = started["id"].as_str().unwrap().to_string();
+    let room = started["room_name"].as_str().unwrap().to_string();
+    let rooms = RoomClient::with_api_key(&sfu.url, SFU_KEY, SFU_SECRET);
+    let mut host_socket = env.connect("host", &id).await.unwrap();
+
+    // A guest on stage leaves: removed from the room, her track gone, not left publishing.
+    let ann_token = join_offline(&env, "ann", &id).await;
+    let mut ann = MediaClient::start("ann");
+    ann.connect(&sfu.url, &ann_token).await;
+    bring_on_stage(&env, "ann", &id).await;
+    ann.until("publish permission", |e| {
+        e["event"] == "permissions_changed" && e["identity"] == "ann" && e["can_publish"] == true
+    })
+    .await;
+    assert_eq!(ann.publish("microphone").await["ok"], true);
+    until_updated(&mut host_socket, "ann", "publishing audio", |p| {
+        p["audio_published"] == true
+    })
+    .await;
+    let left = post(&env, "ann", "/live/leave", json!({"session_id": id})).await;
+    assert_eq!(left["left"], true);
+    until_removed(&mut ann).await;
+    assert!(sfu_tracks(&rooms, &room, "ann").await.is_empty());
+
+    // Having left, she is still within the host's reach: kicked, then banned.
+    assert_eq!(
+        manage(&env, "ann", &id, "kick").await["participant"]["status"],
+        "kicked"
+    );
+    assert_eq!(manage(&env, "ann", &id, "ban").await["participant"]["status"], "banned");
+    let rejoin = env.post("/live/join", token("ann"), json!({"session_id": id})).await;
+    assert_eq!(rejoin.status, 403, "{}", rejoin.body);
+    // Her old token still opens the room; the webhook removes her within seconds.
+    let mut ann_again = MediaClient::start("ann again");
+    ann_again.connect(&sfu.url, &ann_token).await;
+    until_removed(&mut ann_again).await;
+
+    // A viewer kicked while offline: nothing to remove at that moment; her unused token is.
+    let carl_token = join_offline(&env, "carl", &id).await;
+    manage(&env, "carl", &id, "kick").await;
+    let mut carl = MediaClient::start("carl");
+    carl.connect(&sfu.url, &carl_token).await;
+    until_removed(&mut carl).await;
+
+    // Not only barred users: one who left while offline is removed when she comes back so.
+    let dina_token = join_offline(&env, "dina", &id).await;
+    post(&env, "dina", "/live/leave", json!({"session_id": id})).await;
+    let mut dina = MediaClient::start("dina");
+    dina.connect(&sfu.url, &dina_token).await;
+    until_removed(&mut dina).await;
+
+    // A ban by user id, before the user ever joined; a kick of an unknown user means nothing.
+    let zed = manage(&env, "zed", &id, "ban").await;
+    assert_eq!(zed["participant"]["status"], "banned");
+    let join = env.post("/live/join", token("zed"), json!({"session_id": id})).await;
+    assert_eq!(join.status, 403, "{}", join.body);
+    let unknown = env
+        .post(
+            "/live/manage-participant",
+            token("host"),
+            json!({"session_id": id, "user_id": "nobody", "action": "kick"}),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    // None of it moved the counts below zero or twice: nobody but the host is present.
+    let detail = env.get(&format!("/live/session/{id}"), None).await.body;
+    assert_eq!(
+        (detail["viewer_count"].clone(), detail["guest_count"].clone()),
+        (json!(0), json!(0))
+    );
+    let audit = env.get(&format!("/live/audit/{id}"), Some(&token("host"))).await.body;
+    let bans: Vec<&Value> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "ban")
+        .collect();
+    assert_eq!(bans.len(), 2, "every ban is audited: {audit}");
+}

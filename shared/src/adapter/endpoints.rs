@@ -124,10 +124,10 @@ endpoints! {
             tag: "sessions",
             summary: "Leave a session",
             who: "user",
-            description: "Counts drop exactly once (`left: false` when the caller was not present); the host ends the session instead (`409 host-cannot-leave`).",
+            description: "Counts drop exactly once (`left: false` when the caller was not present); the host ends the session instead (`409 host-cannot-leave`). The caller is removed from the SFU room too (a guest who left does not keep publishing); `502` when the SFU cannot be told: the leave stands, repeat it to finish.",
             ok: "The caller's participation now",
             answer: json!({"message": "Left the live session", "session_id": SESSION, "status": "left", "left": true}),
-            errors: vec![bad_session_id(), no_session(), E::conflict("host-cannot-leave", "the host ends the session with POST /live/end/{session_id}"), rate_limited(Limited::Presence), busy()],
+            errors: vec![bad_session_id(), no_session(), E::conflict("host-cannot-leave", "the host ends the session with POST /live/end/{session_id}"), rate_limited(Limited::Presence), upstream_after("you left the session"), busy()],
         }),
     }
 
@@ -376,10 +376,10 @@ endpoints! {
             tag: "stage",
             summary: "A host control (host, cohost)",
             who: "host, cohost",
-            description: "`action` is one of `mute_audio`, `unmute_audio`, `mute_video`, `unmute_video`, `allow_screen_share`, `disallow_screen_share`, `kick`, `ban`, `promote_cohost`, `demote` (who may do what: the table below). `200` with `{session_id, action, participant}`. Each control is enforced at the SFU (permissions, track mute, removal); when the SFU cannot apply it, a reversible change is rolled back and the answer is `502` (a kick or ban stands: repeat it to retry the removal). `409 not-present`, `409 stage-full` (promoting a viewer), `409 participant-changed` (a concurrent change won).",
+            description: "`action` is one of `mute_audio`, `unmute_audio`, `mute_video`, `unmute_video`, `allow_screen_share`, `disallow_screen_share`, `kick`, `ban`, `promote_cohost`, `demote` (who may do what: the table below). `200` with `{session_id, action, participant}`. Each control is enforced at the SFU (permissions, track mute, removal); when the SFU cannot apply it, a reversible change is rolled back and the answer is `502` (a kick or ban stands: repeat it to retry the removal). A user who is not present can be kicked or banned if they were ever in the session (whatever role they had, as a viewer), and banned by user id before they ever join; any other control of them is `409 not-present`, a kick of a user never seen `404`. `409 stage-full` (promoting a viewer), `409 participant-changed` (a concurrent change won).",
             ok: "The participant after the control",
             answer: json!({"session_id": SESSION, "action": "mute_audio", "participant": participant_example("bob", "guest")}),
-            errors: vec![E::validation("action", "unknown variant `silence`"), E::Forbidden("a cohost cannot kick a cohost".into()), E::NotFound("that user is not a participant of this session".into()), E::conflict("not-present", "that user is not present in this session"), upstream(), busy()],
+            errors: vec![E::validation("action", "unknown variant `silence`"), E::Forbidden("a cohost cannot kick a cohost".into()), E::NotFound("that user is not a participant of this session".into()), E::conflict("not-present", "that user is not present in this session"), upstream(), upstream_after("the user is barred from the session"), busy()],
         }),
     }
 

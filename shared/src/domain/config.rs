@@ -35,10 +35,17 @@ pub struct SfuConfig {
     pub url: String,
     pub api_key: String,
     pub api_secret: String,
-    /// Lifetime of minted SFU tokens (`SFU_TOKEN_TTL_SECONDS`, default 600).
+    /// Lifetime of minted SFU tokens (`SFU_TOKEN_TTL_SECONDS`, default [`SfuConfig::DEFAULT_TOKEN_TTL`]).
     pub token_ttl: Duration,
     /// ICE servers handed to clients verbatim (`ICE_SERVERS_JSON`, a JSON array; default `[]`).
     pub ice_servers: serde_json::Value,
+}
+
+impl SfuConfig {
+    /// Five minutes: LiveKit checks a token only when a client connects and cannot revoke one, so
+    /// a token outlives a kick or a leave by at most this long (the webhook removes such a client
+    /// at once; README, "Why SFU tokens are short-lived").
+    pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(300);
 }
 
 #[derive(Clone, Debug)]
@@ -150,7 +157,7 @@ impl Config {
                 v
             }
         };
-        let ttl = parse_var("SFU_TOKEN_TTL_SECONDS", 600)?;
+        let ttl = parse_var("SFU_TOKEN_TTL_SECONDS", SfuConfig::DEFAULT_TOKEN_TTL.as_secs())?;
         if !(60..=86_400).contains(&ttl) {
             return Err(ConfigError("SFU_TOKEN_TTL_SECONDS must be within 60..=86400".into()));
         }

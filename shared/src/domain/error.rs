@@ -55,6 +55,10 @@ pub enum ApiError {
     /// A dependency (the SFU) failed; the change was not made.
     #[error("upstream failure: {0}")]
     Upstream(String),
+    /// A dependency (the SFU) failed after a change that stands (`kept`, e.g. "you left the
+    /// session"); repeating the request finishes it.
+    #[error("upstream failure after a kept change: {cause}")]
+    UpstreamAfter { kept: &'static str, cause: String },
     /// DynamoDB throttled or a transaction conflicted; safe to retry.
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
@@ -214,7 +218,9 @@ impl ApiError {
                 "Request body too large",
             ),
             TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
-            Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream-failure", "Media server unavailable"),
+            Upstream(_) | UpstreamAfter { .. } => {
+                (StatusCode::BAD_GATEWAY, "upstream-failure", "Media server unavailable")
+            }
             Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -249,6 +255,10 @@ impl ApiError {
             ApiError::Upstream(cause) => {
                 tracing::error!(error = %cause, "upstream failure");
                 "the media server could not apply the change; nothing was changed, retry later".into()
+            }
+            ApiError::UpstreamAfter { kept, cause } => {
+                tracing::error!(error = %cause, "upstream failure after a kept change");
+                format!("{kept}, but the media server could not be told; repeat the request to finish")
             }
             ApiError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "temporarily unavailable");

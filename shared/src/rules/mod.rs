@@ -81,6 +81,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// An SFU failure after a change that stands (`kept`: a leave, a kick): `502` saying what was
+/// kept, so the caller repeats the request to finish it.
+pub(crate) fn after_kept(kept: &'static str) -> impl FnOnce(SfuError) -> ApiError {
+    move |e| match e {
+        SfuError::Unreachable(cause) => ApiError::UpstreamAfter { kept, cause },
+        other => other.into(),
+    }
+}
+
 impl From<SfuError> for ApiError {
     fn from(e: SfuError) -> Self {
         match e {

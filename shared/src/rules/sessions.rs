@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::access::{self, Need};
+use super::after_kept;
 use super::events::{self, kind};
 use super::rates;
 use crate::domain::error::{ApiError, ApiResult};
@@ -335,7 +336,7 @@ pub async fn join(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<JoinR
 /// `POST /live/leave`: the caller leaves; counts drop exactly once.
 pub async fn leave(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<LeaveResponse> {
     let session_id = req.session_id;
-    access::existing_session(fx, &session_id).await?;
+    let s = access::existing_session(fx, &session_id).await?;
     rates::count(fx, &user.id, &session_id, Limited::Presence).await?;
     let outcome = match fx.store.leave(&session_id, &user.id, &Timestamp::now()).await {
         Err(StoreError::Refused(Refusal::Absent)) => {
@@ -361,6 +362,15 @@ pub async fn leave(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<Leav
             Audience::Session
         };
         arrival_or_departure(fx, &p, "left", audience).await;
+    }
+    if p.connected {
+        // Leaving ends the media connection too (a guest who left must not keep publishing). A
+        // connection our table does not know of yet is the webhook's to remove: it removes
+        // anyone who reaches the room without being present.
+        fx.sfu
+            .remove(&s.room_name, &user.id)
+            .await
+            .map_err(after_kept("you left the session"))?;
     }
     Ok(LeaveResponse {
         message: if left {

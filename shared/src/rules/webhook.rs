@@ -8,16 +8,16 @@
 //!
 //! | event | effect |
 //! |---|---|
-//! | `participant_joined` | `connected = true`; a barred user (kicked, banned) is removed from the room again |
+//! | `participant_joined` | `connected = true`; anyone not present in our table (left, kicked, banned, never joined) is removed from the room |
 //! | `participant_left` | `connected = false`, nothing published |
-//! | `track_published` / `track_unpublished` | `audio_published` / `video_published` / `screen_sharing` by track source |
+//! | `track_published` / `track_unpublished` | `audio_published` / `video_published` / `screen_sharing` by track source; a publisher not present is removed |
 //! | `room_finished` | a session still live is ended, as if its host had ended it |
 //!
 //! Participant flags change only on present participants, and a report older than the last one
 //! applied is ignored (webhooks can arrive out of order). Each change is pushed as
 //! `participant.updated` to the session.
 
-use livekit_protocol::{TrackSource, WebhookEvent};
+use livekit_protocol::{participant_info, TrackSource, WebhookEvent};
 use serde::Serialize;
 
 use super::events::{self, kind};
@@ -122,13 +122,22 @@ async fn apply(fx: &Effects, event: &WebhookEvent) -> ApiResult<()> {
         tracing::debug!(identity, "webhook for an identity that is not one of our users");
         return Ok(());
     };
-    if event.event == "participant_joined" {
-        if let Some(p) = fx.store.participant(&session_id, &user_id).await? {
-            if p.status.is_barred() {
-                // A token minted before the kick can still connect once; it is removed again.
-                tracing::warn!(%session_id, identity, "barred participant reached the SFU; removing");
-                return Ok(fx.sfu.remove(room, &user_id).await?);
-            }
+    let standard = event
+        .participant
+        .as_ref()
+        .is_some_and(|p| p.kind == participant_info::Kind::Standard as i32);
+    if standard && matches!(event.event.as_str(), "participant_joined" | "track_published") {
+        let present = fx
+            .store
+            .participant(&session_id, &user_id)
+            .await?
+            .is_some_and(|p| p.status.is_present());
+        if !present {
+            // A token outlives a leave, a kick or a ban (LiveKit cannot revoke it, and refreshes
+            // it for connected clients): whoever is in the room without being present in our
+            // table is removed, whatever token got them there.
+            tracing::warn!(%session_id, identity, event = %event.event, "participant not present reached the SFU; removing");
+            return Ok(fx.sfu.remove(room, &user_id).await?);
         }
     }
     let at_ms = event.created_at.saturating_mul(1000);

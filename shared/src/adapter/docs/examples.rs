@@ -42,6 +42,14 @@ pub fn upstream() -> ApiError {
     ApiError::Upstream(String::new())
 }
 
+/// An SFU failure after a change that stands.
+pub fn upstream_after(kept: &'static str) -> ApiError {
+    ApiError::UpstreamAfter {
+        kept,
+        cause: String::new(),
+    }
+}
+
 /// The refusal of an action beyond its default rate, a whole window to wait.
 pub fn rate_limited(what: Limited) -> ApiError {
     let rate = RateLimits::default().of(what);

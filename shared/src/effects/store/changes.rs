@@ -11,8 +11,9 @@ use super::item::{failed, key_item, n, present_values, s};
 use super::transact::Cancelled;
 use super::Store;
 use crate::domain::change::ParticipantChange;
+use crate::domain::ids::{SessionId, UserId};
 use crate::domain::keys;
-use crate::domain::SessionStatus;
+use crate::domain::{Role, SessionStatus};
 
 impl Store {
     /// P18: applies a participant change in one transaction (see [`ParticipantChange`]).
@@ -75,38 +76,50 @@ pub(super) fn change_actions(store: &Store, c: &ParticipantChange) -> StoreResul
         TransactWriteItem::builder().update(participant).build(),
         TransactWriteItem::builder().update(session_counters(store, c)?).build(),
     ];
-    if let Some((actor, role)) = &c.actor {
-        let mut check = ConditionCheck::builder()
-            .table_name(&store.table)
-            .set_key(Some(key_item(&keys::participant(&c.session_id, actor))))
-            .condition_expression("#st IN (:active, :muted) AND #role = :role")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_names("#role", "role")
-            .expression_attribute_values(":role", s(role.as_str()));
-        for (k, v) in present_values() {
-            check = check.expression_attribute_values(k, v);
-        }
-        items.push(
-            TransactWriteItem::builder()
-                .condition_check(check.build().map_err(failed)?)
-                .build(),
-        );
+    if let Some(actor) = &c.actor {
+        items.push(actor_check(store, &c.session_id, actor)?);
     }
     if c.ban {
-        let mut ban = key_item(&keys::ban(&c.session_id, &c.target));
-        ban.insert("user_id".into(), s(&c.target));
-        ban.insert("banned_at".into(), s(c.at));
-        if let Some((actor, _)) = &c.actor {
-            ban.insert("banned_by".into(), s(actor));
-        }
-        let put = Put::builder()
-            .table_name(&store.table)
-            .set_item(Some(ban))
-            .build()
-            .map_err(failed)?;
-        items.push(TransactWriteItem::builder().put(put).build());
+        items.push(ban_entry(store, c)?);
     }
     Ok(items)
+}
+
+/// P18: the actor is present in the role that entitled them.
+pub(super) fn actor_check(
+    store: &Store,
+    session_id: &SessionId,
+    (actor, role): &(UserId, Role),
+) -> StoreResult<TransactWriteItem> {
+    let mut check = ConditionCheck::builder()
+        .table_name(&store.table)
+        .set_key(Some(key_item(&keys::participant(session_id, actor))))
+        .condition_expression("#st IN (:active, :muted) AND #role = :role")
+        .expression_attribute_names("#st", "status")
+        .expression_attribute_names("#role", "role")
+        .expression_attribute_values(":role", s(role.as_str()));
+    for (k, v) in present_values() {
+        check = check.expression_attribute_values(k, v);
+    }
+    Ok(TransactWriteItem::builder()
+        .condition_check(check.build().map_err(failed)?)
+        .build())
+}
+
+/// P18: the target's entry in the session's ban list.
+pub(super) fn ban_entry(store: &Store, c: &ParticipantChange) -> StoreResult<TransactWriteItem> {
+    let mut ban = key_item(&keys::ban(&c.session_id, &c.target));
+    ban.insert("user_id".into(), s(&c.target));
+    ban.insert("banned_at".into(), s(c.at));
+    if let Some((actor, _)) = &c.actor {
+        ban.insert("banned_by".into(), s(actor));
+    }
+    let put = Put::builder()
+        .table_name(&store.table)
+        .set_item(Some(ban))
+        .build()
+        .map_err(failed)?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 /// P18: the session update of a change: counters and cohost list, on the condition that the

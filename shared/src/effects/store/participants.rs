@@ -2,9 +2,10 @@
 //! counts, sweep a session that ended (`docs/data-model.md`, P3–P6). A leave is a
 //! [`ParticipantChange`] (P18, `changes`).
 
-use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use futures::{stream, StreamExt, TryStreamExt};
 
+use super::changes::{actor_check, ban_entry};
 use super::error::{Refusal, StoreError, StoreResult};
 use super::item::{failed, from_item, key_item, n, present_values, s, to_item};
 use super::transact::{backoff, TxError, MAX_ATTEMPTS};
@@ -198,6 +199,65 @@ impl Store {
             }
         }
         Err(StoreError::Busy("leave".into()))
+    }
+
+    /// P26: bars a user who is not present — a kick or ban of someone who left, a ban of someone
+    /// kicked, a ban of a user id never seen — by `c` (its `status`, `actor` and `ban`): the
+    /// participant's status alone if it is still `target`'s (`seen`), or a new item for `target`
+    /// if none exists; with P18's actor check and ban-list entry, and the session live, in one
+    /// transaction. No counter moves: the user left the audience before, or never entered it.
+    pub async fn bar_absent(&self, c: &ParticipantChange, target: &Participant, seen: bool) -> StoreResult<()> {
+        let status = c.status.ok_or_else(|| failed("a bar without a status"))?;
+        let key = keys::participant(&c.session_id, &c.target);
+        let participant = if seen {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&key)))
+                .update_expression("SET #st = :status, left_at = if_not_exists(left_at, :at)")
+                .condition_expression("#st = :was")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":status", s(status.as_str()))
+                .expression_attribute_values(":was", s(target.status.as_str()))
+                .expression_attribute_values(":at", s(c.at))
+                .build()
+                .map_err(failed)?;
+            TransactWriteItem::builder().update(update).build()
+        } else {
+            let barred = Participant {
+                status,
+                left_at: Some(c.at),
+                ..target.clone()
+            };
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&key, &barred)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(failed)?;
+            TransactWriteItem::builder().put(put).build()
+        };
+        let live = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::session(&c.session_id))))
+            .condition_expression("#st = :live")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":live", s("live"))
+            .build()
+            .map_err(failed)?;
+        let mut items = vec![participant, TransactWriteItem::builder().condition_check(live).build()];
+        if let Some(actor) = &c.actor {
+            items.push(actor_check(self, &c.session_id, actor)?);
+        }
+        if c.ban {
+            items.push(ban_entry(self, c)?);
+        }
+        match self.transact_settled(items, "bar").await? {
+            Ok(()) => Ok(()),
+            Err(why) if why.failed(0) => Err(Refusal::ParticipantChanged.into()),
+            Err(why) if why.failed(1) => Err(Refusal::SessionEnded.into()),
+            Err(why) if why.failed(2) => Err(Refusal::ActorChanged.into()),
+            Err(_) => Err(StoreError::Busy("bar".into())),
+        }
     }
 
     /// P6 (after an end): marks one participant left if still present, without touching the

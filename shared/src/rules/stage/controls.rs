@@ -12,7 +12,9 @@
 //! | `kick` | cohost, guest, viewer | guest, viewer | leaves, barred from the session, disconnected |
 //! | `ban` | cohost, guest, viewer | guest, viewer | kick, and listed in the session's ban list |
 //!
-//! Nobody acts on the host, nor on themselves; guests and viewers act on nobody. What a control
+//! Nobody acts on the host, nor on themselves; guests and viewers act on nobody. A user who is not
+//! present can be kicked or banned if they were ever in the session (judged as the viewer they
+//! would come back as), and banned by id before they ever join ([`bar_absent`]); nothing else. What a control
 //! changes is [`plan`]ned without IO, written in one transaction, then [`enforce`]d at the SFU.
 
 use livekit_protocol::TrackSource;
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::super::access::{self, Need};
+use super::super::after_kept;
 use super::super::events::{self, kind};
 use super::{audit, on_stage_changed};
 use crate::domain::change::ParticipantChange;
@@ -168,27 +171,48 @@ pub async fn manage(fx: &Effects, user: &User, req: ManageParticipant) -> ApiRes
     if req.user_id == user.id {
         return Err(ApiError::Forbidden("you cannot apply host controls to yourself".into()));
     }
-    let target = fx
-        .store
-        .participant(&s.id, &req.user_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("that user is not a participant of this session".into()))?;
     let action = req.action;
-    if target.status.is_barred() && action.bars() {
-        // Repeating a kick finishes what an SFU failure left undone.
-        fx.sfu.remove(&s.room_name, &target.user_id).await?;
-        return Ok(Managed {
-            session_id: s.id,
-            action,
-            participant: target,
-        });
-    }
-    if !target.status.is_present() {
-        return Err(ApiError::conflict(
-            "not-present",
-            "that user is not present in this session",
-        ));
-    }
+    let target = match fx.store.participant(&s.id, &req.user_id).await? {
+        Some(t) if t.status.is_present() => t,
+        // Kicked and kicked again, or banned: repeating it finishes what an SFU failure left undone.
+        Some(t)
+            if action.bars()
+                && (t.status == ParticipantStatus::Banned
+                    || t.status == ParticipantStatus::Kicked && action == Action::Kick) =>
+        {
+            fx.push.disconnect_user(&fx.store, &s.id, &t.user_id).await;
+            fx.sfu
+                .remove(&s.room_name, &t.user_id)
+                .await
+                .map_err(after_kept(BARRED))?;
+            return Ok(Managed {
+                session_id: s.id,
+                action,
+                participant: t,
+            });
+        }
+        Some(t) if action.bars() => return bar_absent(fx, &s, user, &me, action, t, true).await,
+        None if action == Action::Ban => {
+            let never_seen = User {
+                id: req.user_id.clone(),
+                username: req.user_id.to_string(),
+                avatar_url: None,
+            };
+            let t = Participant::entering(s.id, &never_seen, Role::Viewer, Timestamp::now());
+            return bar_absent(fx, &s, user, &me, action, t, false).await;
+        }
+        None => {
+            return Err(ApiError::NotFound(
+                "that user is not a participant of this session".into(),
+            ))
+        }
+        Some(_) => {
+            return Err(ApiError::conflict(
+                "not-present",
+                "that user is not present in this session",
+            ))
+        }
+    };
     if !allowed(me.role, target.role, action) {
         return Err(ApiError::Forbidden(format!(
             "a {} cannot {} a {}",
@@ -221,6 +245,64 @@ pub async fn manage(fx: &Effects, user: &User, req: ManageParticipant) -> ApiRes
     })
 }
 
+/// What a kick or ban keeps when the SFU cannot be told.
+const BARRED: &str = "the user is barred from the session";
+
+/// A kick or ban of a user who is not present: who left (barred as the viewer they would come
+/// back as, whatever role they had), who was kicked (a ban), or who never joined (`seen` false: a
+/// ban by id, before they come). No counts move; they are still removed from the SFU room, which
+/// a client that left may not have left.
+async fn bar_absent(
+    fx: &Effects,
+    s: &Session,
+    user: &User,
+    me: &Participant,
+    action: Action,
+    target: Participant,
+    seen: bool,
+) -> ApiResult<Managed> {
+    if !allowed(me.role, Role::Viewer, action) {
+        return Err(ApiError::Forbidden(format!(
+            "a {} cannot {} a user",
+            me.role.as_str(),
+            action.as_str()
+        )));
+    }
+    let at = Timestamp::now();
+    let status = if action == Action::Ban {
+        ParticipantStatus::Banned
+    } else {
+        ParticipantStatus::Kicked
+    };
+    let change = ParticipantChange {
+        actor: Some((user.id.clone(), me.role)),
+        status: Some(status),
+        ban: action == Action::Ban,
+        ..ParticipantChange::new(s.id, target.user_id.clone(), target.role, at)
+    };
+    fx.store.bar_absent(&change, &target, seen).await?;
+    let before = target.status;
+    let after = Participant {
+        status,
+        left_at: target.left_at.or(Some(at)),
+        ..target
+    };
+    fx.push.disconnect_user(&fx.store, &s.id, &after.user_id).await;
+    fx.sfu
+        .remove(&s.room_name, &after.user_id)
+        .await
+        .map_err(after_kept(BARRED))?;
+    let details = json!({"status_before": if seen { before.as_str() } else { "absent" }});
+    audit(fx, &s.id, &user.id, action.as_str(), &after.user_id, details).await;
+    let data = events::participant_data(&after);
+    events::publish(fx, Audience::Stage, kind::PARTICIPANT_UPDATED, &s.id, data).await;
+    Ok(Managed {
+        session_id: s.id,
+        action,
+        participant: after,
+    })
+}
+
 /// Applies a control written to our table at the SFU. A barring control closes the user's sockets
 /// and removes them from the room; any other updates the live connection, and is undone in our
 /// table when the SFU cannot take it.
@@ -234,7 +316,11 @@ async fn enforce(
 ) -> ApiResult<()> {
     if action.bars() {
         fx.push.disconnect_user(&fx.store, &s.id, &after.user_id).await;
-        return Ok(fx.sfu.remove(&s.room_name, &after.user_id).await?);
+        return fx
+            .sfu
+            .remove(&s.room_name, &after.user_id)
+            .await
+            .map_err(after_kept(BARRED));
     }
     if let Err(e) = apply_at_sfu(fx, s, after, action).await {
         let undo = change.undo(before, after, Timestamp::now());
