@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use shared::adapter::app::App;
 use shared::domain::config::{Config, JwtConfig, JwtKeySource, SfuConfig};
 use shared::domain::ids::{SessionId, UserId};
+use shared::domain::time::Timestamp;
 use tokio::process::{Child, Command};
 
 pub const JWT_SECRET: &str = "e2e-test-secret";
@@ -244,6 +245,13 @@ impl Env {
         self.http.addr
     }
 
+    /// Invokes a scheduled function as EventBridge would at `at` (the test's clock); its answer,
+    /// or `None` when it failed.
+    pub async fn fire(&self, endpoint: shared::adapter::endpoints::Endpoint, at: &Timestamp) -> Option<Value> {
+        let template = Template::load(&repo_root().join("template.yaml")).unwrap();
+        local_gateway::schedules::fire(&self.app, &Timeouts::of(&template), endpoint, at).await
+    }
+
     /// Sends a request; returns status, headers and the JSON body (Null when empty).
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut req = self.client.request(method, format!("{}{}", self.base, path));
@@ -313,32 +321,65 @@ impl Reply {
     }
 }
 
-/// A hung dependency: a TCP listener that accepts connections and never answers. Point a client
-/// at `url`; [`Silent::accepted`] waits until a client is waiting on it.
-pub struct Silent {
+/// What a [`Gate`] does with the connections it accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Passage {
+    /// Held open, never read or written: the client waits for an answer (a hung dependency).
+    Hold,
+    /// Closed at once, unanswered (a dependency that is down).
+    Drop,
+    /// Passed through to the upstream (a dependency that works).
+    Open,
+}
+
+/// A dependency's network path under the test's control: a TCP listener in front of `upstream`
+/// (or of nothing) that holds, drops or passes each connection as the test sets it; held
+/// connections move on when the passage changes. Point a client at `url`; [`Gate::accepted`]
+/// waits until a client has connected.
+pub struct Gate {
     pub url: String,
+    passage: tokio::sync::watch::Sender<Passage>,
     accepted: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<()>>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl Silent {
-    pub async fn start() -> Silent {
+impl Gate {
+    /// A gate in front of `upstream` (`host:port`; `None`: nothing behind it, never `Open`).
+    pub async fn start(upstream: Option<String>, passage: Passage) -> Gate {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (passage, watching) = tokio::sync::watch::channel(passage);
         let task = tokio::spawn(async move {
-            // Held open, never read or written: the client waits for an answer.
-            let mut held = Vec::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                held.push(socket);
+            while let Ok((mut socket, _)) = listener.accept().await {
                 let _ = tx.send(());
+                let (mut watching, upstream) = (watching.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let open = watching.wait_for(|p| *p != Passage::Hold).await.map(|p| *p);
+                    if let (Ok(Passage::Open), Some(upstream)) = (open, upstream) {
+                        if let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await {
+                            let _ = tokio::io::copy_bidirectional(&mut socket, &mut up).await;
+                        }
+                    }
+                });
             }
         });
-        Silent {
+        Gate {
             url,
+            passage,
             accepted: tokio::sync::Mutex::new(rx),
             task,
         }
+    }
+
+    /// A hung dependency: accepts connections and never answers.
+    pub async fn silent() -> Gate {
+        Self::start(None, Passage::Hold).await
+    }
+
+    /// From now on (and for the connections held so far), `passage`.
+    pub fn set(&self, passage: Passage) {
+        self.passage.send_replace(passage);
     }
 
     /// Waits for the next connection.
@@ -347,7 +388,7 @@ impl Silent {
     }
 }
 
-impl Drop for Silent {
+impl Drop for Gate {
     fn drop(&mut self) {
         self.task.abort();
     }
@@ -386,6 +427,11 @@ impl LiveKit {
     /// webhooks (signed with the same key).
     pub async fn start(webhook: Option<&str>) -> LiveKit {
         Self::start_with_keys(webhook, SFU_KEY, SFU_SECRET).await
+    }
+
+    /// `host:port` of its API.
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("ws://").to_string()
     }
 
     /// As [`LiveKit::start`], with another API key and secret (`--dev` accepts short ones).

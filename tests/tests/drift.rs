@@ -143,6 +143,7 @@ fn template_routes_match_the_table() {
     let t = template();
     let mut http = Vec::new();
     let mut ws = Vec::new();
+    let mut schedules = Vec::new();
     for e in Endpoint::ALL {
         match e.route() {
             Route::Http { method, path } => http.push(RouteDef {
@@ -151,6 +152,7 @@ fn template_routes_match_the_table() {
                 function_id: e.function_id().to_string(),
             }),
             Route::WebSocket(key) => ws.push((key.to_string(), e.function_id().to_string())),
+            Route::Schedule(expression) => schedules.push((expression.to_string(), e.function_id().to_string())),
         }
     }
     let http_routes = |r: &[RouteDef]| -> BTreeSet<String> {
@@ -165,6 +167,11 @@ fn template_routes_match_the_table() {
         "template.yaml's WebSocket routes",
         ws_routes(&t.ws_routes),
         ws_routes(&ws),
+    );
+    differ(
+        "template.yaml's schedules",
+        ws_routes(&t.schedules),
+        ws_routes(&schedules),
     );
 }
 

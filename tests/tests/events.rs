@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use e2e::{free_port, repo_root, sid, test_config, uid, LiveKit, Moto};
 use serde_json::{json, Value};
 use shared::adapter::endpoints::Endpoint;
+use shared::adapter::table::Route;
 use shared::domain::ids::RequestId;
 use shared::domain::page::PageRequest;
 use shared::domain::time::Timestamp;
@@ -300,6 +301,14 @@ async fn every_event_file_runs_through_its_bootstrap() {
             .find(|c| c.0 == name)
             .map_or((e.success(), None), |c| (c.1, Some(c.2)));
         let result = invoke(name, &event(name), &env).await;
+        if let Route::Schedule(_) = e.route() {
+            // A scheduled function answers EventBridge with its value, without an HTTP envelope.
+            assert!(
+                result["checked"].is_u64() && result["ended"].is_array(),
+                "{name}: {result}"
+            );
+            continue;
+        }
         let b = body(&result);
         assert_eq!(result["statusCode"], status, "{name}: {result}");
         if status >= 400 {

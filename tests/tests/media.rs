@@ -2,10 +2,14 @@
 //! our API deciding what each may publish. Every control is checked where it matters — at the SFU,
 //! as the clients see it — not just in our table.
 
+use std::time::Duration;
+
 use e2e::media::MediaClient;
 use e2e::{token, Env, Socket, SFU_KEY, SFU_SECRET};
 use livekit_api::services::room::RoomClient;
 use serde_json::{json, Value};
+use shared::adapter::endpoints::Endpoint;
+use shared::domain::time::Timestamp;
 
 async fn post(env: &Env, user: &str, path: &str, body: Value) -> Value {
     let r = env.post(path, token(user), body).await;
@@ -290,4 +294,62 @@ async fn nobody_stays_in_the_room_without_being_present() {
         .filter(|e| e["action"] == "ban")
         .collect();
     assert_eq!(bans.len(), 2, "every ban is audited: {audit}");
+}
+
+/// A session whose host has been gone from the SFU for `HOST_GONE_END_SECONDS` ends by itself
+/// (the scheduled `EndAbandoned`, fired here at chosen times): not before, not when the host came
+/// back, and once only.
+#[tokio::test]
+async fn a_session_whose_host_is_gone_ends_by_itself() {
+    let (sfu, env) = Env::with_sfu_configured(|c| c.tunables.host_gone_grace = Duration::from_secs(60)).await;
+    // ann leaves her session behind; bob drops out and comes back.
+    let ann_live = env.start_session("ann", json!({})).await;
+    let bob_live = env.start_session("bob", json!({})).await;
+    let (ann_id, bob_id) = (ann_live["id"].as_str().unwrap(), bob_live["id"].as_str().unwrap());
+    post(&env, "vic", "/live/join", json!({"session_id": ann_id})).await;
+    let mut vic_socket = env.connect("vic", ann_id).await.unwrap();
+    let mut bob_socket = env.connect("bob", bob_id).await.unwrap();
+    let mut ann = MediaClient::start("ann");
+    ann.connect(&sfu.url, ann_live["access_token"].as_str().unwrap()).await;
+    let mut bob = MediaClient::start("bob");
+    bob.connect(&sfu.url, bob_live["access_token"].as_str().unwrap()).await;
+    until_updated(&mut vic_socket, "ann", "connected", |p| p["connected"] == true).await;
+    until_updated(&mut bob_socket, "bob", "connected", |p| p["connected"] == true).await;
+
+    ann.command(json!({"cmd": "disconnect"})).await;
+    bob.command(json!({"cmd": "disconnect"})).await;
+    until_updated(&mut vic_socket, "ann", "gone", |p| p["connected"] == false).await;
+    until_updated(&mut bob_socket, "bob", "gone", |p| p["connected"] == false).await;
+    // bob is back, with the fresh token a host's join gives.
+    let again = post(&env, "bob", "/live/join", json!({"session_id": bob_id})).await;
+    assert_eq!(again["role"], "host");
+    let mut bob = MediaClient::start("bob again");
+    bob.connect(&sfu.url, again["access_token"].as_str().unwrap()).await;
+    until_updated(&mut bob_socket, "bob", "back", |p| p["connected"] == true).await;
+
+    let now = Timestamp::now();
+    let early = env.fire(Endpoint::EndAbandoned, &now.plus_seconds(30)).await.unwrap();
+    assert_eq!(early["ended"], json!([]), "gone for less than the grace: {early}");
+    let late = env.fire(Endpoint::EndAbandoned, &now.plus_seconds(61)).await.unwrap();
+    assert_eq!(late["ended"], json!([ann_id]), "{late}");
+    vic_socket
+        .until("session.ended", |e| e["type"] == "session.ended")
+        .await;
+    assert!(vic_socket.closed().await, "the ended session's sockets are closed");
+    let status = |id: &str| {
+        let env = &env;
+        let id = id.to_string();
+        async move { env.get(&format!("/live/session/{id}"), None).await.body["status"].clone() }
+    };
+    assert_eq!(status(ann_id).await, "ended");
+    assert_eq!(status(bob_id).await, "live", "a host who came back keeps the session");
+    // ann is not blocked from going live again; nobody is left listed as gone.
+    let restart = env.post("/live/start", token("ann"), json!({"title": "again"})).await;
+    assert_eq!(restart.status, 201, "{}", restart.body);
+    let later = env.fire(Endpoint::EndAbandoned, &now.plus_seconds(600)).await.unwrap();
+    assert_eq!(
+        (later["ended"].clone(), later["checked"].clone()),
+        (json!([]), json!(0)),
+        "{later}"
+    );
 }

@@ -213,12 +213,20 @@ async fn a_vanished_client_is_cleaned_up_by_410_and_others_still_receive() {
         username: "ghost".into(),
         avatar_url: None,
         role: Role::Viewer,
-        connected_at: Timestamp::now(),
+        connected_at: Timestamp::now().plus_seconds(-60),
         expires_at: epoch_seconds() + 3600,
+    };
+    // One `$connect` has just recorded and API Gateway has not opened yet: also 410, not stale.
+    let opening = Connection {
+        connection_id: "OpeningConn0=".into(),
+        user_id: uid("newcomer"),
+        connected_at: Timestamp::now(),
+        ..ghost.clone()
     };
     let store = &env.app.fx.store;
     store.put_connection(&ghost).await.unwrap();
-    assert_eq!(store.session_connections(&sid(&id), None).await.unwrap().len(), 2);
+    store.put_connection(&opening).await.unwrap();
+    assert_eq!(store.session_connections(&sid(&id), None).await.unwrap().len(), 3);
     let r = env
         .post(
             "/live/send-message",
@@ -233,7 +241,11 @@ async fn a_vanished_client_is_cleaned_up_by_410_and_others_still_receive() {
         store.connection("GhostConnId0=").await.unwrap().is_none(),
         "410 deleted the item"
     );
-    assert_eq!(store.session_connections(&sid(&id), None).await.unwrap().len(), 1);
+    assert!(
+        store.connection("OpeningConn0=").await.unwrap().is_some(),
+        "a connection still opening is kept"
+    );
+    assert_eq!(store.session_connections(&sid(&id), None).await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -454,7 +466,7 @@ async fn refused_chat_stores_nothing_and_pushes_nothing() {
 
 #[tokio::test]
 async fn session_events_and_coalesced_viewer_count() {
-    let env = Env::start().await;
+    let (_sfu, env) = Env::with_sfu().await;
     let id = session_with_viewers(&env, json!({}), &["early"]).await;
     let mut host = env.connect("host", &id).await.unwrap();
     let mut early = env.connect("early", &id).await.unwrap();
@@ -778,4 +790,20 @@ async fn rate_limits_are_per_user_and_shared_by_http_and_sockets() {
         present.as_array().unwrap().iter().any(|p| p["user_id"] == "v"),
         "the refused leave left v present: {present}"
     );
+}
+
+/// A socket whose connection item is gone (forgotten after a 410, or a kick that raced its
+/// `$connect`) receives nothing: its next frame closes it instead of leaving it open.
+#[tokio::test]
+async fn a_socket_nobody_knows_of_is_closed_at_its_next_frame() {
+    let env = Env::start().await;
+    let id = session_with_viewers(&env, json!({}), &["vic"]).await;
+    let mut vic = env.connect("vic", &id).await.unwrap();
+    vic.sync().await;
+    let store = &env.app.fx.store;
+    let conns = store.session_connections(&sid(&id), Some(&uid("vic"))).await.unwrap();
+    assert_eq!(conns.len(), 1);
+    store.delete_connection(&conns[0].connection_id).await.unwrap();
+    vic.send(json!({"action": "ping"})).await;
+    assert!(vic.closed().await, "closed, not left open receiving nothing");
 }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use e2e::{now, sign, test_config, token, Env, Silent, JWT_SECRET, SFU_SECRET};
+use e2e::{now, sign, test_config, token, Env, Gate, LiveKit, Passage, JWT_SECRET, SFU_SECRET};
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -21,7 +21,7 @@ fn problem(r: &e2e::Reply, status: u16) {
 
 #[tokio::test]
 async fn lifecycle_start_join_leave_end_with_exact_counts() {
-    let env = Env::start().await;
+    let (_sfu, env) = Env::with_sfu().await;
     let started = env
         .start_session("hana", json!({"max_guests": 4, "description": "tech talk"}))
         .await;
@@ -735,11 +735,13 @@ async fn a_retry_with_an_idempotency_key_replays_and_does_nothing_again() {
     assert_eq!(pushed, ["once", "once", "hi", "storm"], "each message pushed once");
 }
 
-/// While the first request under a key runs (here: ending a session whose SFU hangs), a retry
-/// answers `409 idempotency-in-progress`; once it is done, the retry replays its answer.
+/// While the first request under a key runs (here: ending a session while the SFU is slow to
+/// answer), a retry answers `409 idempotency-in-progress`; once it is done, the retry replays its
+/// answer.
 #[tokio::test]
 async fn a_retry_while_the_first_request_runs_is_409() {
-    let sfu = Silent::start().await;
+    let livekit = LiveKit::start(None).await;
+    let sfu = Gate::start(Some(livekit.addr()), Passage::Hold).await;
     let env = Env::start_with(test_config("trendke-live", &sfu.url)).await;
     let id = env.start_session("ines", json!({})).await["id"]
         .as_str()
@@ -750,7 +752,9 @@ async fn a_retry_while_the_first_request_runs_is_409() {
     let retry = async {
         // The first request holds the key once it waits on the SFU.
         sfu.accepted().await;
-        env.post_keyed(&path, &host, None, "end-1").await
+        let retry = env.post_keyed(&path, &host, None, "end-1").await;
+        sfu.set(Passage::Open);
+        retry
     };
     let (first, retry) = tokio::join!(first, retry);
     problem(&retry, 409);
@@ -780,4 +784,52 @@ async fn expired_idempotency_keys_run_again() {
         assert_eq!((r.status, r.header("idempotent-replayed")), (201, None), "{}", r.body);
     }
     assert_eq!(chat_texts(&env, &id).await.len(), 2);
+}
+
+/// A forged cursor — well formed, in the right partition, but outside the query's sort-key range
+/// — is a `400` naming the parameter, never a `500` from the database refusing it.
+#[tokio::test]
+async fn forged_cursors_outside_the_query_answer_400() {
+    let env = Env::start().await;
+    let id = env.start_session("hana", json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        env.post("/live/join", &token("vic"), json!({"session_id": id}))
+            .await
+            .status,
+        200
+    );
+    let cursor = |pk: String, sk: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json!({"pk": pk, "sk": sk}).to_string())
+    };
+    let session_pk = format!("SESSION#{id}");
+    let forged = [
+        // The session's own item, not a participant.
+        (
+            format!("/live/participants/{id}?cursor={}", cursor(session_pk.clone(), "META")),
+            "cursor",
+        ),
+        // A participant, handed to the requests' listing.
+        (
+            format!("/live/guest-requests/{id}?before={}", cursor(session_pk, "PART#vic")),
+            "before",
+        ),
+        // A message key newer than the time the page is asked before.
+        (
+            format!("/live/messages/{id}?before={}", cursor(format!("CHAT#{id}"), "zzz")),
+            "before",
+        ),
+    ];
+    for (path, param) in forged {
+        let r = env.get(&path, Some(&token("hana"))).await;
+        assert_eq!(
+            (r.status, r.body["field"].clone()),
+            (400, json!(param)),
+            "{path}: {}",
+            r.body
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! real livekit-server (participants here are not connected to it; `sfu_client.py` covers the
 //! media side with a real LiveKit client).
 
-use e2e::{test_config, token, Env, Silent};
+use e2e::{test_config, token, Env, Gate};
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -481,7 +481,7 @@ async fn an_unreachable_sfu_rolls_back_with_502() {
 /// the function's own 502, after its rollback.
 #[tokio::test]
 async fn a_hanging_sfu_still_rolls_back_before_the_deadline() {
-    let sfu = Silent::start().await;
+    let sfu = Gate::silent().await;
     let config = test_config("trendke-live", &sfu.url);
     let env = Env::start_with_timeout(config, std::time::Duration::from_secs(4)).await;
     sfu_failures_roll_back_with_502(&env).await;
@@ -812,4 +812,48 @@ async fn an_invitation_needs_its_inviter_when_accepted() {
         "{}",
         r.body
     );
+}
+
+/// A request is answered by id and, better, with its session's id (as every request and event
+/// carries it): read directly and consistently, never missed because an index lags. A session id
+/// that is not the request's finds nothing.
+#[tokio::test]
+async fn requests_are_answered_with_their_session_id() {
+    let (_sfu, env) = Env::with_sfu().await;
+    let id = live(&env, "host", json!({}), &["vic", "wes"]).await;
+    let asked = request(&env, "vic", &id, "guest").await;
+    assert_eq!(asked.status, 201, "{}", asked.body);
+    let request_id = asked.body["id"].as_str().unwrap().to_string();
+    let elsewhere = live(&env, "other-host", json!({}), &[]).await;
+    let wrong = env
+        .post(
+            "/live/cancel-guest-request",
+            token("vic"),
+            json!({"request_id": request_id, "session_id": elsewhere}),
+        )
+        .await;
+    assert_eq!(wrong.status, 404, "{}", wrong.body);
+    let approved = env
+        .post(
+            "/live/respond-guest-request",
+            token("host"),
+            json!({"request_id": request_id, "session_id": id, "action": "approved"}),
+        )
+        .await;
+    assert_eq!(
+        (approved.status, approved.body["status"].clone()),
+        (200, json!("approved")),
+        "{}",
+        approved.body
+    );
+    let invited = invite(&env, "host", &id, "wes").await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+    let accepted = env
+        .post(
+            "/live/respond-invite",
+            token("wes"),
+            json!({"request_id": invited.body["id"], "session_id": id, "action": "accepted"}),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
 }

@@ -3,6 +3,7 @@
 //! signs them (a JWT from the API key and secret with the body's SHA-256); `media.rs` covers the
 //! deliveries of a real livekit-server.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use e2e::{now, token, Env, Reply, SFU_KEY, SFU_SECRET};
 use jsonwebtoken::{encode, EncodingKey, Header};
@@ -205,4 +206,55 @@ async fn a_barred_user_reaching_the_sfu_is_removed_and_failures_are_retried() {
         .await
         .body;
     assert!(list.as_array().unwrap().iter().all(|p| p["user_id"] != "ann"));
+}
+
+/// A delivery whose processing died mid-way (its invocation stopped at the deadline, the claim
+/// neither completed nor released) is taken over once that deadline passed; while an invocation
+/// still holds it, a delivery is answered 503 (LiveKit retries), never 200; once applied, a
+/// delivery is a duplicate.
+#[tokio::test]
+async fn a_delivery_that_died_mid_way_is_taken_over() {
+    let env = Env::start().await;
+    let (id, room) = live_with_ann(&env).await;
+    let joined = event("EV_died", "participant_joined", &room, Some("ann"), None);
+    let claim = |lease_ms: i64| {
+        let env = &env;
+        async move {
+            // The claim an invocation leaves: taken until its deadline, never completed.
+            env.app
+                .fx
+                .store
+                .client()
+                .put_item()
+                .table_name(env.app.fx.store.table())
+                .item("pk", AttributeValue::S("WEBHOOK#EV_died".into()))
+                .item("sk", AttributeValue::S("WEBHOOK".into()))
+                .item("lease_until", AttributeValue::N(lease_ms.to_string()))
+                .item("expires_at", AttributeValue::N((now() + 86_400).to_string()))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    claim(now() * 1000 + 60_000).await;
+    let running = deliver(&env, &joined, Some(signature(&joined, SFU_SECRET))).await;
+    assert_eq!(running.status, 503, "held by a running invocation: {}", running.body);
+    assert!(running.header("retry-after").is_some());
+    assert_eq!(ann(&env, &id).await["connected"], false, "nothing applied");
+
+    claim(now() * 1000 - 1).await;
+    let taken = deliver(&env, &joined, Some(signature(&joined, SFU_SECRET))).await;
+    assert_eq!(
+        (taken.status, taken.body["duplicate"].clone()),
+        (200, json!(false)),
+        "{}",
+        taken.body
+    );
+    assert_eq!(
+        ann(&env, &id).await["connected"],
+        true,
+        "applied by the delivery that took it over"
+    );
+    let again = deliver(&env, &joined, Some(signature(&joined, SFU_SECRET))).await;
+    assert_eq!((again.status, again.body["duplicate"].clone()), (200, json!(true)));
 }

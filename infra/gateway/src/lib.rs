@@ -5,6 +5,7 @@
 
 pub mod http_api;
 pub mod lambda;
+pub mod schedules;
 pub mod template;
 pub mod websocket_api;
 
@@ -16,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use lambda::Timeouts;
+pub use schedules::serve_schedules;
 pub use template::Template;
 
 /// A running API (HTTP or WebSocket).

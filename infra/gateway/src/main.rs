@@ -1,13 +1,14 @@
 //! `local-gateway`: the HTTP API on 127.0.0.1:3000 (GATEWAY_HTTP_PORT) and the WebSocket API with
 //! its `@connections` management API on 127.0.0.1:3001 (GATEWAY_WS_PORT), in front of the same
 //! handlers the Lambdas run. Reads template.yaml (TEMPLATE_PATH) for routes, CORS and the table,
-//! which it creates in the DynamoDB emulator (AWS_ENDPOINT_URL_DYNAMODB) when missing.
+//! which it creates in the DynamoDB emulator (AWS_ENDPOINT_URL_DYNAMODB) when missing, and runs
+//! the template's scheduled functions at their rates.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use local_gateway::{serve_http, serve_websocket, Template, Timeouts};
+use local_gateway::{serve_http, serve_schedules, serve_websocket, Template, Timeouts};
 use tracing_subscriber::EnvFilter;
 
 fn env_or(name: &str, default: &str) -> String {
@@ -39,7 +40,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         timeouts.clone(),
         tokio::net::TcpListener::bind(http_addr).await?,
     )?;
-    let ws = serve_websocket(app, timeouts, tokio::net::TcpListener::bind(ws_addr).await?)?;
+    let ws = serve_websocket(
+        app.clone(),
+        timeouts.clone(),
+        tokio::net::TcpListener::bind(ws_addr).await?,
+    )?;
+    // EventBridge's part: the template's scheduled functions run at their rates.
+    let _schedules = serve_schedules(app, &template, timeouts)?;
     tracing::info!(url = %format!("http://{}", http.addr), routes = template.routes.len(), "HTTP API listening");
     tracing::info!(url = %format!("ws://{}", ws.addr), management = %format!("http://{}/@connections", ws.addr), "WebSocket API listening");
     println!("HTTP API: http://{}", http.addr);

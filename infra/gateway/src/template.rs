@@ -104,6 +104,8 @@ pub struct Template {
     pub routes: Vec<RouteDef>,
     /// WebSocket API routes: (route key, function logical id), resolved through their integrations.
     pub ws_routes: Vec<(String, String)>,
+    /// `Schedule` events: (schedule expression, function logical id).
+    pub schedules: Vec<(String, String)>,
     /// Every function: (logical id, the `Binary` it is built from, `Metadata.BuildMethod`).
     pub functions: Vec<FunctionDef>,
 }
@@ -231,6 +233,7 @@ impl Template {
         let seconds = |v: Option<&Value>| v.and_then(|t| t.get("Timeout")).and_then(Value::as_u64);
         let default_timeout = seconds(doc.get("Globals").and_then(|g| g.get("Function"))).unwrap_or(3);
         let mut routes = Vec::new();
+        let mut schedules = Vec::new();
         let mut functions = Vec::new();
         if let Value::Mapping(map) = resources {
             for (id, resource) in map {
@@ -257,6 +260,15 @@ impl Template {
                 });
                 let events = resource.get("Properties").and_then(|p| p.get("Events"));
                 for event in events.and_then(Value::as_mapping).into_iter().flat_map(|m| m.values()) {
+                    if event.get("Type").and_then(Value::as_str) == Some("Schedule") {
+                        let expression = event
+                            .get("Properties")
+                            .and_then(|p| p.get("Schedule"))
+                            .and_then(Value::as_str)
+                            .ok_or_else(|| err(format!("{id}: Schedule event without Properties.Schedule")))?;
+                        schedules.push((expression.to_string(), id.to_string()));
+                        continue;
+                    }
                     if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
                         continue;
                     }
@@ -309,12 +321,14 @@ impl Template {
             }
         }
         ws_routes.sort();
+        schedules.sort();
         functions.sort();
         Ok(Template {
             table,
             cors,
             routes,
             ws_routes,
+            schedules,
             functions,
         })
     }

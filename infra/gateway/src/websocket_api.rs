@@ -207,14 +207,10 @@ async fn upgrade(
         );
         return r;
     }
-    ws.max_frame_size(MAX_FRAME)
-        .max_message_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| run(state, socket, id, connected_at, ip, ua))
-}
-
-async fn run(state: Arc<WsState>, socket: WebSocket, id: String, connected_at: i64, ip: String, ua: String) {
-    let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+    // As in API Gateway, the connection exists for `@connections` once `$connect` accepted it —
+    // before the client has even read the handshake's answer: what is posted (or a DELETE)
+    // meanwhile waits in its queue.
+    let (tx, rx) = mpsc::unbounded_channel::<Message>();
     let kill = Arc::new(tokio::sync::Notify::new());
     state.conns.lock().expect("connection map").insert(
         id.clone(),
@@ -227,6 +223,43 @@ async fn run(state: Arc<WsState>, socket: WebSocket, id: String, connected_at: i
             user_agent: ua.clone(),
         },
     );
+    let (failed_state, failed_id) = (Arc::clone(&state), id.clone());
+    let opened = Opened {
+        id,
+        rx,
+        kill,
+        connected_at,
+        ip,
+        ua,
+    };
+    ws.max_frame_size(MAX_FRAME)
+        .max_message_size(MAX_MESSAGE)
+        .on_failed_upgrade(move |_| {
+            failed_state.conns.lock().expect("connection map").remove(&failed_id);
+        })
+        .on_upgrade(move |socket| run(state, socket, opened))
+}
+
+/// A connection `$connect` accepted, registered for `@connections`, not yet upgraded.
+struct Opened {
+    id: String,
+    rx: mpsc::UnboundedReceiver<Message>,
+    kill: Arc<tokio::sync::Notify>,
+    connected_at: i64,
+    ip: String,
+    ua: String,
+}
+
+async fn run(state: Arc<WsState>, socket: WebSocket, opened: Opened) {
+    let Opened {
+        id,
+        mut rx,
+        kill,
+        connected_at,
+        ip,
+        ua,
+    } = opened;
+    let (mut sink, mut stream) = socket.split();
     tracing::info!(connection = %id, "ws connected");
     let writer = tokio::spawn(async move {
         while let Some(m) = rx.recv().await {

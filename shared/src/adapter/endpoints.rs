@@ -8,7 +8,7 @@
 
 use super::answer::{Empty, Paged};
 use super::extract::{
-    Before, BeforeOrTime, Cursor, Json, Page, Path, Query, RawBody, RequestLine, Signed, Socket, TokenUser,
+    Before, BeforeOrTime, Cursor, Json, Page, Path, Query, RawBody, RequestLine, Signed, Socket, Tick, TokenUser,
 };
 use super::iam::Policy;
 use super::routes::{self, Matched};
@@ -55,7 +55,7 @@ const REACTS: Policy = Policy {
     ..WRITES_AND_PUSHES
 };
 
-/// A socket's frames run chat and reactions.
+/// A socket's frames run chat and reactions (and close a socket nobody knows of any more).
 const FRAMES: Policy = Policy {
     dynamodb: &[
         "GetItem",
@@ -66,11 +66,12 @@ const FRAMES: Policy = Policy {
         "DeleteItem",
         "BatchGetItem",
     ],
-    ..WRITES_AND_PUSHES
+    ..CLOSES_SOCKETS
 };
 
-/// Host controls also close a kicked user's sockets.
-const CONTROLS: Policy = Policy {
+/// Changes state, tells the sockets and closes some: a kicked user's (host controls), or every
+/// socket of a session that ended (its end, and the webhook's `room_finished`).
+const CLOSES_SOCKETS: Policy = Policy {
     connections: &["POST", "DELETE"],
     ..WRITES_AND_PUSHES
 };
@@ -134,7 +135,7 @@ endpoints! {
     /// `POST /live/end/{session_id}`: end a session (host only).
     EndSession = "end-session" {
         route: Route::post("/live/end/{session_id}"),
-        policy: WRITES_AND_PUSHES,
+        policy: CLOSES_SOCKETS,
         run: |fx, user: User, id: Path<SessionId>| sessions::end(fx, &user, id.0),
         ok: 200 Json<sessions::EndResponse>,
         example: Example::by("alice").in_session(),
@@ -142,10 +143,10 @@ endpoints! {
             tag: "sessions",
             summary: "End a session (host only)",
             who: "host",
-            description: "Idempotent: a repeat gives the same answer. Everyone present is marked left (kicked and banned keep their status) and the SFU room is deleted.",
+            description: "Idempotent: a repeat gives the same answer. Everyone present is marked left (kicked and banned keep their status), `session.ended` is pushed and every socket of the session is then closed, and the SFU room is deleted: `502` when the SFU cannot delete it (the session has ended; repeat the end to delete the room).",
             ok: "The session's end",
             answer: json!({"message": "Live session ended successfully", "session_id": SESSION, "duration_seconds": 1234, "ended_at": "2026-11-25T19:20:34.000000Z"}),
-            errors: vec![E::Forbidden("only the host can end this session".into()), no_session(), busy()],
+            errors: vec![E::Forbidden("only the host can end this session".into()), no_session(), upstream_after("the session ended"), busy()],
         }),
     }
 
@@ -217,7 +218,7 @@ endpoints! {
             description: "`201` with the stored message, pushed as `chat.message`. Text is NFC-normalised, 1..500 characters, without control or bidi-override characters or a word of the session's `blocked_words`; `message_type` is `text` (default) or `sticker` (`system` and `gift` are the server's); `metadata` an object of at most 2 KB and 4 levels. `403` when chat is disabled or the caller is not present; slow mode answers `429` with `Retry-After` (hosts and cohosts exempt).",
             ok: "The stored message",
             answer: message_example(),
-            errors: vec![E::validation("message", "must be at most 500 characters (got 501)"), E::Forbidden("chat is disabled in this session".into()), no_session(), E::TooManyRequests { retry_after_seconds: 7, detail: "slow mode: wait before sending another message".into() }, rate_limited(Limited::Chat), busy()],
+            errors: vec![E::validation("message", "must be at most 500 characters (got 501)"), E::Forbidden("chat is disabled in this session".into()), no_session(), E::TooManyRequests { retry_after_seconds: 7, detail: "slow mode: wait before sending another message".into() }, rate_limited(Limited::Chat), E::session_ended(), busy()],
         }),
     }
 
@@ -253,7 +254,7 @@ endpoints! {
             description: "`heart`, `fire`, `clap`, `wow`, `sad` (`like` is accepted as `heart`); at most 25 per user per second by default (`RATE_LIMITS`; `429` beyond). Totals are exact in `GET /live/session/{session_id}` (`reactions`) and in coalesced `reactions` events.",
             ok: "The reaction was counted",
             answer: json!({"session_id": SESSION, "reaction_type": "heart"}),
-            errors: vec![E::validation("reaction_type", "unknown variant `smile`, expected one of `heart`, `fire`, `clap`, `wow`, `sad`"), E::join_first(), no_session(), rate_limited(Limited::Reactions), busy()],
+            errors: vec![E::validation("reaction_type", "unknown variant `smile`, expected one of `heart`, `fire`, `clap`, `wow`, `sad`"), E::join_first(), no_session(), rate_limited(Limited::Reactions), E::session_ended(), busy()],
         }),
     }
 
@@ -271,7 +272,7 @@ endpoints! {
             description: "`201` with the request (`request_type` `guest` (default) or `cohost`; `message` at most 200 characters), pushed as `guest_request.created` to hosts, cohosts and the requester. `403` when the session takes no guests (`allow_guests` false) or the caller is not present or barred; `409 request-pending` (one pending request or invitation per user), `409 not-a-viewer` (already on stage). A `guest` request is approved at once (`status: approved`, in the host's name, on the audit trail) when `require_approval` is false and a slot is free, else pending; a `cohost` request always waits for the host.",
             ok: "The request",
             answer: request_example("pending", "request"),
-            errors: vec![E::validation("message", "must be at most 200 characters (got 201)"), E::Forbidden("this session does not take guests".into()), no_session(), E::conflict("request-pending", "a request or invitation is already pending"), upstream(), rate_limited(Limited::StageRequests), busy()],
+            errors: vec![E::validation("message", "must be at most 200 characters (got 201)"), E::Forbidden("this session does not take guests".into()), no_session(), E::conflict("request-pending", "a request or invitation is already pending"), upstream(), rate_limited(Limited::StageRequests), E::session_ended(), busy()],
         }),
     }
 
@@ -307,7 +308,7 @@ endpoints! {
             description: "`action` `approved` or `rejected`. Approval is one transaction: the request becomes approved, the viewer goes on stage with the session's `guest_audio_default` / `guest_video_default`, and `guest_count` grows on the condition that it stays within `max_guests` (`409 stage-full`: the request stays pending); `409 already-answered`. Only the host approves `cohost` requests. The new permissions are applied to the live SFU connection; when the SFU cannot take them the approval is rolled back (still pending) and the answer is `502`. Rejected and cancelled users may ask again.",
             ok: "The request, answered",
             answer: request_example("approved", "request"),
-            errors: vec![E::validation("action", "unknown variant `maybe`, expected `approved` or `rejected`"), E::moderators_only(), no_request(), E::stage_full(), upstream(), busy()],
+            errors: vec![E::validation("action", "unknown variant `maybe`, expected `approved` or `rejected`"), E::moderators_only(), no_request(), E::stage_full(), upstream(), E::session_ended(), busy()],
         }),
     }
 
@@ -343,7 +344,7 @@ endpoints! {
             description: "`201` with an invitation (`origin: invitation`) to a present viewer, who answers with `POST /live/respond-invite` (two-way consent) before its `expires_at` (`INVITATION_TTL_SECONDS` after it was made); only the host invites cohosts; `409 request-pending`.",
             ok: "The invitation",
             answer: request_example("pending", "invitation"),
-            errors: vec![bad_session_id(), E::moderators_only(), E::NotFound("that user is not present in this session".into()), E::conflict("request-pending", "a request or invitation is already pending"), busy()],
+            errors: vec![bad_session_id(), E::moderators_only(), E::NotFound("that user is not present in this session".into()), E::conflict("request-pending", "a request or invitation is already pending"), E::session_ended(), busy()],
         }),
     }
 
@@ -361,14 +362,14 @@ endpoints! {
             description: "`action` `accepted` runs the same transaction as an approval (`409 stage-full` when no slot is free; `502` when the SFU cannot take the permissions), on the condition that the inviter is still a present host (or cohost, for a guest): else `409 invitation-withdrawn`; `declined` leaves the invitation `rejected`. Past its `expires_at` an invitation is closed as `expired` and the answer is `409 invitation-expired`.",
             ok: "The invitation, answered",
             answer: request_example("approved", "invitation"),
-            errors: vec![E::validation("action", "unknown variant `ok`, expected `accepted` or `declined`"), E::Forbidden("only the invited user can answer an invitation".into()), no_request(), E::already_answered("invitation"), E::invitation_expired(), E::conflict("invitation-withdrawn", "whoever invited you is no longer a host or cohost of this session"), upstream(), busy()],
+            errors: vec![E::validation("action", "unknown variant `ok`, expected `accepted` or `declined`"), E::Forbidden("only the invited user can answer an invitation".into()), no_request(), E::already_answered("invitation"), E::invitation_expired(), E::conflict("invitation-withdrawn", "whoever invited you is no longer a host or cohost of this session"), upstream(), E::session_ended(), busy()],
         }),
     }
 
     /// `POST /live/manage-participant`: a host control.
     ManageParticipant = "manage-participant" {
         route: Route::post("/live/manage-participant"),
-        policy: CONTROLS,
+        policy: CLOSES_SOCKETS,
         run: |fx, user: User, body: Json<controls::ManageParticipant>| controls::manage(fx, &user, body.0),
         ok: 200 Json<controls::Managed>,
         example: Example::by("alice").body(json!({"session_id": SESSION, "user_id": "bob", "action": "mute_audio"})),
@@ -379,7 +380,7 @@ endpoints! {
             description: "`action` is one of `mute_audio`, `unmute_audio`, `mute_video`, `unmute_video`, `allow_screen_share`, `disallow_screen_share`, `kick`, `ban`, `promote_cohost`, `demote` (who may do what: the table below). `200` with `{session_id, action, participant}`. Each control is enforced at the SFU (permissions, track mute, removal); when the SFU cannot apply it, a reversible change is rolled back and the answer is `502` (a kick or ban stands: repeat it to retry the removal). A user who is not present can be kicked or banned if they were ever in the session (whatever role they had, as a viewer), and banned by user id before they ever join; any other control of them is `409 not-present`, a kick of a user never seen `404`. `409 stage-full` (promoting a viewer), `409 participant-changed` (a concurrent change won).",
             ok: "The participant after the control",
             answer: json!({"session_id": SESSION, "action": "mute_audio", "participant": participant_example("bob", "guest")}),
-            errors: vec![E::validation("action", "unknown variant `silence`"), E::Forbidden("a cohost cannot kick a cohost".into()), E::NotFound("that user is not a participant of this session".into()), E::conflict("not-present", "that user is not present in this session"), upstream(), upstream_after("the user is barred from the session"), busy()],
+            errors: vec![E::validation("action", "unknown variant `silence`"), E::Forbidden("a cohost cannot kick a cohost".into()), E::NotFound("that user is not a participant of this session".into()), E::conflict("not-present", "that user is not present in this session"), upstream(), upstream_after("the user is barred from the session"), E::session_ended(), busy()],
         }),
     }
 
@@ -404,7 +405,7 @@ endpoints! {
     /// `POST /livekit/webhook`: what the SFU reports.
     LiveKitWebhook = "livekit-webhook" {
         route: Route::post("/livekit/webhook"),
-        policy: WRITES_AND_PUSHES,
+        policy: CLOSES_SOCKETS,
         run: |fx, delivery: Signed| webhook::receive(fx, &delivery.body, delivery.authorization.as_deref()),
         ok: 200 Json<webhook::Received>,
         example: Example::anyone().body(webhook_example()),
@@ -412,7 +413,7 @@ endpoints! {
             tag: "sfu",
             summary: "LiveKit webhooks",
             who: "LiveKit's signature",
-            description: "Point LiveKit's `webhook.urls` here. The `Authorization` JWT (signed with the API secret, issued by the API key) must carry the SHA-256 of the exact body (`401` otherwise). Each event id is applied once: a replay answers `200` with `duplicate: true` and changes nothing. `participant_joined`/`participant_left` keep `connected` true, `track_published`/`track_unpublished` the published flags, `room_finished` ends a session still live.",
+            description: "Point LiveKit's `webhook.urls` here. The `Authorization` JWT (signed with the API secret, issued by the API key) must carry the SHA-256 of the exact body (`401` otherwise). Each event id is applied once: a replay answers `200` with `duplicate: true` and changes nothing; a delivery while another is still processing it answers `503` (retry), and one whose processing died is taken over once that invocation's deadline passed. A participant who joins or publishes without being present is removed from the room. `participant_joined`/`participant_left` keep `connected` true, `track_published`/`track_unpublished` the published flags, `room_finished` ends a session still live.",
             ok: "Received (applied, or a duplicate)",
             answer: json!({"id": "EV_3kT9pZ", "event": "participant_joined", "duplicate": false}),
             errors: vec![E::MalformedBody("not a LiveKit webhook event".into()), E::Unauthorized("webhook signature rejected: invalid signature".into()), busy()],
@@ -451,6 +452,17 @@ endpoints! {
         run: |fx, socket: Socket, frame: RawBody| websocket::frame(fx, socket.0, &frame.0),
         ok: 200 Empty,
         example: Example::anyone().body(json!({"action": "chat", "message": "Hi from the socket"})),
+        doc: None,
+    }
+
+    /// Every minute: ends the live sessions whose host has been gone from the SFU for
+    /// `HOST_GONE_END_SECONDS` (`sessions::end_abandoned`).
+    EndAbandoned = "end-abandoned" {
+        route: Route::schedule("rate(1 minute)"),
+        policy: CLOSES_SOCKETS,
+        run: |fx, tick: Tick| sessions::end_abandoned(fx, tick.0),
+        ok: 200 Json<sessions::Abandoned>,
+        example: Example::anyone(),
         doc: None,
     }
 

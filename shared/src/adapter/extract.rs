@@ -10,11 +10,13 @@ use http::header;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use super::app::App;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::SessionId;
 use crate::domain::page::PageRequest;
+use crate::domain::time::Timestamp;
 use crate::domain::User;
 
 /// Largest request body we read (API Gateway allows 10 MB; none of our requests come close).
@@ -237,6 +239,21 @@ pub struct RawBody(pub Vec<u8>);
 impl Extract for RawBody {
     async fn extract(_: &App, req: &Request) -> ApiResult<Self> {
         Ok(RawBody(req.body().as_ref().to_vec()))
+    }
+}
+
+/// When an EventBridge scheduled event fired (its `time`), in epoch milliseconds: the clock of a
+/// scheduled function, which tests set.
+pub struct Tick(pub i64);
+
+impl Extract for Tick {
+    async fn extract(_: &App, req: &Request) -> ApiResult<Self> {
+        #[derive(Deserialize)]
+        struct Scheduled {
+            time: Timestamp,
+        }
+        let event: Scheduled = parse_json(req.body().as_ref())?;
+        Ok(Tick(event.time.unix_millis()))
     }
 }
 

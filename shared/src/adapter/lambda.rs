@@ -5,12 +5,29 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use lambda_http::{service_fn, Request};
+use lambda_http::lambda_runtime::{self, LambdaEvent};
+use lambda_http::{service_fn, Request, RequestExt};
+use serde_json::Value;
 
 use super::app::App;
 use super::endpoints::Endpoint;
+use super::scheduled::scheduled_request;
+use super::table::Route;
 
-/// Serves the endpoint named by `_HANDLER` (API Gateway HTTP API payload 2.0, or WebSocket events).
+/// Serves one scheduled event: the endpoint's answer, or an error (which Lambda records, and
+/// EventBridge's next tick retries) for a 5xx.
+async fn run_scheduled(app: &App, endpoint: Endpoint, event: LambdaEvent<Value>) -> Result<Value, lambda_http::Error> {
+    let req = scheduled_request(&event.payload).with_lambda_context(event.context);
+    let answer = endpoint.handle(app, req).await;
+    let body: Value = serde_json::from_slice(answer.body().as_ref()).unwrap_or_default();
+    if answer.status().is_server_error() {
+        return Err(format!("{}: {body}", answer.status()).into());
+    }
+    Ok(body)
+}
+
+/// Serves the endpoint named by `_HANDLER` (API Gateway HTTP API payload 2.0, WebSocket events,
+/// or EventBridge scheduled events).
 pub async fn run() -> Result<(), lambda_http::Error> {
     // Honours AWS_LAMBDA_LOG_FORMAT (JSON in our template) and AWS_LAMBDA_LOG_LEVEL.
     lambda_http::tracing::init_default_subscriber();
@@ -26,6 +43,13 @@ pub async fn run() -> Result<(), lambda_http::Error> {
         tracing::error!(error = %e, "cold start refused: the function's configuration is incomplete");
     })?;
     let app = Arc::new(app);
+    if let Route::Schedule(_) = endpoint.route() {
+        return lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+            let app = Arc::clone(&app);
+            async move { run_scheduled(&app, endpoint, event).await }
+        }))
+        .await;
+    }
     lambda_http::run(service_fn(move |req: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(endpoint.handle(&app, req).await) }

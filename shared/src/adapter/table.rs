@@ -20,11 +20,13 @@ use super::iam::{Serving, SERVING};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::effects::deadline::{instant_of_epoch_millis, DEADLINE};
 
-/// Where API Gateway routes a function: an HTTP API route, or a WebSocket API route key.
+/// What invokes a function: an HTTP API route, a WebSocket API route key, or an EventBridge
+/// schedule (`rate(1 minute)`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     Http { method: &'static str, path: &'static str },
     WebSocket(&'static str),
+    Schedule(&'static str),
 }
 
 impl Route {
@@ -43,6 +45,11 @@ impl Route {
 
     pub const fn websocket(route_key: &'static str) -> Route {
         Route::WebSocket(route_key)
+    }
+
+    /// A scheduled function (the template's `Schedule` event; `expression` as EventBridge reads it).
+    pub const fn schedule(expression: &'static str) -> Route {
+        Route::Schedule(expression)
     }
 }
 

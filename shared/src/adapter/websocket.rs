@@ -43,7 +43,9 @@ struct ReactFrame {
 /// `$default`: one frame of connection `connection_id`.
 pub async fn frame(fx: &Effects, connection_id: String, body: &[u8]) -> ApiResult<()> {
     let Some(conn) = fx.store.connection(&connection_id).await? else {
-        // Not (or no longer) recorded: nothing to attribute the frame to.
+        // Not (or no longer) recorded — forgotten after a 410, or a kick that raced its
+        // `$connect` — so it receives nothing: close it rather than leave it open.
+        fx.push.close(&fx.store, &connection_id).await;
         return Err(ApiError::Forbidden("unknown connection".into()));
     };
     let answered = match rates::count(fx, &conn.user_id, &conn.session_id, Limited::Frames).await {

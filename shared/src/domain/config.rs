@@ -70,6 +70,9 @@ pub struct Tunables {
     pub idempotency_ttl: Duration,
     /// Per-user rate limits (`RATE_LIMITS`, see [`RateLimits`]).
     pub rates: RateLimits,
+    /// How long a host may be gone from the SFU before their live session ends by itself
+    /// (`HOST_GONE_END_SECONDS`, default 120, 10..=86400).
+    pub host_gone_grace: Duration,
 }
 
 impl Default for Tunables {
@@ -78,6 +81,7 @@ impl Default for Tunables {
             invitation_ttl: Duration::from_secs(300),
             idempotency_ttl: Duration::from_secs(86_400),
             rates: RateLimits::default(),
+            host_gone_grace: Duration::from_secs(120),
         }
     }
 }
@@ -171,6 +175,10 @@ impl Config {
                 "IDEMPOTENCY_TTL_SECONDS must be within 3600..=604800".into(),
             ));
         }
+        let host_gone = parse_var("HOST_GONE_END_SECONDS", 120)?;
+        if !(10..=86_400).contains(&host_gone) {
+            return Err(ConfigError("HOST_GONE_END_SECONDS must be within 10..=86400".into()));
+        }
         Ok(Config {
             table_name: var("TABLE_NAME").unwrap_or_else(|| "trendke-live".into()),
             websocket_endpoint: var("WEBSOCKET_API_ENDPOINT"),
@@ -179,6 +187,7 @@ impl Config {
                 idempotency_ttl: Duration::from_secs(idempotency_ttl),
                 rates: RateLimits::parse(&var("RATE_LIMITS").unwrap_or_default())
                     .map_err(|e| ConfigError(format!("RATE_LIMITS: {e}")))?,
+                host_gone_grace: Duration::from_secs(host_gone),
             },
             jwt: JwtConfig {
                 keys,

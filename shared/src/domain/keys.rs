@@ -57,6 +57,21 @@ pub fn host_lock(user_id: &UserId) -> Key {
     }
 }
 
+/// The GSI1 partition listing hosts gone from the SFU (sparse: on the host's participant item
+/// while the SFU reports them disconnected).
+pub const HOST_GONE_INDEX_PK: &str = "HOSTGONE";
+
+/// GSI1 sort key of a host gone from the SFU since `at_ms` (epoch ms, 13 digits: longest gone
+/// first); the session id breaks ties.
+pub fn host_gone_index_sk(at_ms: i64, session_id: &SessionId) -> String {
+    format!("{at_ms:013}#{session_id}")
+}
+
+/// The GSI1 sort keys below this one are of hosts gone at `at_ms` or earlier.
+pub fn host_gone_index_upto(at_ms: i64) -> String {
+    format!("{:013}", at_ms.saturating_add(1))
+}
+
 /// GSI1 sort key of a live session: newest first when queried descending; the id breaks ties.
 pub fn live_index_sk(started_at: &Timestamp, session_id: &SessionId) -> String {
     format!("{started_at}#{session_id}")

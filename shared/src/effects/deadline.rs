@@ -22,3 +22,13 @@ pub fn instant_of_epoch_millis(deadline_ms: u64) -> Instant {
 pub fn leaving(reserve: Duration) -> Option<Instant> {
     DEADLINE.try_with(|d| d.checked_sub(reserve).unwrap_or(*d)).ok()
 }
+
+/// The invocation's deadline as epoch milliseconds (`None` outside one).
+pub fn epoch_millis_of_deadline() -> Option<i64> {
+    DEADLINE
+        .try_with(|d| {
+            let left = d.saturating_duration_since(Instant::now());
+            epoch_millis().saturating_add(i64::try_from(left.as_millis()).unwrap_or(i64::MAX))
+        })
+        .ok()
+}

@@ -124,7 +124,7 @@ impl Pusher {
                 async move {
                     let outcome = post(api, &c.connection_id, body, deadline).await;
                     if matches!(outcome, PostOutcome::Gone) {
-                        if let Err(e) = store.delete_connection(&c.connection_id).await {
+                        if let Err(e) = store.delete_gone_connection(&c.connection_id).await {
                             tracing::warn!(error = %e, connection = %c.connection_id, "push: stale connection not deleted");
                         }
                     }
@@ -149,7 +149,16 @@ impl Pusher {
     /// Closes every socket a user has open to a session (DeleteConnection) and forgets them: a
     /// kicked user's clients stop receiving the session's events at once.
     pub async fn disconnect_user(&self, store: &Store, session_id: &SessionId, user_id: &UserId) {
-        let conns = match store.session_connections(session_id, Some(user_id)).await {
+        self.disconnect(store, session_id, Some(user_id)).await
+    }
+
+    /// Closes every socket of a session and forgets them (the session ended).
+    pub async fn disconnect_everyone(&self, store: &Store, session_id: &SessionId) {
+        self.disconnect(store, session_id, None).await
+    }
+
+    async fn disconnect(&self, store: &Store, session_id: &SessionId, user_id: Option<&UserId>) {
+        let conns = match store.session_connections(session_id, user_id).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "disconnect: could not list connections");

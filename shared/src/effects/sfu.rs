@@ -189,15 +189,13 @@ impl Sfu {
         })
     }
 
-    /// Deletes the room, disconnecting everyone. Failure is logged, not returned: the session is
-    /// already ended in our table, tokens are short-lived, and an empty LiveKit room closes by
-    /// itself; a missing local SFU must not turn `end` into a 500.
-    pub async fn delete_room(&self, room: &str) {
-        match retried(|| self.rooms.delete_room(room)).await {
-            Ok(Applied::Done(())) => tracing::info!(room, "SFU room deleted"),
-            Ok(Applied::NotConnected) => tracing::debug!(room, "SFU room did not exist"),
-            Err(e) => tracing::warn!(room, error = %e, "SFU DeleteRoom failed; room will close when empty"),
+    /// Deletes the room, disconnecting everyone (a room that does not exist is deleted).
+    pub async fn delete_room(&self, room: &str) -> SfuResult<()> {
+        match retried(|| self.rooms.delete_room(room)).await? {
+            Applied::Done(()) => tracing::info!(room, "SFU room deleted"),
+            Applied::NotConnected => tracing::debug!(room, "SFU room did not exist"),
         }
+        Ok(())
     }
 
     /// Applies a participant's permissions to their live connection (`UpdateParticipant`): a

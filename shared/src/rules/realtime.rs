@@ -3,7 +3,7 @@
 //! sends afterwards runs the HTTP endpoints' rules (`adapter::websocket`).
 
 use super::access::{self, Need};
-use crate::domain::error::ApiResult;
+use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::SessionId;
 use crate::domain::time::{epoch_seconds, Timestamp};
 use crate::domain::{limits, Connection, User};
@@ -39,10 +39,86 @@ pub async fn connect(fx: &Effects, user: &User, session_id: SessionId, connectio
     for old in let_go {
         fx.push.close(&fx.store, &old).await;
     }
+    // A kick committed after the write above found this connection while API Gateway had not
+    // opened it yet, so closing it did nothing: read again, and refuse the handshake if so.
+    let still = fx.store.participant(&connection.session_id, &user.id).await?;
+    if !still.is_some_and(|p| p.status.is_present()) {
+        fx.store.delete_connection(&connection.connection_id).await?;
+        return Err(ApiError::removed());
+    }
     Ok(())
 }
 
 /// `$disconnect`: best effort; the TTL and 410 cleanup cover what this misses.
 pub async fn disconnect(fx: &Effects, connection_id: &str) -> ApiResult<()> {
     Ok(fx.store.delete_connection(connection_id).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_sdk_dynamodb::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+    use crate::domain::config::{SfuConfig, Tunables};
+    use crate::domain::fixtures::{participant, session, user};
+    use crate::domain::{keys, ParticipantStatus, Role, SessionStatus};
+    use crate::effects::push::Pusher;
+    use crate::effects::sfu::Sfu;
+    use crate::effects::store::item::to_item;
+    use crate::effects::store::Store;
+
+    /// A kick that lands between `$connect`'s recorded connection and the end of the handshake
+    /// (it cannot close a socket API Gateway has not opened yet): the handshake is refused and
+    /// the connection forgotten. The interleaving is staged with a mock, since a race cannot be
+    /// timed against a real table.
+    #[tokio::test]
+    async fn a_kick_between_the_write_and_the_handshake_refuses_it() {
+        let id = SessionId::new();
+        let live = to_item(&keys::session(&id), &session(id, SessionStatus::Live, Timestamp::now())).unwrap();
+        let me = |status| {
+            let p = participant(id, "vic", Role::Viewer, status);
+            to_item(&keys::participant(&id, &p.user_id), &p).unwrap()
+        };
+        let (present, kicked) = (me(ParticipantStatus::Active), me(ParticipantStatus::Kicked));
+        let session_read = mock!(Client::get_item)
+            .match_requests(|g| {
+                g.key().and_then(|k| k.get("sk")).and_then(|v| v.as_s().ok()) == Some(&"META".to_string())
+            })
+            .then_output(move || GetItemOutput::builder().set_item(Some(live.clone())).build());
+        let participant_reads = mock!(Client::get_item)
+            .sequence()
+            .output(move || GetItemOutput::builder().set_item(Some(present.clone())).build())
+            .output(move || GetItemOutput::builder().set_item(Some(kicked.clone())).build())
+            .build();
+        let recorded = mock!(Client::transact_write_items).then_output(|| TransactWriteItemsOutput::builder().build());
+        let forgotten = mock!(Client::delete_item).then_output(|| DeleteItemOutput::builder().build());
+        let unlisted = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+        let db = mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&session_read, &participant_reads, &recorded, &forgotten, &unlisted]
+        );
+        let fx = Effects {
+            store: Store::new(db, "t"),
+            sfu: Sfu::new(SfuConfig {
+                url: "http://127.0.0.1:9".into(),
+                api_key: "k".into(),
+                api_secret: "s".into(),
+                token_ttl: SfuConfig::DEFAULT_TOKEN_TTL,
+                ice_servers: serde_json::json!([]),
+            }),
+            push: Pusher::new(None),
+            tunables: Tunables::default(),
+        };
+        let refused = connect(&fx, &user("vic"), id, "Conn0=".into()).await;
+        assert_eq!(refused.err().map(|e| e.status().as_u16()), Some(403));
+        assert_eq!(recorded.num_calls(), 1, "the connection was recorded first");
+        assert_eq!(participant_reads.num_calls(), 2, "and presence read again after");
+        assert_eq!(forgotten.num_calls(), 1, "then forgotten");
+    }
 }

@@ -156,6 +156,20 @@ pub struct EndResponse {
     pub ended_at: Timestamp,
 }
 
+/// What one run of [`end_abandoned`] did.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Abandoned {
+    /// Sessions ended because their host was gone from the SFU too long.
+    pub ended: Vec<SessionId>,
+    /// Hosts listed as gone that were looked at (ended, back, or their session already over).
+    pub checked: usize,
+}
+
+/// Hosts gone looked at per run: each may end a session (a few SFU and table calls); the next
+/// run, a minute later, takes the rest.
+const ABANDONED_PER_RUN: i32 = 50;
+
 fn within(field: &str, value: u32, range: std::ops::RangeInclusive<u32>) -> ApiResult<u32> {
     if range.contains(&value) {
         Ok(value)
@@ -405,12 +419,20 @@ pub async fn end(fx: &Effects, user: &User, session_id: SessionId) -> ApiResult<
     if session.host_id != user.id {
         return Err(ApiError::Forbidden("only the host can end this session".into()));
     }
-    finish(fx, session).await
+    finish(fx, session, Room::Open).await
+}
+
+/// Whether the SFU room of a session that ends is still there to delete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Room {
+    Open,
+    /// The SFU closed it (`room_finished`).
+    Finished,
 }
 
 /// Ends a session (the host's `end`, or the SFU's `room_finished`), or finishes an interrupted
 /// earlier end: marks it ended, sweeps the participants, deletes the SFU room, tells everyone once.
-pub async fn finish(fx: &Effects, session: Session) -> ApiResult<EndResponse> {
+pub async fn finish(fx: &Effects, session: Session, room: Room) -> ApiResult<EndResponse> {
     let session_id = session.id;
     let now = Timestamp::now();
     let was_live = session.status == SessionStatus::Live;
@@ -423,7 +445,6 @@ pub async fn finish(fx: &Effects, session: Session) -> ApiResult<EndResponse> {
     };
     let ended_at = ended.ended_at.unwrap_or(now);
     let swept = fx.store.sweep_participants(&session_id, &ended_at).await?;
-    fx.sfu.delete_room(&ended.room_name).await;
     if was_live {
         let data =
             json!({"session_id": session_id, "ended_at": ended.ended_at, "duration_seconds": ended.duration_seconds});
@@ -431,12 +452,58 @@ pub async fn finish(fx: &Effects, session: Session) -> ApiResult<EndResponse> {
         events::system_message(fx, &session_id, text, Audience::Session, data.clone()).await;
         events::publish(fx, Audience::Session, kind::SESSION_ENDED, &session_id, data).await;
     }
+    // Told, then closed: nothing is pushed to an ended session, and its connection items go.
+    fx.push.disconnect_everyone(&fx.store, &session_id).await;
     tracing::info!(%session_id, swept, "session ended");
+    // The room holds everyone's media until deleted; a failure is the caller's to retry (a
+    // repeated end runs all of this again, each step a no-op once done).
+    if room == Room::Open {
+        fx.sfu
+            .delete_room(&ended.room_name)
+            .await
+            .map_err(after_kept("the session ended"))?;
+    }
     Ok(EndResponse {
         message: "Live session ended successfully",
         session_id,
         duration_seconds: ended.duration_seconds.unwrap_or(0),
         ended_at,
+    })
+}
+
+/// The scheduled sweep (`EndAbandoned`, every minute): ends each live session whose host the SFU
+/// has reported gone (P27) for `HOST_GONE_END_SECONDS` at `now_ms`, and is still gone — as if
+/// the host had ended it, so that no host is blocked (`409 already-live`) and no audience waits
+/// on a session nobody will come back to. Hosts listed but back, or whose session is over, are
+/// unlisted. A session whose room the SFU could not delete has ended all the same.
+pub async fn end_abandoned(fx: &Effects, now_ms: i64) -> ApiResult<Abandoned> {
+    let grace_ms = i64::try_from(fx.tunables.host_gone_grace.as_millis()).unwrap_or(i64::MAX);
+    let cutoff = now_ms.saturating_sub(grace_ms);
+    let gone = fx.store.hosts_gone_since(cutoff, ABANDONED_PER_RUN).await?;
+    let mut ended = Vec::new();
+    for g in &gone {
+        let session = fx.store.session(&g.session_id).await?;
+        let host = fx.store.participant(&g.session_id, &g.host).await?;
+        let still_gone = host.is_some_and(|h| !h.connected && h.status.is_present());
+        match session {
+            Some(s) if s.status == SessionStatus::Live && s.host_id == g.host && still_gone => {
+                tracing::info!(session_id = %s.id, since_ms = g.since_ms, "host gone from the SFU too long; ending");
+                match finish(fx, s, Room::Open).await {
+                    Ok(_) => {}
+                    Err(e @ ApiError::UpstreamAfter { .. }) => {
+                        tracing::warn!(session_id = %g.session_id, error = %e, "ended; the SFU room stays until it empties")
+                    }
+                    Err(e) => return Err(e),
+                }
+                ended.push(g.session_id);
+            }
+            _ => {}
+        }
+        fx.store.forget_host_gone(g).await?;
+    }
+    Ok(Abandoned {
+        ended,
+        checked: gone.len(),
     })
 }
 

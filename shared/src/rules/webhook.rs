@@ -2,9 +2,11 @@
 //!
 //! LiveKit signs each webhook with a JWT (our API key and secret) carrying the SHA-256 of the raw
 //! body; anything else is refused with 401 before it is read. LiveKit retries deliveries and may
-//! send one twice, so each event id is taken once (P22); a duplicate is answered 200 and changes
-//! nothing. When processing fails the id is released and the error answered 5xx, so that LiveKit's
-//! retry is taken: no accepted event is lost.
+//! send one twice, so each event id is claimed once (P22) and marked done when applied; a
+//! duplicate of a done event is answered 200 and changes nothing. When processing fails the id is
+//! released and the error answered 5xx, so that LiveKit's retry is taken; an invocation that dies
+//! mid-way holds its claim only until its deadline, and a delivery meanwhile is answered 503 (to
+//! be retried), never 200: no accepted event is lost.
 //!
 //! | event | effect |
 //! |---|---|
@@ -12,6 +14,9 @@
 //! | `participant_left` | `connected = false`, nothing published |
 //! | `track_published` / `track_unpublished` | `audio_published` / `video_published` / `screen_sharing` by track source; a publisher not present is removed |
 //! | `room_finished` | a session still live is ended, as if its host had ended it |
+//!
+//! A host's `participant_joined` / `participant_left` also (un)lists them as gone from the SFU: a
+//! session whose host stays gone for `HOST_GONE_END_SECONDS` ends by itself ([`sessions::end_abandoned`]).
 //!
 //! Participant flags change only on present participants, and a report older than the last one
 //! applied is ignored (webhooks can arrive out of order). Each change is pushed as
@@ -24,10 +29,15 @@ use super::events::{self, kind};
 use super::sessions;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::{SessionId, UserId};
-use crate::domain::SessionStatus;
+use crate::domain::time::epoch_millis;
+use crate::domain::{Role, SessionStatus};
+use crate::effects::deadline;
 use crate::effects::push::Audience;
-use crate::effects::store::MediaState;
+use crate::effects::store::{MediaState, WebhookClaim};
 use crate::effects::Effects;
+
+/// A claim's lease outside a Lambda invocation (no deadline to hold it until).
+const CLAIM_LEASE_MS: i64 = 30_000;
 
 /// The answer to LiveKit (it only looks at the status).
 #[derive(Debug, Serialize)]
@@ -54,10 +64,22 @@ pub async fn receive(fx: &Effects, body: &str, authorization: Option<&str>) -> A
         event: event.event.clone(),
         duplicate: false,
     };
-    if !fx.store.claim_webhook(&event.id).await? {
-        tracing::info!(id = %event.id, event = %event.event, "duplicate webhook ignored");
-        received.duplicate = true;
-        return Ok(received);
+    // Held until this invocation's deadline: if it dies mid-way, a later delivery takes it over.
+    let lease = deadline::epoch_millis_of_deadline().unwrap_or_else(|| epoch_millis() + CLAIM_LEASE_MS);
+    match fx.store.claim_webhook(&event.id, lease).await? {
+        WebhookClaim::Taken => {}
+        WebhookClaim::Done => {
+            tracing::info!(id = %event.id, event = %event.event, "duplicate webhook ignored");
+            received.duplicate = true;
+            return Ok(received);
+        }
+        // Not answered 200: if that invocation fails, LiveKit's next retry must still find it.
+        WebhookClaim::Running => {
+            return Err(ApiError::Unavailable(format!(
+                "webhook {} is being processed",
+                event.id
+            )))
+        }
     }
     if let Err(e) = apply(fx, &event).await {
         if let Err(release) = fx.store.release_webhook(&event.id).await {
@@ -65,6 +87,7 @@ pub async fn receive(fx: &Effects, body: &str, authorization: Option<&str>) -> A
         }
         return Err(e);
     }
+    fx.store.complete_webhook(&event.id).await?;
     Ok(received)
 }
 
@@ -142,6 +165,13 @@ async fn apply(fx: &Effects, event: &WebhookEvent) -> ApiResult<()> {
     }
     let at_ms = event.created_at.saturating_mul(1000);
     if let Some(p) = fx.store.set_media_state(&session_id, &user_id, &state, at_ms).await? {
+        if let (Role::Host, Some(connected)) = (p.role, state.connected) {
+            // A host gone from the SFU is listed, so that a session they left behind ends by
+            // itself (`sessions::end_abandoned`); back, they are unlisted.
+            fx.store
+                .index_host_presence(&session_id, &user_id, connected, at_ms)
+                .await?;
+        }
         events::publish(
             fx,
             Audience::Session,
@@ -159,7 +189,7 @@ async fn room_finished(fx: &Effects, session_id: &SessionId) -> ApiResult<()> {
     match fx.store.session(session_id).await? {
         Some(s) if s.status == SessionStatus::Live => {
             tracing::info!(%session_id, "SFU room finished; ending the session");
-            sessions::finish(fx, s).await.map(|_| ())
+            sessions::finish(fx, s, sessions::Room::Finished).await.map(|_| ())
         }
         _ => Ok(()),
     }

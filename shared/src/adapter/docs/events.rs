@@ -155,6 +155,11 @@ pub fn all(endpoints: &[impl Documented]) -> Vec<(&'static str, Value)> {
             let event = match e.route() {
                 Route::Http { method, path } => http(method, path, &example, signed),
                 Route::WebSocket(key) => websocket(key, &example),
+                Route::Schedule(_) => {
+                    let rule = format!("arn:aws:events:us-east-1:123456789012:rule/trendke-live-{}", e.name());
+                    let at = crate::domain::time::Timestamp::parse("2026-11-25T19:00:00Z").expect("RFC 3339");
+                    crate::adapter::scheduled::scheduled_event("5e8f8a1c-3b2d-4c6e-9f0a-1b2c3d4e5f60", &rule, &at)
+                }
             };
             (e.name(), event)
         })

@@ -21,7 +21,7 @@ impl Store {
         page_request: &PageRequest,
     ) -> StoreResult<Listing<AuditEntry>> {
         let q = self
-            .partition_page(&keys::audit_pk(session_id), page_request)?
+            .partition_page(&keys::audit_pk(session_id), &|_| true, page_request)?
             .key_condition_expression("pk = :pk")
             .scan_index_forward(false);
         page(q).await

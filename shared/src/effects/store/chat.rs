@@ -84,8 +84,12 @@ impl Store {
         page_request: &PageRequest,
         before_sk: Option<String>,
     ) -> StoreResult<Listing<ChatMessage>> {
+        let within = |sk: &str| match &before_sk {
+            Some(b) => sk < b.as_str(),
+            None => sk.starts_with(keys::CHAT_PREFIX),
+        };
         let q = self
-            .partition_page(&keys::chat_pk(session_id), page_request)?
+            .partition_page(&keys::chat_pk(session_id), &within, page_request)?
             .scan_index_forward(false);
         let q = match before_sk {
             Some(b) => q

@@ -1,6 +1,7 @@
 //! Access patterns of WebSocket connections and the audiences of pushes (`docs/data-model.md`,
 //! P12, P17).
 
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -11,7 +12,7 @@ use super::transact::{backoff, MAX_ATTEMPTS};
 use super::Store;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::keys;
-use crate::domain::time::epoch_seconds;
+use crate::domain::time::{epoch_seconds, Timestamp};
 use crate::domain::{Connection, ParticipantStatus};
 
 /// A connection as the fan-out sees it (from GSI1 keys alone).
@@ -36,6 +37,10 @@ fn connection_item(c: &Connection) -> StoreResult<Item> {
 fn socket_entry(c: &Connection) -> String {
     format!("{:013}#{}", c.connected_at.unix_millis(), c.connection_id)
 }
+
+/// How long after `$connect` recorded a connection a `410` for it means "still opening", not
+/// gone: longer than any `$connect` invocation runs.
+pub const HANDSHAKE_GRACE_SECONDS: i64 = 30;
 
 impl Store {
     /// P12: records a connection item (with its TTL) as it is, whoever its user.
@@ -126,18 +131,39 @@ impl Store {
         Ok(c.filter(|c| c.expires_at > epoch_seconds()))
     }
 
-    /// P12: forgets a connection (on `$disconnect`, when a push finds it gone, or when it is let
-    /// go): its item, and its place in its user's set of sockets.
+    /// P12: forgets a connection (on `$disconnect`, or when it is let go or closed): its item,
+    /// and its place in its user's set of sockets.
     pub async fn delete_connection(&self, connection_id: &str) -> StoreResult<()> {
-        let out = self
+        self.forget_connection(connection_id, None).await
+    }
+
+    /// P12: forgets a connection a push found gone (`410`), unless it was recorded within
+    /// `HANDSHAKE_GRACE_SECONDS`: API Gateway answers 410 to a connection whose `$connect` is
+    /// still running, and that one is about to open, not stale.
+    pub async fn delete_gone_connection(&self, connection_id: &str) -> StoreResult<()> {
+        let cutoff = Timestamp::now().plus_seconds(-HANDSHAKE_GRACE_SECONDS);
+        self.forget_connection(connection_id, Some(cutoff)).await
+    }
+
+    async fn forget_connection(&self, connection_id: &str, older_than: Option<Timestamp>) -> StoreResult<()> {
+        let mut delete = self
             .db
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::connection(connection_id))))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(db_err)?;
+            .return_values(ReturnValue::AllOld);
+        if let Some(cutoff) = older_than {
+            delete = delete
+                .condition_expression("connected_at < :cutoff")
+                .expression_attribute_values(":cutoff", s(cutoff));
+        }
+        let out = match delete.send().await {
+            Ok(out) => out,
+            Err(e) => match e.into_service_error() {
+                DeleteItemError::ConditionalCheckFailedException(_) => return Ok(()),
+                other => return Err(db_err(other)),
+            },
+        };
         let Some(old) = out.attributes.filter(|a| !a.is_empty()) else {
             return Ok(());
         };

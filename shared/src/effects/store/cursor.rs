@@ -1,9 +1,10 @@
 //! Opaque pagination cursors: a DynamoDB `LastEvaluatedKey` as base64url JSON.
 //!
 //! Clients must treat them as opaque. Decoding checks that the cursor names exactly the key
-//! attributes of the query it is handed to and stays inside that query's partition, so a forged
-//! cursor cannot read another partition; anything else is refused, naming the request parameter
-//! the cursor came in.
+//! attributes of the query it is handed to and stays inside that query's partition and sort-key
+//! range, so a forged cursor cannot read another partition, nor start a query outside its range
+//! (which DynamoDB refuses as invalid input); anything else is refused, naming the request
+//! parameter the cursor came in.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,13 +22,15 @@ pub fn encode(key: &HashMap<String, AttributeValue>) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&map).expect("string map serializes"))
 }
 
-/// Decodes a cursor for a query whose key attributes are `attributes` and whose partition
-/// attribute `partition.0` must equal `partition.1`.
+/// Decodes a cursor for a query whose key attributes are `attributes`, whose partition attribute
+/// `partition.0` must equal `partition.1`, and whose sort key `range.0` must satisfy `range.1`
+/// (the query's key condition).
 pub fn decode(
     param: &'static str,
     cursor: &str,
     attributes: &[&str],
     partition: (&str, &str),
+    range: (&str, &dyn Fn(&str) -> bool),
 ) -> StoreResult<HashMap<String, AttributeValue>> {
     let bad = || StoreError::BadCursor(param);
     let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| bad())?;
@@ -36,7 +39,10 @@ pub fn decode(
     let mut expected = attributes.to_vec();
     names.sort_unstable();
     expected.sort_unstable();
-    if names != expected || map.get(partition.0).map(String::as_str) != Some(partition.1) {
+    if names != expected
+        || map.get(partition.0).map(String::as_str) != Some(partition.1)
+        || !map.get(range.0).is_some_and(|sk| (range.1)(sk))
+    {
         return Err(bad());
     }
     Ok(map.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
@@ -53,10 +59,21 @@ mod tests {
             .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
             .collect();
         let c = encode(&key);
-        assert_eq!(decode("cursor", &c, &["pk", "sk"], ("pk", "SESSION#a")).unwrap(), key);
-        assert!(decode("cursor", &c, &["pk", "sk"], ("pk", "SESSION#b")).is_err());
-        assert!(decode("cursor", &c, &["pk", "sk", "gsi1pk"], ("pk", "SESSION#a")).is_err());
-        assert!(decode("cursor", "!!", &["pk", "sk"], ("pk", "SESSION#a")).is_err());
-        assert!(decode("cursor", "e30", &["pk", "sk"], ("pk", "SESSION#a")).is_err());
+        let any: (&str, &dyn Fn(&str) -> bool) = ("sk", &|_| true);
+        let parts: (&str, &dyn Fn(&str) -> bool) = ("sk", &|sk| sk.starts_with("PART#"));
+        let messages: (&str, &dyn Fn(&str) -> bool) = ("sk", &|sk| sk.starts_with("MSG#"));
+        assert_eq!(
+            decode("cursor", &c, &["pk", "sk"], ("pk", "SESSION#a"), any).unwrap(),
+            key
+        );
+        assert_eq!(
+            decode("cursor", &c, &["pk", "sk"], ("pk", "SESSION#a"), parts).unwrap(),
+            key
+        );
+        assert!(decode("cursor", &c, &["pk", "sk"], ("pk", "SESSION#a"), messages).is_err());
+        assert!(decode("cursor", &c, &["pk", "sk"], ("pk", "SESSION#b"), any).is_err());
+        assert!(decode("cursor", &c, &["pk", "sk", "gsi1pk"], ("pk", "SESSION#a"), any).is_err());
+        assert!(decode("cursor", "!!", &["pk", "sk"], ("pk", "SESSION#a"), any).is_err());
+        assert!(decode("cursor", "e30", &["pk", "sk"], ("pk", "SESSION#a"), any).is_err());
     }
 }

@@ -47,7 +47,7 @@ pub use error::{Refusal, StoreError, StoreResult};
 pub use idempotency::{KeyClaim, KeyTaken, KeyTerms};
 pub use participants::{JoinOutcome, LeaveOutcome};
 pub use reactions::REACTION_SHARDS;
-pub use webhooks::MediaState;
+pub use webhooks::{HostGone, MediaState, WebhookClaim};
 
 use item::{db_err, from_item, key_item, s, Item};
 
@@ -142,11 +142,24 @@ impl Store {
 
     /// A paged Query of partition `pk` (bound as `:pk`), continued after the page's cursor (an
     /// opaque cursor of this partition; a foreign one is refused naming the page's parameter).
-    fn partition_page(&self, pk: &str, page: &PageRequest) -> StoreResult<QueryFluentBuilder> {
+    fn partition_page(
+        &self,
+        pk: &str,
+        sk_within: &dyn Fn(&str) -> bool,
+        page: &PageRequest,
+    ) -> StoreResult<QueryFluentBuilder> {
         let start = page
             .cursor
             .as_deref()
-            .map(|c| cursor::decode(page.cursor_param, c, &[keys::PK, keys::SK], (keys::PK, pk)))
+            .map(|c| {
+                cursor::decode(
+                    page.cursor_param,
+                    c,
+                    &[keys::PK, keys::SK],
+                    (keys::PK, pk),
+                    (keys::SK, sk_within),
+                )
+            })
             .transpose()?;
         Ok(self
             .db

@@ -50,7 +50,11 @@ impl Store {
         page_request: &PageRequest,
     ) -> StoreResult<Listing<Participant>> {
         let mut q = self
-            .partition_page(&keys::session_pk(session_id), page_request)?
+            .partition_page(
+                &keys::session_pk(session_id),
+                &|sk| sk.starts_with(keys::PARTICIPANT_PREFIX),
+                page_request,
+            )?
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .filter_expression("#st IN (:active, :muted)")
             .expression_attribute_names("#st", "status")

@@ -94,6 +94,8 @@ impl Store {
 
     /// P9: a guest request by id alone (GSI1 gives its key).
     pub async fn guest_request(&self, request_id: &RequestId) -> StoreResult<Option<GuestRequest>> {
+        // GSI1 is eventually consistent: a request written a moment ago may not be found yet
+        // (`guest_request_in`, with the session, reads it directly and consistently).
         let out = self
             .db
             .query()
@@ -117,6 +119,15 @@ impl Store {
         .await
     }
 
+    /// P9: a request of a known session, by id: one consistent GetItem.
+    pub async fn guest_request_in(
+        &self,
+        session_id: &SessionId,
+        request_id: &RequestId,
+    ) -> StoreResult<Option<GuestRequest>> {
+        self.get(keys::guest_request(session_id, request_id)).await
+    }
+
     /// P10: requests of a session, newest first, optionally of one status.
     pub async fn guest_requests_page(
         &self,
@@ -125,7 +136,11 @@ impl Store {
         page_request: &PageRequest,
     ) -> StoreResult<Listing<GuestRequest>> {
         let mut q = self
-            .partition_page(&keys::session_pk(session_id), page_request)?
+            .partition_page(
+                &keys::session_pk(session_id),
+                &|sk| sk.starts_with(keys::GUEST_REQUEST_PREFIX),
+                page_request,
+            )?
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":prefix", s(keys::GUEST_REQUEST_PREFIX))
             .scan_index_forward(false);
@@ -282,4 +297,62 @@ fn pending_lock(r: &GuestRequest) -> super::item::Item {
         lock.insert("expires_at".into(), n(until.unix_millis() / 1000));
     }
     lock
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::query::QueryOutput;
+    use aws_sdk_dynamodb::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+    use crate::domain::time::Timestamp;
+    use crate::domain::{RequestOrigin, RequestType};
+    use crate::effects::store::item::to_item;
+    use crate::effects::store::testing::session_id;
+
+    fn pending_request() -> GuestRequest {
+        GuestRequest {
+            id: RequestId::new(),
+            session_id: session_id(),
+            user_id: UserId::parse("bob").unwrap(),
+            username: "bob".into(),
+            avatar_url: None,
+            request_type: RequestType::Guest,
+            origin: RequestOrigin::Request,
+            status: RequestStatus::Pending,
+            message: None,
+            invited_by: None,
+            expires_at: None,
+            created_at: Timestamp::now(),
+            responded_at: None,
+            responded_by: None,
+        }
+    }
+
+    /// Right after a request is written, GSI1 may not list it yet (DynamoDB's indexes are
+    /// eventually consistent; moto's are not, so this is shown with a mock): by id alone it is
+    /// not found, with its session it is, by a consistent read of its own key.
+    #[tokio::test]
+    async fn a_request_of_a_known_session_is_read_without_the_lagging_index() {
+        let r = pending_request();
+        let item = to_item(&keys::guest_request(&r.session_id, &r.id), &r).unwrap();
+        let lagging = mock!(Client::query).then_output(|| QueryOutput::builder().set_items(Some(vec![])).build());
+        let read = mock!(Client::get_item)
+            .match_requests(|g| g.consistent_read == Some(true))
+            .then_output(move || GetItemOutput::builder().set_item(Some(item.clone())).build());
+        let store = Store::new(
+            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&lagging, &read]),
+            "t",
+        );
+        assert!(store.guest_request(&r.id).await.unwrap().is_none(), "the index lags");
+        let found = store
+            .guest_request_in(&r.session_id, &r.id)
+            .await
+            .unwrap()
+            .expect("read");
+        assert_eq!((found.id, found.status), (r.id, RequestStatus::Pending));
+        assert_eq!((lagging.num_calls(), read.num_calls()), (1, 1));
+    }
 }

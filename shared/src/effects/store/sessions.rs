@@ -114,6 +114,7 @@ impl Store {
                     c,
                     &[keys::PK, keys::SK, keys::GSI1_PK, keys::GSI1_SK],
                     (keys::GSI1_PK, keys::LIVE_INDEX_PK),
+                    (keys::GSI1_SK, &|_| true),
                 )
             })
             .transpose()?;

@@ -37,6 +37,11 @@ pub struct RequestGuest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestRef {
     pub request_id: RequestId,
+    /// The request's session (in every request and `guest_request.*` event): the request is then
+    /// read directly and consistently. Without it, it is found through an index that lags its
+    /// writes by a moment, so a request answered right after it was pushed may be `404`.
+    #[serde(default)]
+    pub session_id: Option<SessionId>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +57,11 @@ pub enum Answer {
 pub struct RespondGuestRequest {
     pub request_id: RequestId,
     pub action: Answer,
+    /// The request's session (in every request and `guest_request.*` event): the request is then
+    /// read directly and consistently. Without it, it is found through an index that lags its
+    /// writes by a moment, so a request answered right after it was pushed may be `404`.
+    #[serde(default)]
+    pub session_id: Option<SessionId>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,6 +88,11 @@ pub enum InviteAnswer {
 pub struct RespondInvite {
     pub request_id: RequestId,
     pub action: InviteAnswer,
+    /// The request's session (in every request and `guest_request.*` event): the request is then
+    /// read directly and consistently. Without it, it is found through an index that lags its
+    /// writes by a moment, so a request answered right after it was pushed may be `404`.
+    #[serde(default)]
+    pub session_id: Option<SessionId>,
 }
 
 /// `GET /live/guest-requests/{session_id}` filter: only requests in this status.
@@ -106,11 +121,17 @@ fn clean_message(raw: Option<String>, s: &Session) -> ApiResult<Option<String>> 
     Ok(Some(m))
 }
 
-async fn request_by_id(fx: &Effects, request_id: &RequestId) -> ApiResult<GuestRequest> {
-    fx.store
-        .guest_request(request_id)
-        .await?
-        .ok_or_else(|| ApiError::request_not_found(request_id))
+/// The request `request_id`: read directly when its session is known, else found by id (P9).
+async fn request_by_id(
+    fx: &Effects,
+    request_id: &RequestId,
+    session_id: Option<&SessionId>,
+) -> ApiResult<GuestRequest> {
+    let found = match session_id {
+        Some(s) => fx.store.guest_request_in(s, request_id).await?,
+        None => fx.store.guest_request(request_id).await?,
+    };
+    found.ok_or_else(|| ApiError::request_not_found(request_id))
 }
 
 /// A pending request (or invitation) of `user` in `session_id`, created now.
@@ -160,7 +181,7 @@ pub async fn request_guest(fx: &Effects, user: &User, req: RequestGuest) -> ApiR
 
 /// `POST /live/cancel-guest-request`: the requester withdraws a pending request.
 pub async fn cancel_guest_request(fx: &Effects, user: &User, req: RequestRef) -> ApiResult<GuestRequest> {
-    let r = request_by_id(fx, &req.request_id).await?;
+    let r = request_by_id(fx, &req.request_id, req.session_id.as_ref()).await?;
     if r.user_id != user.id || r.origin != RequestOrigin::Request {
         return Err(ApiError::Forbidden("only the requester can cancel a request".into()));
     }
@@ -264,7 +285,7 @@ async fn approve(
 
 /// `POST /live/respond-guest-request`: a host or cohost approves or rejects a pending request.
 pub async fn respond_guest_request(fx: &Effects, user: &User, req: RespondGuestRequest) -> ApiResult<GuestRequest> {
-    let r = request_by_id(fx, &req.request_id).await?;
+    let r = request_by_id(fx, &req.request_id, req.session_id.as_ref()).await?;
     let (s, me) = access::admit_present(fx, &r.session_id, &user.id, Need::MODERATOR).await?;
     if r.origin != RequestOrigin::Request {
         return Err(ApiError::conflict(
@@ -351,7 +372,7 @@ pub async fn invite_guest(fx: &Effects, user: &User, req: InviteGuest) -> ApiRes
 /// needs the inviter still entitled to invite (a present host, or a present cohost for a guest),
 /// checked in the approval's own transaction.
 pub async fn respond_invite(fx: &Effects, user: &User, req: RespondInvite) -> ApiResult<GuestRequest> {
-    let r = request_by_id(fx, &req.request_id).await?;
+    let r = request_by_id(fx, &req.request_id, req.session_id.as_ref()).await?;
     if r.user_id != user.id || r.origin != RequestOrigin::Invitation {
         return Err(ApiError::Forbidden(
             "only the invited user can answer an invitation".into(),
