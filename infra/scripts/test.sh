@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: every check and test. Installs what the tests need (idempotently), then runs
-# formatting and lint checks, the template checks and `sam build`, the `make dev` smoke test, and
-# the unit and end-to-end tests. Each step's time is printed, and a summary at the end.
+# formatting and lint checks, the template checks and `sam build`, the `make dev` smoke test,
+# Schemathesis over the OpenAPI document, and the unit and end-to-end tests. Each step's time is printed, and a summary at the end.
 #
 # On 2 cores the compilers are the bottleneck: the installs that mostly wait on the network (Python
 # tools, livekit-server's modules) run beside the lint build, and everything else runs in turn.
@@ -46,6 +46,7 @@ step "template lint" bash infra/scripts/sam.sh lint
 step "OpenAPI validation" .venv/bin/openapi-spec-validator docs/openapi.json
 step "sam build (arm64)" bash infra/scripts/sam.sh build
 step "make dev smoke test" bash tests/dev_smoke.sh
+step "Schemathesis against docs/openapi.json" bash tests/schemathesis.sh
 # The Lambda artifact the event replay test (tests/tests/events.rs) runs under aws-lambda-rie.
 step "the Lambda artifact (debug)" cargo build --quiet -p functions --bins
 log="$logs/test.log"
