@@ -7,23 +7,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/infra/scripts/common.sh"
 cd "$root"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-export DYNAMODB_PORT=$(free_port) GATEWAY_HTTP_PORT=$(free_port) GATEWAY_WS_PORT=$(free_port)
-export LIVEKIT_PORT=$(free_port) LIVEKIT_RTC_TCP_PORT=$(free_port) LIVEKIT_UDP_PORT=$(free_port)
 # Generated requests come fast: rate limits would answer most of them 429 (documented, and
 # tested in tests/tests/realtime.rs), leaving the rest of the API untested.
 export RATE_LIMITS="chat=1000/1,stage=1000/1,presence=1000/1,frames=1000/1,reactions=1000/1"
+source "$root/tests/dev_stack.sh"
+dev_stack_up schemathesis
 local_defaults
-export DEV_LOG_DIR=$(mktemp -d)
-out=$DEV_LOG_DIR/dev.out
-setsid bash infra/scripts/dev.sh >"$out" 2>&1 &
-pid=$!
-trap 'kill -- -$pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
-deadline=$((SECONDS + 300))
-until grep -qs "Ctrl-C stops everything" "$out"; do
-  if ! kill -0 $pid 2>/dev/null || [ $SECONDS -ge $deadline ]; then cat "$out" "$DEV_LOG_DIR"/*.log >&2; echo "schemathesis: make dev did not come up" >&2; exit 1; fi
-  sleep 0.2
-done
 base="http://127.0.0.1:$GATEWAY_HTTP_PORT"
 budget=${SCHEMATHESIS_SECONDS:-70}
 for user in alice bob; do

@@ -180,14 +180,8 @@ impl World {
             .await;
         let id = started["id"].as_str().unwrap().to_string();
         let host = token(&user(Caller::Host));
-        for c in [
-            Caller::Cohost,
-            Caller::Guest,
-            Caller::Viewer,
-            Caller::Left,
-            Caller::Kicked,
-            Caller::Banned,
-        ] {
+        // Everyone from the cohost to the banned joins first.
+        for &c in &CALLERS[1..=6] {
             ok(
                 env.post("/live/join", token(&user(c)), json!({"session_id": id})).await,
                 "join",

@@ -26,6 +26,21 @@ async fn session_with_viewers(env: &Env, settings: Value, viewers: &[&str]) -> S
     id
 }
 
+/// The text messages of a session's chat history, newest first, as `reader` reads them.
+async fn history(env: &Env, id: &str, reader: &str) -> Vec<String> {
+    let page = env
+        .get(&format!("/live/messages/{id}"), Some(&token(reader)))
+        .await
+        .body;
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["message_type"] == "text")
+        .map(|m| m["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn texts(socket: &Socket) -> Vec<String> {
     socket
         .of_type("chat.message")
@@ -103,18 +118,11 @@ async fn slow_mode_refuses_with_retry_after_and_exempts_the_host() {
     assert!((1..=10).contains(&wait), "retry-after {wait}");
     assert_eq!(send("host", "one").await.status, 201);
     assert_eq!(send("host", "two").await.status, 201, "hosts are exempt");
-    let history = env
-        .get(&format!("/live/messages/{id}"), Some(&token("host")))
-        .await
-        .body;
-    let texts: Vec<&str> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["message_type"] == "text")
-        .map(|m| m["message"].as_str().unwrap())
-        .collect();
-    assert_eq!(texts, vec!["two", "one", "first"], "the refused message was not stored");
+    assert_eq!(
+        history(&env, &id, "host").await,
+        ["two", "one", "first"],
+        "the refused message was not stored"
+    );
 }
 
 #[tokio::test]
@@ -713,17 +721,9 @@ async fn rate_limits_are_per_user_and_shared_by_http_and_sockets() {
         "{error}"
     );
     assert_eq!(chat("w", "another user's own limit").await.status, 201);
-    let history = env.get(&format!("/live/messages/{id}"), Some(&token("v"))).await.body;
-    let texts: Vec<&str> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["message_type"] == "text")
-        .map(|m| m["message"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        texts,
-        vec!["another user's own limit", "two", "one"],
+        history(&env, &id, "v").await,
+        ["another user's own limit", "two", "one"],
         "refused messages were not stored"
     );
 
