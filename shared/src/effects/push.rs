@@ -187,11 +187,15 @@ async fn recipients(store: &Store, audience: &Audience, session_id: &SessionId) 
     Ok(match audience {
         Audience::Session => store.session_connections(session_id, None).await?,
         Audience::User(u) => store.session_connections(session_id, Some(u)).await?,
+        // The host's and cohosts' own connections, a key lookup each (at most 21): never the
+        // audience's, so what a join costs does not grow with it.
         Audience::Stage => {
             let stage = store.moderators(session_id).await?;
-            let all = store.session_connections(session_id, None).await?;
-            all.into_iter()
-                .filter(|c| stage.iter().any(|m| *m == c.user_id.as_str()))
+            let theirs = stage.iter().map(|m| store.session_connections(session_id, Some(m)));
+            futures::future::try_join_all(theirs)
+                .await?
+                .into_iter()
+                .flatten()
                 .collect()
         }
         Audience::Connection(id) => vec![ConnectionRef {
@@ -330,5 +334,38 @@ mod tests {
             "stopped before the Lambda deadline"
         );
         assert!(throttled.num_calls() > 1, "retried before giving up");
+    }
+
+    /// A push to the stage reads the session item and each moderator's own connections (a
+    /// prefix query per user), never the list of everyone's.
+    #[tokio::test]
+    async fn the_stage_is_found_without_listing_the_audience() {
+        use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+        use aws_sdk_dynamodb::operation::query::QueryOutput;
+
+        use crate::domain::fixtures::session;
+        use crate::domain::keys;
+        use crate::domain::time::Timestamp;
+        use crate::domain::SessionStatus;
+        use crate::effects::store::item::to_item;
+
+        let id = SessionId::new();
+        let mut live = session(id, SessionStatus::Live, Timestamp::now());
+        live.cohosts = vec![UserId::parse("co").unwrap()];
+        let item = to_item(&keys::session(&id), &live).unwrap();
+        let read =
+            mock!(Db::get_item).then_output(move || GetItemOutput::builder().set_item(Some(item.clone())).build());
+        let per_user = mock!(Db::query)
+            .match_requests(|q| q.key_condition_expression().is_some_and(|k| k.contains("begins_with")))
+            .then_output(|| QueryOutput::builder().set_items(Some(vec![])).build());
+        let everyone = mock!(Db::query).then_output(|| QueryOutput::builder().set_items(Some(vec![])).build());
+        let store = Store::new(
+            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&read, &per_user, &everyone]),
+            "t",
+        );
+        let to = recipients(&store, &Audience::Stage, &id).await.unwrap();
+        assert!(to.is_empty());
+        assert_eq!(per_user.num_calls(), 2, "the host's and the cohost's connections");
+        assert_eq!(everyone.num_calls(), 0, "the audience is never listed");
     }
 }
