@@ -1,6 +1,8 @@
 //! The rules of the session endpoints, one function each, readable top to bottom: going live,
 //! joining, leaving, ending, and reading sessions and their participants.
 
+use std::time::{Duration, Instant};
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -17,6 +19,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::{
     limits, Participant, ParticipantStatus, Role, Session, SessionStatus, SessionType, Settings, User,
 };
+use crate::effects::deadline;
 use crate::effects::push::Audience;
 use crate::effects::sfu::{Allowed, TokenSubject};
 use crate::effects::store::{JoinOutcome, LeaveOutcome, Refusal, StoreError};
@@ -169,6 +172,8 @@ pub struct Abandoned {
 /// Hosts gone looked at per run: each may end a session (a few SFU and table calls); the next
 /// run, a minute later, takes the rest.
 const ABANDONED_PER_RUN: i32 = 50;
+/// What an end needs left of the invocation to be started by the sweep.
+const END_RESERVE: Duration = Duration::from_secs(4);
 
 fn within(field: &str, value: u32, range: std::ops::RangeInclusive<u32>) -> ApiResult<u32> {
     if range.contains(&value) {
@@ -481,7 +486,15 @@ pub async fn end_abandoned(fx: &Effects, now_ms: i64) -> ApiResult<Abandoned> {
     let cutoff = now_ms.saturating_sub(grace_ms);
     let gone = fx.store.hosts_gone_since(cutoff, ABANDONED_PER_RUN).await?;
     let mut ended = Vec::new();
+    let mut checked = 0;
+    // An end can take seconds (a large audience to sweep): none starts without time to finish;
+    // the hosts not looked at stay listed for the next run.
+    let stop = deadline::leaving(END_RESERVE);
     for g in &gone {
+        if stop.is_some_and(|t| Instant::now() >= t) {
+            break;
+        }
+        checked += 1;
         let session = fx.store.session(&g.session_id).await?;
         let host = fx.store.participant(&g.session_id, &g.host).await?;
         let still_gone = host.is_some_and(|h| !h.connected && h.status.is_present());
@@ -501,10 +514,7 @@ pub async fn end_abandoned(fx: &Effects, now_ms: i64) -> ApiResult<Abandoned> {
         }
         fx.store.forget_host_gone(g).await?;
     }
-    Ok(Abandoned {
-        ended,
-        checked: gone.len(),
-    })
+    Ok(Abandoned { ended, checked })
 }
 
 impl SessionView {
