@@ -126,6 +126,8 @@ pub mod limits {
     pub const BLOCKED_WORDS_MAX: usize = 100;
     pub const BLOCKED_WORD_MAX_CHARS: usize = 50;
     pub const CHAT_MESSAGE_MAX_CHARS: usize = 500;
+    /// A guest request's or invitation's message.
+    pub const REQUEST_MESSAGE_MAX_CHARS: usize = 200;
     /// Serialized size and nesting depth of a chat message's `metadata`.
     pub const CHAT_METADATA_MAX_BYTES: usize = 2048;
     pub const CHAT_METADATA_MAX_DEPTH: usize = 4;

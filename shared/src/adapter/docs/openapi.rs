@@ -181,6 +181,47 @@ fn operation(e: impl Documented, doc: Doc, example: Example, op: OperationDoc) -
 }
 
 /// The whole document of the HTTP API that `endpoints` make up.
+/// The bounds the rules enforce (`domain::limits`), written into the request schemas: the derives
+/// cannot name constants, and clients (and Schemathesis) should know them. A field that is no
+/// longer there fails the generation, and with it the drift test.
+fn bound(schemas: &mut [(String, RefOr<Schema>)]) {
+    use crate::domain::limits as l;
+    let lengths = [
+        ("StartRequest", "title", l::TITLE_MAX_CHARS),
+        ("StartRequest", "description", l::DESCRIPTION_MAX_CHARS),
+        ("SendMessage", "message", l::CHAT_MESSAGE_MAX_CHARS),
+        ("RequestGuest", "message", l::REQUEST_MESSAGE_MAX_CHARS),
+        ("InviteGuest", "message", l::REQUEST_MESSAGE_MAX_CHARS),
+    ];
+    let ranges = [
+        ("StartRequest", "max_guests", l::MAX_GUESTS),
+        ("StartRequest", "max_participants", l::MAX_PARTICIPANTS),
+        ("StartRequest", "chat_slow_mode", l::CHAT_SLOW_MODE_SECONDS),
+    ];
+    let mut field = |schema: &str, name: &str, set: &dyn Fn(&mut utoipa::openapi::schema::Object)| {
+        let property = schemas
+            .iter_mut()
+            .find(|(n, _)| n == schema)
+            .and_then(|(_, s)| match s {
+                RefOr::T(Schema::Object(o)) => o.properties.get_mut(name),
+                _ => None,
+            });
+        match property {
+            Some(RefOr::T(Schema::Object(p))) => set(p),
+            _ => panic!("{schema}.{name}: no such property to bound"),
+        }
+    };
+    for (schema, name, max) in lengths {
+        field(schema, name, &|p| p.max_length = Some(max));
+    }
+    for (schema, name, range) in ranges {
+        field(schema, name, &|p| {
+            p.minimum = Some((*range.start()).into());
+            p.maximum = Some((*range.end()).into());
+        });
+    }
+}
+
 pub fn document(endpoints: &[impl Documented]) -> OpenApi {
     let mut items: Vec<(String, PathItem)> = Vec::new();
     let mut schemas = Vec::new();
@@ -209,6 +250,7 @@ pub fn document(endpoints: &[impl Documented]) -> OpenApi {
     Problem::schemas(&mut schemas);
     schemas.sort_by(|a, b| a.0.cmp(&b.0));
     schemas.dedup_by(|a, b| a.0 == b.0);
+    bound(&mut schemas);
 
     let components = ComponentsBuilder::new()
         .schemas_from_iter(schemas)

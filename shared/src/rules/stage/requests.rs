@@ -16,12 +16,13 @@ use crate::domain::page::PageRequest;
 use crate::domain::rate::Limited;
 use crate::domain::text::{check_blocked, check_text};
 use crate::domain::time::Timestamp;
-use crate::domain::{GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, Session, User};
+use crate::domain::{
+    limits, GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, Session, User,
+};
 use crate::effects::store::{Refusal, StoreError};
 use crate::effects::Effects;
 
 /// Longest message that goes with a request or an invitation.
-const MESSAGE_MAX_CHARS: usize = 200;
 
 #[derive(Debug, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -116,7 +117,7 @@ fn clean_message(raw: Option<String>, s: &Session) -> ApiResult<Option<String>> 
     let Some(m) = raw.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()) else {
         return Ok(None);
     };
-    check_text("message", &m, MESSAGE_MAX_CHARS, false)?;
+    check_text("message", &m, limits::REQUEST_MESSAGE_MAX_CHARS, false)?;
     check_blocked("message", &m, &s.settings.blocked_words)?;
     Ok(Some(m))
 }
