@@ -17,6 +17,7 @@
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 
@@ -121,6 +122,50 @@ impl Store {
                 other => Err(db_err(other)),
             },
         }
+    }
+
+    /// BatchGetItem of `keys` (any number: sent 100 at a time), retrying unprocessed keys with
+    /// backoff; `what` names the read in the `Busy` error when they stay unprocessed. Items that
+    /// do not exist are simply not returned.
+    async fn batch_get_items(&self, keys: Vec<Item>, what: &str) -> StoreResult<Vec<Item>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .build()
+                    .map_err(item::failed)?;
+                let out = self
+                    .db
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(db_err)?;
+                found.extend(
+                    out.responses
+                        .unwrap_or_default()
+                        .remove(&self.table)
+                        .unwrap_or_default(),
+                );
+                pending = out
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt >= transact::MAX_ATTEMPTS {
+                        return Err(StoreError::Busy(what.into()));
+                    }
+                    transact::backoff(attempt).await;
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Every item of a partition whose sort key starts with `prefix`, following pages.

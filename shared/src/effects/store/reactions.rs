@@ -8,12 +8,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
-
-use super::error::{Refusal, StoreError, StoreResult};
-use super::item::{db_err, failed, key_item, n, number, present_values, text, Item};
+use super::error::{Refusal, StoreResult};
+use super::item::{db_err, key_item, n, number, present_values, text, Item};
 use super::rates::{Counted, Guard, WindowAt};
-use super::transact::{backoff, MAX_ATTEMPTS};
 use super::Store;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::keys;
@@ -102,43 +99,12 @@ impl Store {
             .map(|shard| key_item(&keys::reaction_shard(session_id, shard)))
             .collect();
         let mut totals: HashMap<ReactionType, i64> = ReactionType::ALL.iter().map(|t| (*t, 0)).collect();
-        let mut pending = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .build()
-                .map_err(failed)?,
-        );
-        for attempt in 0..MAX_ATTEMPTS {
-            let Some(request) = pending.take() else {
-                return Ok(totals);
-            };
-            let out = self
-                .db
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(db_err)?;
-            for item in out
-                .responses
-                .unwrap_or_default()
-                .remove(&self.table)
-                .unwrap_or_default()
-            {
-                for t in ReactionType::ALL {
-                    *totals.entry(t).or_default() += number(&item, t.as_str());
-                }
-            }
-            pending = out
-                .unprocessed_keys
-                .unwrap_or_default()
-                .remove(&self.table)
-                .filter(|k| !k.keys.is_empty());
-            if pending.is_some() {
-                backoff(attempt).await;
+        for item in self.batch_get_items(keys, "reaction totals").await? {
+            for t in ReactionType::ALL {
+                *totals.entry(t).or_default() += number(&item, t.as_str());
             }
         }
-        Err(StoreError::Busy("reaction totals".into()))
+        Ok(totals)
     }
 }
 

@@ -3,12 +3,11 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::cursor;
-use super::error::{Refusal, StoreError, StoreResult};
+use super::error::{Refusal, StoreResult};
 use super::item::{db_err, failed, from_item, key_item, n, s, text, to_item, Item};
-use super::transact::{backoff, MAX_ATTEMPTS};
 use super::Store;
 use crate::domain::ids::SessionId;
 use crate::domain::keys::{self, Key};
@@ -149,58 +148,23 @@ impl Store {
         Ok(Listing { items, next_cursor })
     }
 
-    /// P7: BatchGetItem of session items by partition key, retrying unprocessed keys.
+    /// P7: BatchGetItem of session items by partition key.
     async fn batch_get(&self, pks: &[String]) -> StoreResult<HashMap<String, Item>> {
-        let mut found = HashMap::new();
-        for chunk in pks.chunks(100) {
-            let mut pending: Vec<Item> = chunk
-                .iter()
-                .map(|pk| {
-                    key_item(&Key {
-                        pk: pk.clone(),
-                        sk: "META".into(),
-                    })
+        let keys = pks
+            .iter()
+            .map(|pk| {
+                key_item(&Key {
+                    pk: pk.clone(),
+                    sk: "META".into(),
                 })
-                .collect();
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                let req = KeysAndAttributes::builder()
-                    .set_keys(Some(pending))
-                    .build()
-                    .map_err(failed)?;
-                let out = self
-                    .db
-                    .batch_get_item()
-                    .request_items(&self.table, req)
-                    .send()
-                    .await
-                    .map_err(db_err)?;
-                for item in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    if let Some(pk) = text(&item, keys::PK).map(str::to_string) {
-                        found.insert(pk, item);
-                    }
-                }
-                pending = out
-                    .unprocessed_keys
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    attempt += 1;
-                    if attempt >= MAX_ATTEMPTS {
-                        return Err(StoreError::Busy("batch get".into()));
-                    }
-                    backoff(attempt).await;
-                }
-            }
-        }
-        Ok(found)
+            })
+            .collect();
+        Ok(self
+            .batch_get_items(keys, "batch get")
+            .await?
+            .into_iter()
+            .filter_map(|item| Some((text(&item, keys::PK)?.to_string(), item)))
+            .collect())
     }
 }
 
@@ -215,6 +179,7 @@ mod tests {
     use super::*;
     use crate::effects::store::testing::{at, session, viewer};
     use crate::effects::store::transact::MAX_ATTEMPTS;
+    use crate::effects::store::StoreError;
 
     #[tokio::test]
     async fn end_retries_throttling_then_gives_up_with_busy() {
