@@ -180,11 +180,7 @@ pub async fn manage(fx: &Effects, user: &User, req: ManageParticipant) -> ApiRes
                 && (t.status == ParticipantStatus::Banned
                     || t.status == ParticipantStatus::Kicked && action == Action::Kick) =>
         {
-            fx.push.disconnect_user(&fx.store, &s.id, &t.user_id).await;
-            fx.sfu
-                .remove(&s.room_name, &t.user_id)
-                .await
-                .map_err(after_kept(BARRED))?;
+            disconnect_barred(fx, &s, &t.user_id).await?;
             return Ok(Managed {
                 session_id: s.id,
                 action,
@@ -248,6 +244,13 @@ pub async fn manage(fx: &Effects, user: &User, req: ManageParticipant) -> ApiRes
 /// What a kick or ban keeps when the SFU cannot be told.
 const BARRED: &str = "the user is barred from the session";
 
+/// Closes a barred user's sockets and removes them from the SFU room (`502` if the SFU cannot be
+/// told: the bar stands, repeating the control finishes it).
+async fn disconnect_barred(fx: &Effects, s: &Session, user_id: &UserId) -> ApiResult<()> {
+    fx.push.disconnect_user(&fx.store, &s.id, user_id).await;
+    fx.sfu.remove(&s.room_name, user_id).await.map_err(after_kept(BARRED))
+}
+
 /// A kick or ban of a user who is not present: who left (barred as the viewer they would come
 /// back as, whatever role they had), who was kicked (a ban), or who never joined (`seen` false: a
 /// ban by id, before they come). No counts move; they are still removed from the SFU room, which
@@ -287,11 +290,7 @@ async fn bar_absent(
         left_at: target.left_at.or(Some(at)),
         ..target
     };
-    fx.push.disconnect_user(&fx.store, &s.id, &after.user_id).await;
-    fx.sfu
-        .remove(&s.room_name, &after.user_id)
-        .await
-        .map_err(after_kept(BARRED))?;
+    disconnect_barred(fx, s, &after.user_id).await?;
     let details = json!({"status_before": if seen { before.as_str() } else { "absent" }});
     audit(fx, &s.id, &user.id, action.as_str(), &after.user_id, details).await;
     let data = events::participant_data(&after);
@@ -315,12 +314,7 @@ async fn enforce(
     after: &Participant,
 ) -> ApiResult<()> {
     if action.bars() {
-        fx.push.disconnect_user(&fx.store, &s.id, &after.user_id).await;
-        return fx
-            .sfu
-            .remove(&s.room_name, &after.user_id)
-            .await
-            .map_err(after_kept(BARRED));
+        return disconnect_barred(fx, s, &after.user_id).await;
     }
     if let Err(e) = apply_at_sfu(fx, s, after, action).await {
         let undo = change.undo(before, after, Timestamp::now());
