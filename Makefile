@@ -1,11 +1,15 @@
 # The two commands: `make dev` runs the whole system locally; `make test` runs every test.
-.PHONY: dev test token sfu fmt
+.PHONY: dev test bench token sfu fmt
 
 dev:
 	bash infra/scripts/dev.sh
 
 test:
 	bash infra/scripts/test.sh
+
+# The audience-scale benchmark (not part of `make test`): writes BENCHMARKS.md.
+bench:
+	bash infra/scripts/bench.sh
 
 # make token USER=alice — a dev JWT for USER, signed with JWT_SECRET (local default as in make dev).
 token:

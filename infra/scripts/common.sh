@@ -9,6 +9,8 @@ local_defaults() {
   export TABLE_NAME=${TABLE_NAME:-trendke-live}
   export DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
   export AWS_ENDPOINT_URL_DYNAMODB=${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:$DYNAMODB_PORT}
+  # The same moto server serves the fan-out's queues (SQS).
+  export AWS_ENDPOINT_URL_SQS=${AWS_ENDPOINT_URL_SQS:-$AWS_ENDPOINT_URL_DYNAMODB}
   export AWS_REGION=${AWS_REGION:-us-east-1}
   export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}
   export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}

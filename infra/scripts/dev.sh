@@ -59,6 +59,7 @@ TrendKe Live is running locally.
   HTTP API        $base
   WebSocket API   ws://127.0.0.1:$GATEWAY_WS_PORT/?token=<JWT>&session_id=<id>  (management: $WEBSOCKET_API_ENDPOINT/@connections)
   DynamoDB        $AWS_ENDPOINT_URL_DYNAMODB (table $TABLE_NAME)
+  SQS             $AWS_ENDPOINT_URL_SQS (the fan-out's queues)
   SFU             $sfu
   Logs            $logs
 

@@ -106,14 +106,22 @@ impl Moto {
         panic!("the DynamoDB emulator did not start");
     }
 
-    pub async fn client(&self) -> aws_sdk_dynamodb::Client {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    async fn sdk(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
             .region(aws_config::Region::new("us-east-1"))
             .test_credentials()
             .load()
-            .await;
-        aws_sdk_dynamodb::Client::new(&sdk)
+            .await
+    }
+
+    pub async fn client(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk().await)
+    }
+
+    /// An SQS client of the same emulator.
+    pub async fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk().await)
     }
 }
 
@@ -151,6 +159,7 @@ pub fn test_config(table: &str, sfu_url: &str) -> Config {
             ice_servers: json!([]),
         },
         websocket_endpoint: None,
+        queues: Default::default(),
         tunables: Default::default(),
     }
 }
@@ -164,6 +173,14 @@ pub struct Env {
     pub base: String,
     /// `ws://` URL of the WebSocket API.
     pub ws_url: String,
+    /// The WebSocket API's state (its connections, and the faults a test injects).
+    pub ws_state: Arc<local_gateway::websocket_api::WsState>,
+    /// The SQS pollers feeding the fan-out's functions.
+    pub pollers: Vec<tokio::task::JoinHandle<()>>,
+    /// The fan-out's queues, by logical id.
+    pub queues: local_gateway::Queues,
+    /// Waits for the fan-out's queues to drain ([`Socket::sync`]).
+    pub drain: Drain,
     pub client: reqwest::Client,
 }
 
@@ -221,14 +238,26 @@ impl Env {
             .load()
             .await;
         let push = shared::adapter::app::management_client(&sdk, &format!("http://{ws_addr}"));
+        // The fan-out's queues, in the same moto, fed to their functions as Lambda would.
+        let sqs = moto.sqs().await;
+        let queues = local_gateway::ensure_queues(&sqs, &template).await.unwrap();
+        let mut config = config;
+        config.queues = queues.urls();
         // Nothing enforces IAM locally: the app refuses what each function's policy would.
-        let app = Arc::new(App::new(config, db, Some(push)).enforcing_policies());
+        let waking = local_gateway::queues::waking(&sqs);
+        let app = Arc::new(App::new(config, db, Some(push), Some(waking)).enforcing_policies());
         let timeouts = match timeout {
             Some(t) => Timeouts::of(&template).all(t),
             None => Timeouts::of(&template),
         };
         let http = serve_http(app.clone(), &template, timeouts.clone(), listener).unwrap();
-        let ws = local_gateway::serve_websocket(app.clone(), timeouts, ws_listener).unwrap();
+        let (ws, ws_state) =
+            local_gateway::serve_websocket_with_state(app.clone(), timeouts.clone(), ws_listener).unwrap();
+        let drain = Drain {
+            sqs: sqs.clone(),
+            urls: queues.0.values().cloned().collect(),
+        };
+        let pollers = local_gateway::serve_queues(app.clone(), &template, timeouts, sqs, &queues).unwrap();
         let base = format!("http://{}", http.addr);
         Env {
             moto,
@@ -237,12 +266,25 @@ impl Env {
             ws,
             base,
             ws_url: format!("ws://{ws_addr}"),
+            ws_state,
+            pollers,
+            queues,
+            drain,
             client: reqwest::Client::new(),
         }
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.http.addr
+    }
+
+    /// Feeds the fan-out's functions from their queues again (after a test aborted `pollers`).
+    pub fn restart_pollers(&mut self) {
+        let template = Template::load(&repo_root().join("template.yaml")).unwrap();
+        let sqs = self.drain.sqs.clone();
+        self.pollers =
+            local_gateway::serve_queues(self.app.clone(), &template, Timeouts::of(&template), sqs, &self.queues)
+                .unwrap();
     }
 
     /// Invokes a scheduled function as EventBridge would at `at` (the test's clock); its answer,
@@ -283,6 +325,31 @@ impl Env {
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         self.call(Method::GET, path, token, None).await
+    }
+
+    /// A live session of `host` with `settings`, and `viewers` joined (all at once); its id.
+    pub async fn live_with_viewers(&self, host: &str, settings: Value, viewers: &[&str]) -> String {
+        let id = self.start_session(host, settings).await["id"]
+            .as_str()
+            .expect("session id")
+            .to_string();
+        let joins = viewers
+            .iter()
+            .map(|v| self.post("/live/join", token(v), json!({"session_id": id})));
+        for r in futures::future::join_all(joins).await {
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        id
+    }
+
+    /// Every connection of a session (all fan-out buckets).
+    pub async fn connections(&self, session_id: &str) -> Vec<shared::effects::store::ConnectionRef> {
+        self.app
+            .fx
+            .store
+            .shard_connections(&sid(session_id), 0, shared::domain::fanout::BUCKETS - 1)
+            .await
+            .expect("connections")
     }
 
     /// Starts a session as `host` with the given settings over HTTP; returns the start response.
@@ -480,8 +547,56 @@ impl LiveKit {
 /// A WebSocket client of the local gateway's WebSocket API.
 pub struct Socket {
     stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    /// Every event received so far, in order.
+    /// Every event received so far, in order (the events of each frame, and replies).
     pub received: Vec<Value>,
+    /// Every frame of events received so far (`{"type": "events", "from", "to", "events"}`).
+    pub frames: Vec<Value>,
+    /// Events of a frame not yet returned by `next_event`.
+    pending: std::collections::VecDeque<Value>,
+    drain: Drain,
+}
+
+/// The fan-out's queues: drained when every message published so far has been handled.
+#[derive(Clone)]
+pub struct Drain {
+    sqs: aws_sdk_sqs::Client,
+    urls: Vec<String>,
+}
+
+impl Drain {
+    /// Waits until no queue holds a message, visible, in flight or delayed: every event published
+    /// before has been numbered and every delivery of it posted (or given up). Polls the queues'
+    /// counts (a condition, not a timed wait); panics after `EVENT_TIMEOUT`.
+    pub async fn wait(&self) {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        'poll: while Instant::now() < deadline {
+            for url in &self.urls {
+                let out = self
+                    .sqs
+                    .get_queue_attributes()
+                    .queue_url(url)
+                    .attribute_names(A::All)
+                    .send()
+                    .await
+                    .unwrap();
+                let attrs = out.attributes.unwrap_or_default();
+                let held = [
+                    A::ApproximateNumberOfMessages,
+                    A::ApproximateNumberOfMessagesNotVisible,
+                    A::ApproximateNumberOfMessagesDelayed,
+                ]
+                .iter()
+                .any(|a| attrs.get(a).is_some_and(|n| n != "0"));
+                if held && !url.contains("DeadLetter") {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue 'poll;
+                }
+            }
+            return;
+        }
+        panic!("the fan-out's queues did not drain within {EVENT_TIMEOUT:?}");
+    }
 }
 
 /// How long a test waits for an expected event before failing (an upper bound, not a delay).
@@ -497,8 +612,11 @@ impl Env {
         let url = format!("{}/?token={token}&session_id={session_id}", self.ws_url);
         match tokio_tungstenite::connect_async(url).await {
             Ok((stream, _)) => Ok(Socket {
+                drain: self.drain.clone(),
                 stream,
                 received: Vec::new(),
+                frames: Vec::new(),
+                pending: Default::default(),
             }),
             Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
             Err(e) => panic!("WebSocket connect failed: {e}"),
@@ -515,17 +633,27 @@ impl Socket {
             .unwrap();
     }
 
-    /// The next event, or `None` if the server closed the socket or nothing came within `EVENT_TIMEOUT`.
+    /// The next event (of a frame, or a reply), or `None` if the server closed the socket or
+    /// nothing came within `EVENT_TIMEOUT`.
     pub async fn next_event(&mut self) -> Option<Value> {
         use futures::StreamExt;
         loop {
+            if let Some(v) = self.pending.pop_front() {
+                self.received.push(v.clone());
+                return Some(v);
+            }
             let frame = tokio::time::timeout(EVENT_TIMEOUT, self.stream.next())
                 .await
                 .ok()??
                 .ok()?;
             match frame {
                 tokio_tungstenite::tungstenite::Message::Text(t) => {
-                    let v: Value = serde_json::from_str(&t).expect("events are JSON");
+                    let v: Value = serde_json::from_str(&t).expect("frames are JSON");
+                    if v["type"] == "events" {
+                        self.pending.extend(v["events"].as_array().cloned().unwrap_or_default());
+                        self.frames.push(v);
+                        continue;
+                    }
                     self.received.push(v.clone());
                     return Some(v);
                 }
@@ -546,9 +674,11 @@ impl Socket {
         }
     }
 
-    /// A barrier: everything pushed to this connection before the ping was sent arrives before the
-    /// pong (pushes to one connection are delivered in order).
+    /// A barrier: every event published before arrives before this returns. The fan-out's
+    /// queues drain first (every delivery posted), then a ping's pong follows everything posted
+    /// to this connection before it (posts to one connection are delivered in order).
     pub async fn sync(&mut self) {
+        self.drain.wait().await;
         self.send(json!({"action": "ping"})).await;
         self.until("pong", |v| v["type"] == "pong").await;
     }

@@ -144,6 +144,7 @@ fn template_routes_match_the_table() {
     let mut http = Vec::new();
     let mut ws = Vec::new();
     let mut schedules = Vec::new();
+    let mut queues = Vec::new();
     for e in Endpoint::ALL {
         match e.route() {
             Route::Http { method, path } => http.push(RouteDef {
@@ -153,6 +154,7 @@ fn template_routes_match_the_table() {
             }),
             Route::WebSocket(key) => ws.push((key.to_string(), e.function_id().to_string())),
             Route::Schedule(expression) => schedules.push((expression.to_string(), e.function_id().to_string())),
+            Route::Queue(queue) => queues.push((queue.to_string(), e.function_id().to_string())),
         }
     }
     let http_routes = |r: &[RouteDef]| -> BTreeSet<String> {
@@ -173,6 +175,19 @@ fn template_routes_match_the_table() {
         ws_routes(&t.schedules),
         ws_routes(&schedules),
     );
+    let fed: Vec<(String, String)> = t
+        .queue_events
+        .iter()
+        .map(|q| (q.queue_id.clone(), q.function_id.clone()))
+        .collect();
+    differ("template.yaml's SQS event sources", ws_routes(&fed), ws_routes(&queues));
+    for q in &t.queue_events {
+        assert!(
+            q.reports_failures,
+            "{}: without ReportBatchItemFailures one failed message redelivers its whole batch",
+            q.function_id
+        );
+    }
 }
 
 /// Fails naming what `declared` (the template) lacks and holds beyond `expected` (the table).
@@ -245,6 +260,14 @@ fn template_policies_are_the_tables() {
             wrong.push(format!(
                 "{}: index resources {}, the table declares {}",
                 f.id, policy.indexes, declared.indexes
+            ));
+        }
+        let mut queues: Vec<String> = declared.queues.iter().map(|q| q.to_string()).collect();
+        queues.sort();
+        if policy.queues != queues {
+            wrong.push(format!(
+                "{}: sqs:SendMessage on {:?}, the table declares {queues:?}",
+                f.id, policy.queues
             ));
         }
         if policy.connections != methods {

@@ -81,6 +81,7 @@ enum Action {
     ListParticipants,
     SendMessage,
     ListMessages,
+    ListEvents,
     React,
     RequestGuest,
     CancelViewersRequest,
@@ -97,7 +98,7 @@ enum Action {
     SocketReact,
 }
 
-const ACTIONS: [Action; 23] = [
+const ACTIONS: [Action; 24] = [
     Action::Start,
     Action::Join,
     Action::Leave,
@@ -107,6 +108,7 @@ const ACTIONS: [Action; 23] = [
     Action::ListParticipants,
     Action::SendMessage,
     Action::ListMessages,
+    Action::ListEvents,
     Action::React,
     Action::RequestGuest,
     Action::CancelViewersRequest,
@@ -140,6 +142,7 @@ impl Action {
             Action::ListParticipants => "`GET /live/participants/{id}`",
             Action::SendMessage => "`POST /live/send-message`",
             Action::ListMessages => "`GET /live/messages/{id}`",
+            Action::ListEvents => "`GET /live/events/{id}?after=0`",
             Action::React => "`POST /live/react`",
             Action::RequestGuest => "`POST /live/request-guest`",
             Action::CancelViewersRequest => "`POST /live/cancel-guest-request` (the viewer's request)",
@@ -259,6 +262,7 @@ impl World {
                 Some(json!({"session_id": id, "message": "hello"})),
             ),
             Action::ListMessages => (Method::GET, format!("/live/messages/{id}"), None),
+            Action::ListEvents => (Method::GET, format!("/live/events/{id}?after=0"), None),
             Action::React => (
                 Method::POST,
                 "/live/react".into(),

@@ -1,6 +1,6 @@
 //! End-to-end against a real livekit-server: ending a session deletes its SFU room.
 
-use e2e::{sid, test_config, token, Env, Gate, LiveKit, Passage, SFU_KEY, SFU_SECRET};
+use e2e::{test_config, token, Env, Gate, LiveKit, Passage, SFU_KEY, SFU_SECRET};
 use livekit_api::services::room::{CreateRoomOptions, RoomClient};
 use serde_json::json;
 
@@ -57,7 +57,7 @@ async fn end_closes_every_socket_and_a_repeat_retries_the_room() {
         s.until("session.ended", |e| e["type"] == "session.ended").await;
         assert!(s.closed().await, "the socket is closed after session.ended");
     }
-    let left = env.app.fx.store.session_connections(&sid(id), None).await.unwrap();
+    let left = env.connections(id).await;
     assert!(left.is_empty(), "connection items deleted: {left:?}");
     let rejoin = env.post("/live/join", token("vic"), json!({"session_id": id})).await;
     assert_eq!(

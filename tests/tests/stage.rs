@@ -8,20 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 async fn live(env: &Env, host: &str, settings: Value, viewers: &[&str]) -> String {
-    let id = env.start_session(host, settings).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    for r in join_all(
-        viewers
-            .iter()
-            .map(|v| env.post("/live/join", token(v), json!({"session_id": id}))),
-    )
-    .await
-    {
-        assert_eq!(r.status, 200, "{}", r.body);
-    }
-    id
+    env.live_with_viewers(host, settings, viewers).await
 }
 
 async fn request(env: &Env, user: &str, id: &str, kind: &str) -> e2e::Reply {

@@ -5,6 +5,7 @@
 
 pub mod http_api;
 pub mod lambda;
+pub mod queues;
 pub mod schedules;
 pub mod template;
 pub mod websocket_api;
@@ -17,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use lambda::Timeouts;
+pub use queues::{ensure_queues, serve_queues, Queues};
 pub use schedules::serve_schedules;
 pub use template::Template;
 
@@ -54,6 +56,15 @@ pub fn serve_http(
 /// Serves the WebSocket API and its `@connections` management API on an already-bound listener.
 /// The app's pushes must point at this listener (`WEBSOCKET_API_ENDPOINT`).
 pub fn serve_websocket(app: Arc<App>, timeouts: Timeouts, listener: TcpListener) -> std::io::Result<HttpServer> {
+    serve_websocket_with_state(app, timeouts, listener).map(|(server, _)| server)
+}
+
+/// [`serve_websocket`], with the API's state (tests inject faults through it).
+pub fn serve_websocket_with_state(
+    app: Arc<App>,
+    timeouts: Timeouts,
+    listener: TcpListener,
+) -> std::io::Result<(HttpServer, Arc<websocket_api::WsState>)> {
     let addr = listener.local_addr()?;
     let state = Arc::new(websocket_api::WsState::new(
         app,
@@ -61,11 +72,11 @@ pub fn serve_websocket(app: Arc<App>, timeouts: Timeouts, listener: TcpListener)
         "local-ws".into(),
         addr.to_string(),
     ));
-    let router = websocket_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let router = websocket_api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "WebSocket API server stopped");
         }
     });
-    Ok(HttpServer { addr, task })
+    Ok((HttpServer { addr, task }, state))
 }

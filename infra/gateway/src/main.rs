@@ -2,13 +2,13 @@
 //! its `@connections` management API on 127.0.0.1:3001 (GATEWAY_WS_PORT), in front of the same
 //! handlers the Lambdas run. Reads template.yaml (TEMPLATE_PATH) for routes, CORS and the table,
 //! which it creates in the DynamoDB emulator (AWS_ENDPOINT_URL_DYNAMODB) when missing, and runs
-//! the template's scheduled functions at their rates.
+//! the template's scheduled functions at their rates and its queue-fed functions from their queues.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use local_gateway::{serve_http, serve_schedules, serve_websocket, Template, Timeouts};
+use local_gateway::{ensure_queues, serve_http, serve_queues, serve_schedules, serve_websocket, Template, Timeouts};
 use tracing_subscriber::EnvFilter;
 
 fn env_or(name: &str, default: &str) -> String {
@@ -24,8 +24,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     let template = Template::load(&PathBuf::from(env_or("TEMPLATE_PATH", "template.yaml")))?;
-    // Locally nothing enforces IAM: the app refuses what each function's policy would.
-    let app = Arc::new(shared::adapter::app::App::from_env().await?.enforcing_policies());
+    // CloudFormation's part: the template's queues exist, and the functions' EVENTS_QUEUE_URL and
+    // FANOUT_QUEUE_URL (`!Ref`s in the template) name them. Set before anything else reads the
+    // environment.
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queues = ensure_queues(&sqs, &template).await?;
+    let urls = queues.urls();
+    for (var, url) in [("EVENTS_QUEUE_URL", &urls.events), ("FANOUT_QUEUE_URL", &urls.fanout)] {
+        if let Some(url) = url {
+            std::env::set_var(var, url);
+        }
+    }
+    // Locally nothing enforces IAM: the app refuses what each function's policy would. Its
+    // sends wake the SQS pollers (long polling's part).
+    let config = shared::adapter::app::load_config(&sdk, shared::domain::config::env_var).await?;
+    let push = config
+        .websocket_endpoint
+        .as_deref()
+        .map(|url| shared::adapter::app::management_client(&sdk, url));
+    let db = aws_sdk_dynamodb::Client::new(&sdk);
+    let app = shared::adapter::app::App::new(config, db, push, Some(local_gateway::queues::waking(&sqs)));
+    let app = Arc::new(app.enforcing_policies());
     let store = &app.fx.store;
     if template.table.ensure(store.client(), store.table()).await? {
         tracing::info!(table = store.table(), "created table from template.yaml");
@@ -46,7 +66,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         tokio::net::TcpListener::bind(ws_addr).await?,
     )?;
     // EventBridge's part: the template's scheduled functions run at their rates.
-    let _schedules = serve_schedules(app, &template, timeouts)?;
+    let _schedules = serve_schedules(app.clone(), &template, timeouts.clone())?;
+    // Lambda's SQS event source mappings: the fan-out's functions are fed from their queues.
+    let _pollers = serve_queues(app, &template, timeouts, sqs, &queues)?;
     tracing::info!(url = %format!("http://{}", http.addr), routes = template.routes.len(), "HTTP API listening");
     tracing::info!(url = %format!("ws://{}", ws.addr), management = %format!("http://{}/@connections", ws.addr), "WebSocket API listening");
     println!("HTTP API: http://{}", http.addr);

@@ -106,8 +106,46 @@ pub struct Template {
     pub ws_routes: Vec<(String, String)>,
     /// `Schedule` events: (schedule expression, function logical id).
     pub schedules: Vec<(String, String)>,
+    /// `AWS::SQS::Queue` resources.
+    pub queues: Vec<QueueDef>,
+    /// `SQS` events: the queues functions are fed from.
+    pub queue_events: Vec<QueueEvent>,
     /// Every function: (logical id, the `Binary` it is built from, `Metadata.BuildMethod`).
     pub functions: Vec<FunctionDef>,
+}
+
+/// An SQS queue resource.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct QueueDef {
+    /// Its logical id (locally also its name; `.fifo` added for a FIFO queue).
+    pub id: String,
+    pub fifo: bool,
+    pub visibility_timeout: u64,
+    /// The queue its dead letters go to (`RedrivePolicy.deadLetterTargetArn`) and after how many
+    /// receives.
+    pub dead_letters: Option<(String, u64)>,
+}
+
+impl QueueDef {
+    /// The queue's name in the emulator.
+    pub fn name(&self) -> String {
+        if self.fifo {
+            format!("{}.fifo", self.id)
+        } else {
+            self.id.clone()
+        }
+    }
+}
+
+/// A function's `SQS` event: the queue that feeds it, in batches of up to `batch_size`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct QueueEvent {
+    pub function_id: String,
+    pub queue_id: String,
+    pub batch_size: u64,
+    /// `FunctionResponseTypes: [ReportBatchItemFailures]`: the function names the messages to
+    /// deliver again; the others are deleted.
+    pub reports_failures: bool,
 }
 
 /// A function resource and how SAM builds it.
@@ -134,6 +172,8 @@ pub struct FunctionPolicy {
     pub indexes: bool,
     /// The `@connections` methods `execute-api:ManageConnections` is granted on, sorted.
     pub connections: Vec<String>,
+    /// Queues (logical ids) `sqs:SendMessage` is granted on, sorted.
+    pub queues: Vec<String>,
 }
 
 /// The text of a resource reference: `!GetAtt X.Arn` → `X.Arn`, `!Sub "…"` → its text.
@@ -170,6 +210,9 @@ fn policy_of(policies: Option<&Value>) -> FunctionPolicy {
                 if let Some(a) = action.strip_prefix("dynamodb:") {
                     p.dynamodb.push(a.to_string());
                     p.indexes |= resources.iter().any(|r| r.contains("/index/"));
+                } else if action == "sqs:SendMessage" {
+                    p.queues
+                        .extend(resources.iter().map(|r| r.split('.').next().unwrap_or(r).to_string()));
                 } else if action == "execute-api:ManageConnections" {
                     for r in &resources {
                         if let Some(before) = r.split("/@connections").next().filter(|_| r.contains("/@connections")) {
@@ -184,6 +227,8 @@ fn policy_of(policies: Option<&Value>) -> FunctionPolicy {
     p.dynamodb.dedup();
     p.connections.sort();
     p.connections.dedup();
+    p.queues.sort();
+    p.queues.dedup();
     p
 }
 
@@ -234,9 +279,33 @@ impl Template {
         let default_timeout = seconds(doc.get("Globals").and_then(|g| g.get("Function"))).unwrap_or(3);
         let mut routes = Vec::new();
         let mut schedules = Vec::new();
+        let mut queue_events = Vec::new();
+        let mut queues = Vec::new();
         let mut functions = Vec::new();
         if let Value::Mapping(map) = resources {
             for (id, resource) in map {
+                if let (Some(id), Some("AWS::SQS::Queue")) = (id.as_str(), resource.get("Type").and_then(Value::as_str))
+                {
+                    let p = resource.get("Properties");
+                    let redrive = p.and_then(|p| p.get("RedrivePolicy"));
+                    queues.push(QueueDef {
+                        id: id.to_string(),
+                        fifo: p
+                            .and_then(|p| p.get("FifoQueue"))
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                        visibility_timeout: p
+                            .and_then(|p| p.get("VisibilityTimeout"))
+                            .and_then(Value::as_u64)
+                            .unwrap_or(30),
+                        dead_letters: redrive.and_then(|r| {
+                            let target = reference_text(r.get("deadLetterTargetArn")?).into_iter().next()?;
+                            let receives = r.get("maxReceiveCount").and_then(Value::as_u64).unwrap_or(5);
+                            Some((target.split('.').next().unwrap_or(&target).to_string(), receives))
+                        }),
+                    });
+                    continue;
+                }
                 let (Some(id), Some("AWS::Serverless::Function")) =
                     (id.as_str(), resource.get("Type").and_then(Value::as_str))
                 else {
@@ -267,6 +336,24 @@ impl Template {
                             .and_then(Value::as_str)
                             .ok_or_else(|| err(format!("{id}: Schedule event without Properties.Schedule")))?;
                         schedules.push((expression.to_string(), id.to_string()));
+                        continue;
+                    }
+                    if event.get("Type").and_then(Value::as_str) == Some("SQS") {
+                        let p = event.get("Properties");
+                        let queue = p
+                            .and_then(|p| p.get("Queue"))
+                            .map(reference_text)
+                            .and_then(|r| r.into_iter().next())
+                            .ok_or_else(|| err(format!("{id}: SQS event without Properties.Queue")))?;
+                        queue_events.push(QueueEvent {
+                            function_id: id.to_string(),
+                            queue_id: queue.split('.').next().unwrap_or(&queue).to_string(),
+                            batch_size: p.and_then(|p| p.get("BatchSize")).and_then(Value::as_u64).unwrap_or(10),
+                            reports_failures: p
+                                .and_then(|p| p.get("FunctionResponseTypes"))
+                                .and_then(Value::as_sequence)
+                                .is_some_and(|t| t.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures"))),
+                        });
                         continue;
                     }
                     if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
@@ -322,6 +409,8 @@ impl Template {
         }
         ws_routes.sort();
         schedules.sort();
+        queues.sort();
+        queue_events.sort();
         functions.sort();
         Ok(Template {
             table,
@@ -329,6 +418,8 @@ impl Template {
             routes,
             ws_routes,
             schedules,
+            queues,
+            queue_events,
             functions,
         })
     }

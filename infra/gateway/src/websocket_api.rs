@@ -49,6 +49,9 @@ pub struct WsState {
     pub api_id: String,
     pub domain: String,
     conns: Mutex<HashMap<String, Conn>>,
+    /// Connections whose `@connections` POSTs answer 500 (a fault a test injects: API Gateway
+    /// answers 5xx now and then).
+    failing: Mutex<std::collections::HashSet<String>>,
 }
 
 impl WsState {
@@ -59,6 +62,17 @@ impl WsState {
             api_id,
             domain,
             conns: Mutex::new(HashMap::new()),
+            failing: Mutex::new(Default::default()),
+        }
+    }
+
+    /// From now on, POSTs to `connection_id` answer 500 (`failing`) or are delivered again.
+    pub fn fail_posts_to(&self, connection_id: &str, failing: bool) {
+        let mut set = self.failing.lock().expect("fault set");
+        if failing {
+            set.insert(connection_id.to_string());
+        } else {
+            set.remove(connection_id);
         }
     }
 
@@ -371,6 +385,18 @@ async fn manage(
         r.headers_mut().insert(
             "x-amzn-errortype",
             header::HeaderValue::from_static("ForbiddenException"),
+        );
+        return r;
+    }
+    if method == axum::http::Method::POST && state.failing.lock().expect("fault set").contains(&id) {
+        let mut r = (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"message":"Internal server error"}"#,
+        )
+            .into_response();
+        r.headers_mut().insert(
+            "x-amzn-errortype",
+            header::HeaderValue::from_static("InternalServerErrorException"),
         );
         return r;
     }

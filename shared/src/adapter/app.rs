@@ -3,9 +3,10 @@
 
 use aws_config::BehaviorVersion;
 
-use crate::domain::config::{env_var, Config, ConfigError, SECRET_PARAMETERS};
+use crate::domain::config::{env_var, Config, ConfigError, QueueUrls, SECRET_PARAMETERS};
 use crate::effects::auth::Authenticator;
 use crate::effects::push::Pusher;
+use crate::effects::queue::Queues;
 use crate::effects::sfu::Sfu;
 use crate::effects::store::Store;
 use crate::effects::Effects;
@@ -27,14 +28,17 @@ impl App {
             .websocket_endpoint
             .as_deref()
             .map(|url| management_client(&sdk, url));
-        Ok(Self::new(config, aws_sdk_dynamodb::Client::new(&sdk), push_api))
+        let sqs = (config.queues != QueueUrls::default()).then(|| aws_sdk_sqs::Client::new(&sdk));
+        Ok(Self::new(config, aws_sdk_dynamodb::Client::new(&sdk), push_api, sqs))
     }
 
-    /// `push_api`: the API Gateway management client (`None`: pushes are skipped).
+    /// `push_api`: the API Gateway management client, `sqs`: the fan-out's queues' (`None`:
+    /// pushes are skipped).
     pub fn new(
         config: Config,
         db: aws_sdk_dynamodb::Client,
         push_api: Option<aws_sdk_apigatewaymanagement::Client>,
+        sqs: Option<aws_sdk_sqs::Client>,
     ) -> Self {
         install_crypto_provider();
         Self {
@@ -42,6 +46,7 @@ impl App {
                 store: Store::new(db, config.table_name.clone()),
                 sfu: Sfu::new(config.sfu.clone()),
                 push: Pusher::new(push_api),
+                queues: Queues::new(sqs, config.queues.clone()),
                 tunables: config.tunables.clone(),
             },
             auth: Authenticator::new(config.jwt.clone()),
@@ -54,11 +59,13 @@ impl App {
     pub fn enforcing_policies(self) -> Self {
         let db = super::iam::enforced_dynamodb(self.fx.store.client());
         let push = self.fx.push.api().map(super::iam::enforced_connections);
+        let sqs = self.fx.queues.client().map(super::iam::enforced_queues);
         let table = self.fx.store.table().to_string();
         Self {
             fx: Effects {
                 store: Store::new(db, table),
                 push: Pusher::new(push),
+                queues: Queues::new(sqs, self.fx.queues.urls().clone()),
                 ..self.fx
             },
             ..self

@@ -8,7 +8,8 @@
 
 use super::answer::{Empty, Paged};
 use super::extract::{
-    Before, BeforeOrTime, Cursor, Json, Page, Path, Query, RawBody, RequestLine, Signed, Socket, Tick, TokenUser,
+    Before, BeforeOrTime, Cursor, Json, Messages, Page, Path, Query, RawBody, RequestLine, Signed, Socket, Tick,
+    TokenUser,
 };
 use super::iam::Policy;
 use super::routes::{self, Matched};
@@ -19,7 +20,7 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::SessionId;
 use crate::domain::User;
 use crate::rules::stage::{controls, requests};
-use crate::rules::{chat, reactions, realtime, sessions, webhook};
+use crate::rules::{chat, fanout, reactions, realtime, sessions, webhook};
 #[cfg(feature = "openapi")]
 use {
     super::docs::{examples::*, Doc, Example},
@@ -31,11 +32,11 @@ use {
 /// Reads the table (and GSI1).
 const READS: Policy = Policy {
     dynamodb: &["GetItem", "Query"],
-    indexes: false,
-    connections: &[],
+    ..Policy::NOTHING
 };
 
-/// Changes state and tells the sockets: every item action on the table and GSI1, and pushes.
+/// Changes state and tells the sockets: every item action on the table and GSI1, and publishes
+/// events (the fan-out pushes them).
 const WRITES_AND_PUSHES: Policy = Policy {
     dynamodb: &[
         "GetItem",
@@ -46,7 +47,8 @@ const WRITES_AND_PUSHES: Policy = Policy {
         "DeleteItem",
     ],
     indexes: true,
-    connections: &["POST"],
+    connections: &[],
+    queues: &["EventsQueue"],
 };
 
 /// A reaction is two updates (the user's window, a shard), then a coalesced push of the totals.
@@ -55,7 +57,8 @@ const REACTS: Policy = Policy {
     ..WRITES_AND_PUSHES
 };
 
-/// A socket's frames run chat and reactions (and close a socket nobody knows of any more).
+/// A socket's frames run chat and reactions, answer the socket itself (`pong`, `error`) and close
+/// a socket nobody knows of any more.
 const FRAMES: Policy = Policy {
     dynamodb: &[
         "GetItem",
@@ -66,13 +69,14 @@ const FRAMES: Policy = Policy {
         "DeleteItem",
         "BatchGetItem",
     ],
-    ..CLOSES_SOCKETS
+    connections: &["POST", "DELETE"],
+    ..WRITES_AND_PUSHES
 };
 
-/// Changes state, tells the sockets and closes some: a kicked user's (host controls), or every
-/// socket of a session that ended (its end, and the webhook's `room_finished`).
+/// Changes state, tells the sockets and closes some: a kicked user's (host controls), a user's
+/// oldest socket beyond the bound.
 const CLOSES_SOCKETS: Policy = Policy {
-    connections: &["POST", "DELETE"],
+    connections: &["DELETE"],
     ..WRITES_AND_PUSHES
 };
 
@@ -135,7 +139,7 @@ endpoints! {
     /// `POST /live/end/{session_id}`: end a session (host only).
     EndSession = "end-session" {
         route: Route::post("/live/end/{session_id}"),
-        policy: CLOSES_SOCKETS,
+        policy: WRITES_AND_PUSHES,
         run: |fx, user: User, id: Path<SessionId>| sessions::end(fx, &user, id.0),
         ok: 200 Json<sessions::EndResponse>,
         example: Example::by("alice").in_session(),
@@ -237,6 +241,24 @@ endpoints! {
             ok: "One page of messages",
             answer: json!({"messages": [message_example()], "next_cursor": null}),
             errors: vec![E::bad_cursor("before"), E::removed(), no_session()],
+        }),
+    }
+
+    /// `GET /live/events/{session_id}`: the events after a sequence number (resync after a gap).
+    ListEvents = "list-events" {
+        route: Route::get("/live/events/{session_id}"),
+        policy: READS,
+        run: |fx, user: User, id: Path<SessionId>, q: Query<fanout::ResyncQuery>| fanout::resync(fx, &user, id.0, q.0),
+        ok: 200 Json<fanout::Resync>,
+        example: Example::by("bob").in_session().query(&[("after", "41")]),
+        doc: Some(Doc {
+            tag: "realtime",
+            summary: "Events after a sequence number (resync)",
+            who: "user",
+            description: "Every frame pushed over the WebSocket API carries the range of sequence numbers it covers (`from`, `to`; docs/events.md). A client whose next frame's `from` is not its last `to` + 1 missed a frame (a reconnect, a lost post): it asks here with `after=<its last to>` and gets the events it would have received, ascending by `seq` (chat unsampled), then continues with `after=<to>` while `to < last_seq`. Events are kept an hour; older gaps reload the session and chat history instead.",
+            ok: "The missed events",
+            answer: json!({"session_id": SESSION, "events": [{"seq": 42, "id": "0193a0c4-0000-7000-8000-000000000001", "type": "chat.message", "session_id": SESSION, "data": message_example(), "ts": "2026-11-25T18:11:35.380087Z"}], "to": 42, "last_seq": 42}),
+            errors: vec![E::validation("after", "must be a whole number (the last `to` received)"), E::removed(), no_session()],
         }),
     }
 
@@ -405,7 +427,7 @@ endpoints! {
     /// `POST /livekit/webhook`: what the SFU reports.
     LiveKitWebhook = "livekit-webhook" {
         route: Route::post("/livekit/webhook"),
-        policy: CLOSES_SOCKETS,
+        policy: WRITES_AND_PUSHES,
         run: |fx, delivery: Signed| webhook::receive(fx, &delivery.body, delivery.authorization.as_deref()),
         ok: 200 Json<webhook::Received>,
         example: Example::anyone().body(webhook_example()),
@@ -438,6 +460,7 @@ endpoints! {
             dynamodb: &["GetItem", "TransactWriteItems", "UpdateItem", "DeleteItem"],
             indexes: false,
             connections: &["DELETE"],
+            queues: &[],
         },
         run: |fx, user: TokenUser, socket: Socket, query: Query<realtime::ConnectQuery>| realtime::connect(fx, &user.0, query.0.session_id, socket.0),
         ok: 200 Empty,
@@ -459,10 +482,36 @@ endpoints! {
     /// `HOST_GONE_END_SECONDS` (`sessions::end_abandoned`).
     EndAbandoned = "end-abandoned" {
         route: Route::schedule("rate(1 minute)"),
-        policy: CLOSES_SOCKETS,
+        policy: WRITES_AND_PUSHES,
         run: |fx, tick: Tick| sessions::end_abandoned(fx, tick.0),
         ok: 200 Json<sessions::Abandoned>,
         example: Example::anyone(),
+        doc: None,
+    }
+
+    /// The sequencer of the fan-out: numbers each session's published events (SQS FIFO, one
+    /// message group per session) and opens its frame windows (`fanout::sequence`).
+    SequenceEvents = "sequence-events" {
+        route: Route::queue("EventsQueue"),
+        policy: Policy { dynamodb: &["GetItem", "UpdateItem", "BatchWriteItem"], queues: &["FanoutQueue"], ..Policy::NOTHING },
+        run: |fx, batch: Messages| fanout::sequence(fx, batch.0),
+        ok: 200 Json<fanout::BatchResult>,
+        example: Example::anyone().body(queue_event("EventsQueue", json!({"audience": {"to": "session"}, "event": {"type": "chat.message", "session_id": SESSION, "data": {"message": "hi"}, "ts": "2026-11-26T18:00:00.000000Z", "id": "0193a0c4-0000-7000-8000-000000000001"}}))),
+        doc: None,
+    }
+
+    /// The fan-out: one shard's delivery of one window to its sockets (`fanout::deliver`).
+    FanOut = "fan-out" {
+        route: Route::queue("FanoutQueue"),
+        policy: Policy {
+            dynamodb: &["GetItem", "Query", "UpdateItem", "PutItem", "DeleteItem"],
+            indexes: true,
+            connections: &["POST", "DELETE"],
+            ..Policy::NOTHING
+        },
+        run: |fx, batch: Messages| fanout::deliver(fx, batch.0),
+        ok: 200 Json<fanout::BatchResult>,
+        example: Example::anyone().body(queue_event("FanoutQueue", json!({"session_id": SESSION, "from": 1, "end_ms": 1_795_000_000_000_i64, "window_ms": 100, "shard": 0, "shards": 1}))),
         doc: None,
     }
 
@@ -538,9 +587,10 @@ mod tests {
                 ice_servers: json!([]),
             },
             websocket_endpoint: None,
+            queues: Default::default(),
             tunables: Default::default(),
         };
-        App::new(config, db, None)
+        App::new(config, db, None, None)
     }
 
     fn bearer() -> String {

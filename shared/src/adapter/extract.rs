@@ -257,6 +257,38 @@ impl Extract for Tick {
     }
 }
 
+/// The messages of an SQS event (`Records`), as Lambda hands a batch to a queue's function.
+pub struct Messages(pub Vec<crate::rules::fanout::QueueMessage>);
+
+impl Extract for Messages {
+    async fn extract(_: &App, req: &Request) -> ApiResult<Self> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Record {
+            message_id: String,
+            receipt_handle: String,
+            body: String,
+        }
+        #[derive(Deserialize)]
+        struct Event {
+            #[serde(rename = "Records")]
+            records: Vec<Record>,
+        }
+        let event: Event = parse_json(req.body().as_ref())?;
+        Ok(Messages(
+            event
+                .records
+                .into_iter()
+                .map(|r| crate::rules::fanout::QueueMessage {
+                    message_id: r.message_id,
+                    receipt_handle: r.receipt_handle,
+                    body: r.body,
+                })
+                .collect(),
+        ))
+    }
+}
+
 /// The method and path of a request (for the catch-all route's answer).
 pub struct RequestLine {
     pub method: String,

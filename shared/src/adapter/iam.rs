@@ -4,7 +4,7 @@
 //! Nothing enforces IAM locally (moto accepts every call), so a forgotten action would only show
 //! in AWS. The local gateway and the end-to-end tests therefore run the app with
 //! [`App::enforcing_policies`](super::app::App::enforcing_policies): an SDK interceptor refuses,
-//! like IAM would, every DynamoDB or `@connections` call that the policy of the endpoint being
+//! like IAM would, every DynamoDB, SQS or `@connections` call that the policy of the endpoint being
 //! served does not allow, and says which action to declare.
 
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
@@ -21,6 +21,9 @@ pub struct Policy {
     /// `execute-api:ManageConnections` methods on the WebSocket API: `POST` (push), `DELETE`
     /// (close a socket).
     pub connections: &'static [&'static str],
+    /// Queues (logical ids in `template.yaml`) the function sends messages to
+    /// (`sqs:SendMessage`).
+    pub queues: &'static [&'static str],
 }
 
 impl Policy {
@@ -29,6 +32,7 @@ impl Policy {
         dynamodb: &[],
         indexes: false,
         connections: &[],
+        queues: &[],
     };
 }
 
@@ -50,6 +54,12 @@ tokio::task_local! {
 pub fn enforced_dynamodb(db: &aws_sdk_dynamodb::Client) -> aws_sdk_dynamodb::Client {
     let conf = db.config().to_builder().interceptor(Enforce).build();
     aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// An SQS client whose calls are checked against the serving function's policy.
+pub fn enforced_queues(sqs: &aws_sdk_sqs::Client) -> aws_sdk_sqs::Client {
+    let conf = sqs.config().to_builder().interceptor(Enforce).build();
+    aws_sdk_sqs::Client::from_conf(conf)
 }
 
 /// A management API client whose calls are checked against the serving function's policy.
@@ -96,6 +106,14 @@ impl Intercept for Enforce {
                     None
                 }
             }
+            // Sends need the queue in the policy; a queue's consumer may change the visibility of
+            // the messages it received (Lambda's SQS execution role grants it).
+            "SQS" => match op.name() {
+                "SendMessage" | "SendMessageBatch" if serving.policy.queues.is_empty() => {
+                    Some(format!("sqs:{}", op.name()))
+                }
+                _ => None,
+            },
             _ => {
                 let method = match op.name() {
                     "PostToConnection" => "POST",
@@ -132,8 +150,7 @@ mod tests {
 
     const READS_TABLE: Policy = Policy {
         dynamodb: &["GetItem", "Query"],
-        indexes: false,
-        connections: &[],
+        ..Policy::NOTHING
     };
 
     fn serving(policy: &'static Policy) -> Serving {

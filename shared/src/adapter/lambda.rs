@@ -14,8 +14,9 @@ use super::endpoints::Endpoint;
 use super::scheduled::scheduled_request;
 use super::table::Route;
 
-/// Serves one scheduled event: the endpoint's answer, or an error (which Lambda records, and
-/// EventBridge's next tick retries) for a 5xx.
+/// Serves one scheduled event or SQS batch: the endpoint's answer (for a batch, the messages to
+/// deliver again), or an error for a 5xx (which Lambda records: EventBridge's next tick retries,
+/// SQS delivers the whole batch again).
 async fn run_scheduled(app: &App, endpoint: Endpoint, event: LambdaEvent<Value>) -> Result<Value, lambda_http::Error> {
     let req = scheduled_request(&event.payload).with_lambda_context(event.context);
     let answer = endpoint.handle(app, req).await;
@@ -27,7 +28,7 @@ async fn run_scheduled(app: &App, endpoint: Endpoint, event: LambdaEvent<Value>)
 }
 
 /// Serves the endpoint named by `_HANDLER` (API Gateway HTTP API payload 2.0, WebSocket events,
-/// or EventBridge scheduled events).
+/// EventBridge scheduled events or SQS batches).
 pub async fn run() -> Result<(), lambda_http::Error> {
     // Honours AWS_LAMBDA_LOG_FORMAT (JSON in our template) and AWS_LAMBDA_LOG_LEVEL.
     lambda_http::tracing::init_default_subscriber();
@@ -43,7 +44,7 @@ pub async fn run() -> Result<(), lambda_http::Error> {
         tracing::error!(error = %e, "cold start refused: the function's configuration is incomplete");
     })?;
     let app = Arc::new(app);
-    if let Route::Schedule(_) = endpoint.route() {
+    if let Route::Schedule(_) | Route::Queue(_) = endpoint.route() {
         return lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
             let app = Arc::clone(&app);
             async move { run_scheduled(&app, endpoint, event).await }

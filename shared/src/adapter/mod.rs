@@ -1,4 +1,4 @@
-//! The adapter: API Gateway requests (and EventBridge schedules) in, answers out. Nothing here decides what may happen (the
+//! The adapter: API Gateway requests (and EventBridge schedules, SQS batches) in, answers out. Nothing here decides what may happen (the
 //! rules do); everything here is about HTTP and WebSocket shapes.
 //!
 //! - [`endpoints`]: the endpoint table, every endpoint once; [`table`]: what it derives.
@@ -6,7 +6,8 @@
 //! - [`idempotency`]: `Idempotency-Key`, replays of state-changing requests.
 //! - [`routes`]: API Gateway's route matching; [`websocket`]: the frames of a socket.
 //! - [`app`]: the per-process state; [`lambda`]: the Lambda runtime of the one artifact;
-//!   [`scheduled`]: the EventBridge events of its scheduled functions;
+//!   [`scheduled`]: the EventBridge events of its scheduled functions; [`queued`]: the SQS
+//!   events of its queue-fed functions;
 //!   [`iam`]: the AWS calls each function may make, enforced locally.
 //! - [`docs`] (feature `openapi`): the OpenAPI document, the README's API table and `events/`.
 
@@ -19,6 +20,7 @@ pub mod extract;
 pub mod iam;
 pub mod idempotency;
 pub mod lambda;
+pub mod queued;
 pub mod routes;
 pub mod scheduled;
 pub mod table;

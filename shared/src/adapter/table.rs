@@ -20,13 +20,14 @@ use super::iam::{Serving, SERVING};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::effects::deadline::{instant_of_epoch_millis, DEADLINE};
 
-/// What invokes a function: an HTTP API route, a WebSocket API route key, or an EventBridge
-/// schedule (`rate(1 minute)`).
+/// What invokes a function: an HTTP API route, a WebSocket API route key, an EventBridge
+/// schedule (`rate(1 minute)`), or an SQS queue (its logical id in `template.yaml`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     Http { method: &'static str, path: &'static str },
     WebSocket(&'static str),
     Schedule(&'static str),
+    Queue(&'static str),
 }
 
 impl Route {
@@ -50,6 +51,11 @@ impl Route {
     /// A scheduled function (the template's `Schedule` event; `expression` as EventBridge reads it).
     pub const fn schedule(expression: &'static str) -> Route {
         Route::Schedule(expression)
+    }
+
+    /// A function fed by an SQS queue (the template's `SQS` event on the queue `queue`).
+    pub const fn queue(queue: &'static str) -> Route {
+        Route::Queue(queue)
     }
 }
 

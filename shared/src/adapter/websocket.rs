@@ -11,7 +11,6 @@ use super::extract::parse_json;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::rate::Limited;
 use crate::domain::{Connection, MessageType, ReactionType, User};
-use crate::effects::push::Audience;
 use crate::effects::Effects;
 use crate::rules::chat::{self, SendMessage};
 use crate::rules::events::{self, kind};
@@ -57,7 +56,7 @@ pub async fn frame(fx: &Effects, connection_id: String, body: &[u8]) -> ApiResul
         Ok(None) => return Ok(()),
         Err(e) => (kind::ERROR, e.problem_json()),
     };
-    events::publish(fx, Audience::Connection(connection_id), kind, &conn.session_id, data).await;
+    events::reply(fx, &connection_id, kind, &conn.session_id, data).await;
     Ok(())
 }
 

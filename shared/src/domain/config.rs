@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::fanout::FanoutTuning;
 use super::rate::RateLimits;
 
 /// How user JWTs are verified.
@@ -56,7 +57,18 @@ pub struct Config {
     pub sfu: SfuConfig,
     /// The WebSocket API's management endpoint (`WEBSOCKET_API_ENDPOINT`); unset: no pushes.
     pub websocket_endpoint: Option<String>,
+    /// The fan-out's queues; unset: no pushes.
+    pub queues: QueueUrls,
     pub tunables: Tunables,
+}
+
+/// The fan-out's queues (`docs/scale.md`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueUrls {
+    /// Every pushed event, one FIFO message group per session (`EVENTS_QUEUE_URL`).
+    pub events: Option<String>,
+    /// One message per shard of a window (`FANOUT_QUEUE_URL`).
+    pub fanout: Option<String>,
 }
 
 /// The limits and durations the rules apply that an operator may tune.
@@ -73,6 +85,8 @@ pub struct Tunables {
     /// How long a host may be gone from the SFU before their live session ends by itself
     /// (`HOST_GONE_END_SECONDS`, default 120, 10..=86400).
     pub host_gone_grace: Duration,
+    /// Frame windows, shards and the chat cap of the fan-out (`FANOUT`, see [`FanoutTuning`]).
+    pub fanout: FanoutTuning,
 }
 
 impl Default for Tunables {
@@ -82,6 +96,7 @@ impl Default for Tunables {
             idempotency_ttl: Duration::from_secs(86_400),
             rates: RateLimits::default(),
             host_gone_grace: Duration::from_secs(120),
+            fanout: FanoutTuning::default(),
         }
     }
 }
@@ -182,12 +197,20 @@ impl Config {
         Ok(Config {
             table_name: var("TABLE_NAME").unwrap_or_else(|| "trendke-live".into()),
             websocket_endpoint: var("WEBSOCKET_API_ENDPOINT"),
+            queues: QueueUrls {
+                events: var("EVENTS_QUEUE_URL"),
+                fanout: var("FANOUT_QUEUE_URL"),
+            },
             tunables: Tunables {
                 invitation_ttl: Duration::from_secs(invitation_ttl),
                 idempotency_ttl: Duration::from_secs(idempotency_ttl),
                 rates: RateLimits::parse(&var("RATE_LIMITS").unwrap_or_default())
                     .map_err(|e| ConfigError(format!("RATE_LIMITS: {e}")))?,
                 host_gone_grace: Duration::from_secs(host_gone),
+                fanout: match var("FANOUT") {
+                    Some(v) => FanoutTuning::parse(&v).map_err(|e| ConfigError(format!("FANOUT: {e}")))?,
+                    None => FanoutTuning::default(),
+                },
             },
             jwt: JwtConfig {
                 keys,

@@ -90,9 +90,47 @@ pub fn connections_index_pk(session_id: &SessionId) -> String {
     format!("SESSION#{session_id}#CONN")
 }
 
-/// GSI1 sort key of a connection: by user first, so one user's connections are a prefix query.
-pub fn connections_index_sk(user_id: &UserId, connection_id: &str) -> String {
-    format!("{user_id}#{connection_id}")
+/// GSI1 sort key of a connection: its fan-out bucket first (4 digits), so a shard's sockets are
+/// one range query; then the user (whom a push may address) and the connection.
+pub fn connections_index_sk(bucket: u32, user_id: &UserId, connection_id: &str) -> String {
+    format!("{bucket:04}#{user_id}#{connection_id}")
+}
+
+/// The GSI1 sort keys of the connections in buckets `first..=last`: `(from, to)` for BETWEEN.
+pub fn connections_index_buckets(first: u32, last: u32) -> (String, String) {
+    (format!("{first:04}#"), format!("{last:04}#\u{10ffff}"))
+}
+
+/// `SESSION#<id>` / `STREAM`: the session's event sequence and its open frame window.
+pub fn stream(session_id: &SessionId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: "STREAM".into(),
+    }
+}
+
+/// `EVT#<session>` / `<seq, 12 digits>`: one sequenced event, kept an hour for fan-out and resync.
+pub fn event(session_id: &SessionId, seq: u64) -> Key {
+    Key {
+        pk: events_pk(session_id),
+        sk: event_sk(seq),
+    }
+}
+
+pub fn events_pk(session_id: &SessionId) -> String {
+    format!("EVT#{session_id}")
+}
+
+pub fn event_sk(seq: u64) -> String {
+    format!("{seq:012}")
+}
+
+/// `FANOUT#<session>#<window from>` / `<shard>`: what one shard's fan-out of one window did.
+pub fn fanout_checkpoint(session_id: &SessionId, window_from: u64, shard: u32) -> Key {
+    Key {
+        pk: format!("FANOUT#{session_id}#{window_from}"),
+        sk: shard.to_string(),
+    }
 }
 
 /// `SESSION#<id>` / `SOCKETS#<user>`: the user's open sockets to the session (a string set of

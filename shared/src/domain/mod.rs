@@ -8,6 +8,7 @@
 pub mod change;
 pub mod config;
 pub mod error;
+pub mod fanout;
 #[cfg(test)]
 pub mod fixtures;
 pub mod idempotency;

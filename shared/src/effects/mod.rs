@@ -3,13 +3,15 @@
 //!
 //! - [`store`]: DynamoDB, one function per access pattern (`docs/data-model.md`).
 //! - [`sfu`]: LiveKit: access tokens with exact grants, RoomService calls, webhook verification.
-//! - [`push`]: API Gateway WebSockets: PostToConnection fan-out, 410 cleanup, socket closing.
+//! - [`push`]: API Gateway WebSockets: PostToConnection with retries, 410 cleanup, socket closing.
+//! - [`queue`]: SQS: the events queue every push is published to, the fan-out queue of shards.
 //! - [`auth`]: user JWT verification (HS256 secret or a JWKS), with its JWKS cache.
 //! - [`deadline`]: the invocation's deadline, which waiting work leaves room before.
 
 pub mod auth;
 pub mod deadline;
 pub mod push;
+pub mod queue;
 pub mod sfu;
 pub mod store;
 
@@ -19,5 +21,6 @@ pub struct Effects {
     pub store: store::Store,
     pub sfu: sfu::Sfu,
     pub push: push::Pusher,
+    pub queues: queue::Queues,
     pub tunables: crate::domain::config::Tunables,
 }

@@ -1,11 +1,12 @@
-//! Push to WebSocket clients through API Gateway's management API (PostToConnection).
+//! Posts to WebSocket clients through API Gateway's management API (PostToConnection), and
+//! closes sockets (DeleteConnection).
 //!
-//! Every function that pushes holds a [`Pusher`]. Recipients come from the connection items
-//! (`store`): a whole session, its hosts and cohosts, or one user. Posts run with bounded
-//! concurrency; a `410 GoneException` deletes that connection item and does not fail the rest;
-//! throttling and 5xx answers are retried within the time the caller allows. Pushing never fails
-//! the request that caused it: what could not be delivered is logged (clients resync from the
-//! HTTP API when they reconnect).
+//! Events reach a session's audience through the fan-out (`rules::fanout`, `docs/scale.md`),
+//! which posts each shard's frames here; only a reply to a socket's own frame (`pong`, `error`)
+//! is posted at once by the function that answers it. Posts run with bounded concurrency; a
+//! `410 GoneException` deletes that connection item and does not fail the rest; throttling and
+//! 5xx answers are retried within the time the caller allows, and what still failed is reported
+//! for the caller to retry.
 
 use std::time::{Duration, Instant};
 
@@ -17,38 +18,26 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::deadline::leaving;
-use super::store::{ConnectionRef, Store, StoreResult};
+use super::store::{ConnectionRef, Store};
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::time::Timestamp;
 
-/// Posts in flight at once per push.
+/// Posts in flight at once.
 const CONCURRENCY: usize = 32;
 /// How long one push may keep retrying throttled posts.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(3);
 /// Time kept in reserve before the Lambda's deadline for the function to answer.
 const DEADLINE_RESERVE: Duration = Duration::from_millis(500);
 
-/// When retries of this push must stop: the default budget, cut short by the Lambda's deadline.
-fn deadline() -> Instant {
-    let budget = Instant::now() + DEFAULT_BUDGET;
+/// When retries must stop: `budget` from now, cut short by the Lambda's deadline.
+pub fn deadline_within(budget: Duration) -> Instant {
+    let budget = Instant::now() + budget;
     leaving(DEADLINE_RESERVE).map_or(budget, |d| d.min(budget))
 }
 
-/// Who receives an event.
-#[derive(Clone, Debug)]
-pub enum Audience {
-    /// Everyone connected to the session.
-    Session,
-    /// The session's hosts and cohosts.
-    Stage,
-    /// One user (all of their connections to the session).
-    User(UserId),
-    /// One connection.
-    Connection(String),
-}
-
-/// The envelope every client receives:
-/// `{"type": "...", "session_id": "...", "data": {...}, "ts": "<RFC 3339>"}`.
+/// The envelope of every event:
+/// `{"type": "...", "session_id": "...", "data": {...}, "ts": "<RFC 3339>", "id": "<uuid>"}`; the
+/// fan-out adds `seq`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Event {
     #[serde(rename = "type")]
@@ -56,6 +45,8 @@ pub struct Event {
     pub session_id: SessionId,
     pub data: Value,
     pub ts: Timestamp,
+    /// Unique per event (UUIDv7): a published event is numbered once however often it is sent.
+    pub id: String,
 }
 
 impl Event {
@@ -65,16 +56,18 @@ impl Event {
             session_id: *session_id,
             data,
             ts: Timestamp::now(),
+            id: uuid::Uuid::now_v7().to_string(),
         }
     }
 }
 
-/// What a push did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// What a round of posts did; `failed`: the connections still owed their frames.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub sent: usize,
+    pub posts: usize,
     pub gone: usize,
-    pub failed: usize,
+    pub failed: Vec<String>,
 }
 
 pub struct Pusher {
@@ -98,67 +91,84 @@ impl Pusher {
         self.api.as_ref()
     }
 
-    /// Sends `event` to `audience`.
-    pub async fn send(&self, store: &Store, audience: Audience, event: &Event) -> Delivery {
+    /// Replies to one socket at once (`pong`, `error`: answers to its own frames, not session
+    /// events, so they carry no sequence number).
+    pub async fn reply(&self, store: &Store, connection_id: &str, event: &Event) {
+        let Ok(body) = serde_json::to_string(event) else {
+            return;
+        };
+        let to = [ConnectionRef {
+            connection_id: connection_id.to_string(),
+            user_id: String::new(),
+        }];
+        self.post_all(
+            store,
+            &to,
+            |_| vec![body.clone()],
+            false,
+            deadline_within(DEFAULT_BUDGET),
+        )
+        .await;
+    }
+
+    /// Posts to each connection the frames `frames_for` gives it, in order, until `deadline`;
+    /// then closes it when `close_after` (the session ended). A connection that is gone is
+    /// forgotten; one that could not be reached is reported in `failed`.
+    pub async fn post_all(
+        &self,
+        store: &Store,
+        to: &[ConnectionRef],
+        frames_for: impl Fn(&ConnectionRef) -> Vec<String>,
+        close_after: bool,
+        deadline: Instant,
+    ) -> Delivery {
         let Some(api) = &self.api else {
             return Delivery::default();
         };
-        let recipients = match recipients(store, &audience, &event.session_id).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, kind = event.kind, "push: could not list connections");
-                return Delivery::default();
-            }
-        };
-        let body = match serde_json::to_vec(event) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!(error = %e, "push: event did not serialize");
-                return Delivery::default();
-            }
-        };
-        let deadline = deadline();
-        let outcomes: Vec<PostOutcome> = stream::iter(recipients)
-            .map(|c| {
-                let body = &body;
-                async move {
-                    let outcome = post(api, &c.connection_id, body, deadline).await;
-                    if matches!(outcome, PostOutcome::Gone) {
-                        if let Err(e) = store.delete_gone_connection(&c.connection_id).await {
-                            tracing::warn!(error = %e, connection = %c.connection_id, "push: stale connection not deleted");
+        let frames_for = &frames_for;
+        // Owned items: futures over borrowed ones trip rustc's `Send` inference in the handler.
+        let outcomes: Vec<(String, usize, PostOutcome)> = stream::iter(to.iter().cloned())
+            .map(|c| async move {
+                let frames = frames_for(&c);
+                let mut posts = 0;
+                for body in &frames {
+                    posts += 1;
+                    match post(api, &c.connection_id, body.as_bytes(), deadline).await {
+                        PostOutcome::Sent => continue,
+                        PostOutcome::Gone => {
+                            if let Err(e) = store.delete_gone_connection(&c.connection_id).await {
+                                tracing::warn!(error = %e, connection = %c.connection_id, "push: stale connection not deleted");
+                            }
+                            return (c.connection_id, posts, PostOutcome::Gone);
                         }
+                        PostOutcome::Failed => return (c.connection_id, posts, PostOutcome::Failed),
                     }
-                    outcome
                 }
+                if close_after {
+                    self.close(store, &c.connection_id).await;
+                }
+                (c.connection_id, posts, PostOutcome::Sent)
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
         let mut d = Delivery::default();
-        for o in outcomes {
+        for (connection, posts, o) in outcomes {
+            d.posts += posts;
             match o {
                 PostOutcome::Sent => d.sent += 1,
                 PostOutcome::Gone => d.gone += 1,
-                PostOutcome::Failed => d.failed += 1,
+                PostOutcome::Failed => d.failed.push(connection),
             }
         }
-        tracing::debug!(kind = event.kind, session_id = %event.session_id, ?d, "pushed");
         d
     }
 
     /// Closes every socket a user has open to a session (DeleteConnection) and forgets them: a
-    /// kicked user's clients stop receiving the session's events at once.
+    /// kicked user's clients stop receiving the session's events at once. Their sockets are a
+    /// key lookup, whatever the audience.
     pub async fn disconnect_user(&self, store: &Store, session_id: &SessionId, user_id: &UserId) {
-        self.disconnect(store, session_id, Some(user_id)).await
-    }
-
-    /// Closes every socket of a session and forgets them (the session ended).
-    pub async fn disconnect_everyone(&self, store: &Store, session_id: &SessionId) {
-        self.disconnect(store, session_id, None).await
-    }
-
-    async fn disconnect(&self, store: &Store, session_id: &SessionId, user_id: Option<&UserId>) {
-        let conns = match store.session_connections(session_id, user_id).await {
+        let conns = match store.user_connections(session_id, user_id).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "disconnect: could not list connections");
@@ -170,39 +180,18 @@ impl Pusher {
         }
     }
 
-    /// Closes one socket (DeleteConnection) and forgets it.
+    /// Forgets one socket and closes it (DeleteConnection): forgotten first, so that nothing is
+    /// pushed to it once it is closed (a socket left open is closed at its next frame).
     pub async fn close(&self, store: &Store, connection_id: &str) {
+        if let Err(e) = store.delete_connection(connection_id).await {
+            tracing::warn!(error = %e, connection = connection_id, "connection item not deleted");
+        }
         if let Some(api) = &self.api {
             if let Err(e) = api.delete_connection().connection_id(connection_id).send().await {
                 tracing::debug!(error = %e, connection = connection_id, "DeleteConnection failed (likely gone)");
             }
         }
-        if let Err(e) = store.delete_connection(connection_id).await {
-            tracing::warn!(error = %e, connection = connection_id, "connection item not deleted");
-        }
     }
-}
-
-async fn recipients(store: &Store, audience: &Audience, session_id: &SessionId) -> StoreResult<Vec<ConnectionRef>> {
-    Ok(match audience {
-        Audience::Session => store.session_connections(session_id, None).await?,
-        Audience::User(u) => store.session_connections(session_id, Some(u)).await?,
-        // The host's and cohosts' own connections, a key lookup each (at most 21): never the
-        // audience's, so what a join costs does not grow with it.
-        Audience::Stage => {
-            let stage = store.moderators(session_id).await?;
-            let theirs = stage.iter().map(|m| store.session_connections(session_id, Some(m)));
-            futures::future::try_join_all(theirs)
-                .await?
-                .into_iter()
-                .flatten()
-                .collect()
-        }
-        Audience::Connection(id) => vec![ConnectionRef {
-            connection_id: id.clone(),
-            user_id: String::new(),
-        }],
-    })
 }
 
 async fn post(
@@ -253,8 +242,15 @@ mod tests {
     use super::*;
     use crate::effects::deadline::DEADLINE;
 
-    fn event() -> Event {
-        Event::new("pong", &SessionId::new(), serde_json::json!({}))
+    fn to(id: &str) -> Vec<ConnectionRef> {
+        vec![ConnectionRef {
+            connection_id: id.into(),
+            user_id: "u".into(),
+        }]
+    }
+
+    fn frame(_: &ConnectionRef) -> Vec<String> {
+        vec!["{}".into()]
     }
 
     #[tokio::test]
@@ -271,15 +267,10 @@ mod tests {
             [&post]
         )));
         let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, []), "t");
-        let d = pusher.send(&store, Audience::Connection("c1".into()), &event()).await;
-        assert_eq!(
-            d,
-            Delivery {
-                sent: 1,
-                gone: 0,
-                failed: 0
-            }
-        );
+        let d = pusher
+            .post_all(&store, &to("c1"), frame, false, deadline_within(DEFAULT_BUDGET))
+            .await;
+        assert_eq!((d.sent, d.gone, d.failed.len(), d.posts), (1, 0, 0, 1));
         assert_eq!(post.num_calls(), 3);
     }
 
@@ -298,15 +289,10 @@ mod tests {
             [&post]
         )));
         let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&delete]), "t");
-        let d = pusher.send(&store, Audience::Connection("c1".into()), &event()).await;
-        assert_eq!(
-            d,
-            Delivery {
-                sent: 0,
-                gone: 1,
-                failed: 0
-            }
-        );
+        let d = pusher
+            .post_all(&store, &to("c1"), frame, false, deadline_within(DEFAULT_BUDGET))
+            .await;
+        assert_eq!((d.sent, d.gone, d.failed.len()), (0, 1, 0));
         assert_eq!(delete.num_calls(), 1);
 
         let throttled = mock!(Api::post_to_connection)
@@ -319,53 +305,18 @@ mod tests {
         let started = Instant::now();
         let soon = Instant::now() + Duration::from_millis(700);
         let d = DEADLINE
-            .scope(soon, pusher.send(&store, Audience::Connection("c2".into()), &event()))
+            .scope(soon, async {
+                pusher
+                    .post_all(&store, &to("c2"), frame, false, deadline_within(DEFAULT_BUDGET))
+                    .await
+            })
             .await;
-        assert_eq!(
-            d,
-            Delivery {
-                sent: 0,
-                gone: 0,
-                failed: 1
-            }
-        );
+        assert_eq!((d.sent, d.gone), (0, 0));
+        assert_eq!(d.failed, vec!["c2".to_string()], "reported for the caller to retry");
         assert!(
             started.elapsed() < Duration::from_millis(700),
             "stopped before the Lambda deadline"
         );
         assert!(throttled.num_calls() > 1, "retried before giving up");
-    }
-
-    /// A push to the stage reads the session item and each moderator's own connections (a
-    /// prefix query per user), never the list of everyone's.
-    #[tokio::test]
-    async fn the_stage_is_found_without_listing_the_audience() {
-        use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
-        use aws_sdk_dynamodb::operation::query::QueryOutput;
-
-        use crate::domain::fixtures::session;
-        use crate::domain::keys;
-        use crate::domain::time::Timestamp;
-        use crate::domain::SessionStatus;
-        use crate::effects::store::item::to_item;
-
-        let id = SessionId::new();
-        let mut live = session(id, SessionStatus::Live, Timestamp::now());
-        live.cohosts = vec![UserId::parse("co").unwrap()];
-        let item = to_item(&keys::session(&id), &live).unwrap();
-        let read =
-            mock!(Db::get_item).then_output(move || GetItemOutput::builder().set_item(Some(item.clone())).build());
-        let per_user = mock!(Db::query)
-            .match_requests(|q| q.key_condition_expression().is_some_and(|k| k.contains("begins_with")))
-            .then_output(|| QueryOutput::builder().set_items(Some(vec![])).build());
-        let everyone = mock!(Db::query).then_output(|| QueryOutput::builder().set_items(Some(vec![])).build());
-        let store = Store::new(
-            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&read, &per_user, &everyone]),
-            "t",
-        );
-        let to = recipients(&store, &Audience::Stage, &id).await.unwrap();
-        assert!(to.is_empty());
-        assert_eq!(per_user.num_calls(), 2, "the host's and the cohost's connections");
-        assert_eq!(everyone.num_calls(), 0, "the audience is never listed");
     }
 }

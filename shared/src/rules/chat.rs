@@ -9,6 +9,7 @@ use super::access::{self, Need};
 use super::events::{self, kind};
 use super::rates;
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::fanout::Audience;
 use crate::domain::ids::SessionId;
 use crate::domain::keys;
 use crate::domain::page::PageRequest;
@@ -16,7 +17,6 @@ use crate::domain::rate::Limited;
 use crate::domain::text::{check_blocked, check_text};
 use crate::domain::time::Timestamp;
 use crate::domain::{limits, ChatMessage, MessageType, Role, User};
-use crate::effects::push::Audience;
 use crate::effects::Effects;
 
 /// `POST /live/send-message` body (and the WebSocket `chat` action's fields).

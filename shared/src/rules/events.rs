@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::domain::fanout::Audience;
 use crate::domain::ids::SessionId;
 use crate::domain::time::{epoch_millis, Timestamp};
 use crate::domain::{ChatMessage, MessageType, Participant, ReactionType};
-use crate::effects::push::{Audience, Event};
+use crate::effects::push::Event;
 use crate::effects::store::StoreResult;
 use crate::effects::Effects;
 
@@ -51,9 +52,22 @@ pub mod kind {
 /// Length of a coalescing window.
 pub const COALESCE_WINDOW: Duration = Duration::from_secs(1);
 
+/// Publishes an event to `audience`: one message on the session's ordered events queue; the
+/// fan-out numbers it and delivers it within the session's window (`rules::fanout`). Publishing
+/// never fails the request that caused it: the change is already durable, and a client that
+/// misses the event resyncs (a failure to publish is logged).
 pub async fn publish(fx: &Effects, audience: Audience, kind: &'static str, session_id: &SessionId, data: Value) {
+    let event = Event::new(kind, session_id, data);
+    let body = serde_json::json!({"audience": audience, "event": event}).to_string();
+    if let Err(e) = fx.queues.publish(&session_id.to_string(), &event.id, body).await {
+        tracing::error!(error = %e, kind, %session_id, "event not published");
+    }
+}
+
+/// Replies to one socket at once (`pong`, `error`), outside the session's sequence.
+pub async fn reply(fx: &Effects, connection_id: &str, kind: &'static str, session_id: &SessionId, data: Value) {
     fx.push
-        .send(&fx.store, audience, &Event::new(kind, session_id, data))
+        .reply(&fx.store, connection_id, &Event::new(kind, session_id, data))
         .await;
 }
 

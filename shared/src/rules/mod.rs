@@ -5,6 +5,7 @@
 //! - [`access`]: the one guard of who may act in a session (present, not barred, moderator).
 //! - [`sessions`], [`chat`], [`reactions`], [`stage`], [`webhook`], [`realtime`]: the endpoints.
 //! - [`events`]: what the rules publish (event types, system messages, coalesced aggregates).
+//! - [`fanout`]: the sequencer and the per-shard fan-out that deliver what is published.
 //! - [`idempotency`]: what a retried request's `Idempotency-Key` means (replay, 409, 422).
 //! - [`rates`]: per-user rate limits (429).
 //!
@@ -18,6 +19,7 @@ use crate::effects::store::{Refusal, StoreError};
 pub mod access;
 pub mod chat;
 pub mod events;
+pub mod fanout;
 pub mod idempotency;
 pub mod rates;
 pub mod reactions;

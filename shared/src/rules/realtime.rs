@@ -113,6 +113,7 @@ mod tests {
                 ice_servers: serde_json::json!([]),
             }),
             push: Pusher::new(None),
+            queues: crate::effects::queue::Queues::new(None, Default::default()),
             tunables: Tunables::default(),
         };
         let refused = connect(&fx, &user("vic"), id, "Conn0=".into()).await;

@@ -11,6 +11,7 @@ use super::after_kept;
 use super::events::{self, kind};
 use super::rates;
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::fanout::Audience;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::page::{Listing, PageRequest};
 use crate::domain::rate::Limited;
@@ -20,7 +21,6 @@ use crate::domain::{
     limits, Participant, ParticipantStatus, Role, Session, SessionStatus, SessionType, Settings, User,
 };
 use crate::effects::deadline;
-use crate::effects::push::Audience;
 use crate::effects::sfu::{Allowed, TokenSubject};
 use crate::effects::store::{JoinOutcome, LeaveOutcome, Refusal, StoreError};
 use crate::effects::Effects;
@@ -457,8 +457,8 @@ pub async fn finish(fx: &Effects, session: Session, room: Room) -> ApiResult<End
         events::system_message(fx, &session_id, text, Audience::Session, data.clone()).await;
         events::publish(fx, Audience::Session, kind::SESSION_ENDED, &session_id, data).await;
     }
-    // Told, then closed: nothing is pushed to an ended session, and its connection items go.
-    fx.push.disconnect_everyone(&fx.store, &session_id).await;
+    // Every socket is closed by the fan-out right after it posts `session.ended` to it: the
+    // request never walks the audience.
     tracing::info!(%session_id, swept, "session ended");
     // The room holds everyone's media until deleted; a failure is the caller's to retry (a
     // repeated end runs all of this again, each step a no-op once done).

@@ -28,11 +28,11 @@ use serde::Serialize;
 use super::events::{self, kind};
 use super::sessions;
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::fanout::Audience;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::time::epoch_millis;
 use crate::domain::{Role, SessionStatus};
 use crate::effects::deadline;
-use crate::effects::push::Audience;
 use crate::effects::store::{MediaState, WebhookClaim};
 use crate::effects::Effects;
 

@@ -160,6 +160,8 @@ pub fn all(endpoints: &[impl Documented]) -> Vec<(&'static str, Value)> {
                     let at = crate::domain::time::Timestamp::parse("2026-11-25T19:00:00Z").expect("RFC 3339");
                     crate::adapter::scheduled::scheduled_event("5e8f8a1c-3b2d-4c6e-9f0a-1b2c3d4e5f60", &rule, &at)
                 }
+                // The example's body is the whole SQS event.
+                Route::Queue(_) => example.body.clone().unwrap_or_default(),
             };
             (e.name(), event)
         })

@@ -127,3 +127,23 @@ pub fn webhook_example() -> Value {
            "participant": {"sid": "PA_bob", "identity": "bob", "state": "ACTIVE"},
            "id": "EV_events_participant_joined", "createdAt": "1795633200"})
 }
+
+/// The SQS event Lambda hands a function fed by `queue` (its logical id), holding one message.
+pub fn queue_event(queue: &str, body: Value) -> Value {
+    use crate::adapter::queued::{local_queue_arn, sqs_event, Received};
+    let body = body.to_string();
+    let attributes = json!({
+        "ApproximateReceiveCount": "1", "SentTimestamp": "1795000000000",
+        "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1795000000010"
+    });
+    sqs_event(
+        &local_queue_arn(queue),
+        &[Received {
+            message_id: "9a1c7e0e-9c55-4a5e-9d7b-6a4f4c1d2e3f",
+            receipt_handle: "AQEBexample",
+            body: &body,
+            attributes,
+            md5_of_body: "",
+        }],
+    )
+}

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use super::answer::{Empty, Paged};
 use super::extract::{
-    CursorParam, Json, Page, Path, PathParam, Query, RawBody, RequestLine, Signed, Socket, Tick, TokenUser,
+    CursorParam, Json, Messages, Page, Path, PathParam, Query, RawBody, RequestLine, Signed, Socket, Tick, TokenUser,
 };
 use super::idempotency::takes_key;
 use super::table::Route;
@@ -329,7 +329,7 @@ macro_rules! undocumented {
     )*};
 }
 
-undocumented!(Socket, TokenUser, RawBody, RequestLine, Tick);
+undocumented!(Socket, TokenUser, RawBody, RequestLine, Tick, Messages);
 
 impl<T: ToSchema> DescribeAnswer for Json<T> {
     fn describe(op: &mut OperationDoc, _: u16) {

@@ -278,6 +278,7 @@ pub fn document(endpoints: &[impl Documented]) -> OpenApi {
         ("sessions", "Going live, joining, leaving, ending, listing"),
         ("chat", "Chat messages"),
         ("reactions", "Reactions"),
+        ("realtime", "Catching up with the WebSocket API's events"),
         ("stage", "Guest requests, invitations and host controls"),
         ("sfu", "What the SFU (LiveKit) reports"),
     ]

@@ -10,6 +10,7 @@ use super::error::{Refusal, StoreError, StoreResult};
 use super::item::{db_err, failed, from_item, key_item, n, present_values, s, text, to_item, Item};
 use super::transact::{backoff, MAX_ATTEMPTS};
 use super::Store;
+use crate::domain::fanout;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::keys;
 use crate::domain::time::{epoch_seconds, Timestamp};
@@ -28,7 +29,11 @@ fn connection_item(c: &Connection) -> StoreResult<Item> {
     item.insert(keys::GSI1_PK.into(), s(keys::connections_index_pk(&c.session_id)));
     item.insert(
         keys::GSI1_SK.into(),
-        s(keys::connections_index_sk(&c.user_id, &c.connection_id)),
+        s(keys::connections_index_sk(
+            fanout::bucket_of(&c.connection_id),
+            &c.user_id,
+            &c.connection_id,
+        )),
     );
     Ok(item)
 }
@@ -181,29 +186,60 @@ impl Store {
             .map_err(db_err)
     }
 
-    /// P12: connections of a session, optionally of one user only, following every page.
-    pub async fn session_connections(
+    /// P12: the open sockets of one user in a session: a key lookup of their set of sockets,
+    /// whatever the audience.
+    pub async fn user_connections(&self, session_id: &SessionId, user_id: &UserId) -> StoreResult<Vec<ConnectionRef>> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::sockets(session_id, user_id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(db_err)?;
+        let open = out
+            .item
+            .and_then(|i| i.get("open").and_then(|v| v.as_ss().ok()).cloned())
+            .unwrap_or_default();
+        Ok(open
+            .iter()
+            .filter_map(|entry| entry.split_once('#'))
+            .map(|(_, conn)| ConnectionRef {
+                connection_id: conn.to_string(),
+                user_id: user_id.to_string(),
+            })
+            .collect())
+    }
+
+    /// P12: the sockets of a session in fan-out buckets `first..=last` (one shard), every page.
+    pub async fn shard_connections(
         &self,
         session_id: &SessionId,
-        user_id: Option<&UserId>,
+        first: u32,
+        last: u32,
     ) -> StoreResult<Vec<ConnectionRef>> {
-        let mut q = self
+        let (from, to) = keys::connections_index_buckets(first, last);
+        let items: Vec<Item> = self
             .db
             .query()
             .table_name(&self.table)
             .index_name(keys::GSI1)
-            .expression_attribute_values(":pk", s(keys::connections_index_pk(session_id)));
-        q = match user_id {
-            Some(u) => q
-                .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :user)")
-                .expression_attribute_values(":user", s(format!("{u}#"))),
-            None => q.key_condition_expression("gsi1pk = :pk"),
-        };
-        let items: Vec<Item> = q.into_paginator().items().send().try_collect().await.map_err(db_err)?;
+            .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(keys::connections_index_pk(session_id)))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(db_err)?;
         Ok(items
             .iter()
             .filter_map(|i| {
-                let (user, conn) = text(i, keys::GSI1_SK)?.split_once('#')?;
+                let (rest, conn) = text(i, keys::GSI1_SK)?.rsplit_once('#')?;
+                let (_bucket, user) = rest.split_once('#')?;
                 Some(ConnectionRef {
                     connection_id: conn.to_string(),
                     user_id: user.to_string(),

@@ -27,11 +27,11 @@ use super::super::events::{self, kind};
 use super::{audit, on_stage_changed};
 use crate::domain::change::ParticipantChange;
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::fanout::Audience;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::page::PageRequest;
 use crate::domain::time::Timestamp;
 use crate::domain::{AuditEntry, Participant, ParticipantStatus, Role, Session, Settings, User};
-use crate::effects::push::Audience;
 use crate::effects::Effects;
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -18,10 +18,10 @@ pub mod requests;
 use serde_json::{json, Value};
 
 use super::events::{self, kind};
+use crate::domain::fanout::Audience;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::{AuditEntry, GuestRequest, Participant};
-use crate::effects::push::Audience;
 use crate::effects::Effects;
 
 /// Writes one host action to the audit trail. A failure is logged: the action has happened and
@@ -45,7 +45,7 @@ async fn audit(fx: &Effects, session_id: &SessionId, actor: &UserId, action: &st
 async fn publish_request(fx: &Effects, kind: &'static str, r: &GuestRequest) {
     let data = serde_json::to_value(r).unwrap_or_default();
     events::publish(fx, Audience::Stage, kind, &r.session_id, data.clone()).await;
-    events::publish(fx, Audience::User(r.user_id.clone()), kind, &r.session_id, data).await;
+    events::publish(fx, Audience::user(r.user_id.clone()), kind, &r.session_id, data).await;
 }
 
 /// Tells the session about a stage change: `participant.updated` and a system message.

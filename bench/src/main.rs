@@ -1,0 +1,314 @@
+//! `make bench`: the audience-scale load driver. For each audience size it starts the local
+//! stack in process (moto, the gateway's HTTP and WebSocket APIs, the SQS event sources), brings
+//! that many viewers into one session (join + socket each, measuring what each join costs), then
+//! sends chat at each rate through `POST /live/send-message` and measures what every client
+//! receives. In the same run, the baseline: the inline push of AWS's simple-websockets-chat-app
+//! (store the message, query the session's connections, post to each) driven against the same
+//! clients. It writes `BENCHMARKS.md`.
+//!
+//! Settings (environment): `BENCH_CLIENTS` (default `1000,5000`), `BENCH_RATES` (messages per
+//! second, default `1,10,50`), `BENCH_SECONDS` (per rate, default 10), `BENCH_OUT` (default
+//! `BENCHMARKS.md`).
+
+mod report;
+mod stats;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use e2e::{test_config, token, Env};
+use futures::{stream, SinkExt, StreamExt};
+use serde_json::{json, Value};
+use shared::domain::fanout::BUCKETS;
+use shared::domain::ids::{SessionId, UserId};
+use shared::domain::rate::RateLimits;
+use shared::domain::time::Timestamp;
+use shared::domain::{ChatMessage, MessageType};
+use shared::effects::push::deadline_within;
+use tokio_tungstenite::tungstenite::Message;
+
+use report::{Integrity, JoinCost, Phase, Run};
+
+/// Baseline messages per rate at most: the inline push of one message to 5,000 sockets takes
+/// seconds locally, and its point is made by a few.
+const BASELINE_MESSAGES: usize = 10;
+/// Joins (and sockets) in flight at once while the audience comes in.
+const JOINS_IN_FLIGHT: usize = 32;
+
+fn list(var: &str, default: &str) -> Vec<usize> {
+    std::env::var(var)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect()
+}
+
+/// What one client received.
+#[derive(Default)]
+pub struct Log {
+    /// Frames of events: (from, to, when).
+    pub frames: Vec<(u64, u64, Instant)>,
+    /// Every sequence number received.
+    pub seqs: Vec<u64>,
+    /// Bench messages received: (phase, index, when).
+    pub chats: Vec<(u16, u32, Instant)>,
+    /// Messages that were not frames (the baseline's posts, one event each).
+    pub plain: Vec<Instant>,
+}
+
+impl Log {
+    fn record(&mut self, text: &str, at: Instant) {
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return;
+        };
+        let events: Vec<&Value> = if v["type"] == "events" {
+            self.frames
+                .push((v["from"].as_u64().unwrap_or(0), v["to"].as_u64().unwrap_or(0), at));
+            v["events"].as_array().map(|a| a.iter().collect()).unwrap_or_default()
+        } else {
+            self.plain.push(at);
+            vec![&v]
+        };
+        for e in events {
+            if let Some(seq) = e["seq"].as_u64() {
+                self.seqs.push(seq);
+            }
+            if e["type"] == "chat.message" {
+                if let Some((phase, i)) = bench_message(e["data"]["message"].as_str().unwrap_or_default()) {
+                    self.chats.push((phase, i, at));
+                }
+            }
+        }
+    }
+}
+
+fn bench_text(phase: u16, i: u32) -> String {
+    format!("bench {phase} {i}")
+}
+
+fn bench_message(text: &str) -> Option<(u16, u32)> {
+    let mut parts = text.strip_prefix("bench ")?.split(' ');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// The stack, with limits that let one sender and thousands of joins through (the bench measures
+/// the fan-out, not the rate limits).
+async fn stack() -> Env {
+    let mut config = test_config("trendke-live", "http://127.0.0.1:9");
+    config.tunables.rates =
+        RateLimits::parse("chat=100000/1,presence=100000/1,frames=100000/1,stage=100000/1,reactions=100000/1")
+            .expect("bench limits");
+    Env::start_with(config).await
+}
+
+/// Viewers join and open a socket each, `JOINS_IN_FLIGHT` at a time; what each took, in order.
+async fn audience(env: &Env, session: &str, n: usize) -> (Vec<Duration>, Vec<Arc<Mutex<Log>>>) {
+    let joined: Vec<(usize, Duration, Arc<Mutex<Log>>)> = stream::iter(0..n)
+        .map(|i| async move {
+            let user = format!("viewer{i}");
+            let t0 = Instant::now();
+            let r = env
+                .post("/live/join", token(&user), json!({"session_id": session}))
+                .await;
+            assert_eq!(r.status, 200, "join: {}", r.body);
+            let url = format!("{}/?token={}&session_id={session}", env.ws_url, token(&user));
+            let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("socket");
+            let took = t0.elapsed();
+            let log = Arc::new(Mutex::new(Log::default()));
+            let (mut tx, mut rx) = socket.split();
+            let sink = log.clone();
+            tokio::spawn(async move {
+                while let Some(Ok(m)) = rx.next().await {
+                    if let Message::Text(t) = m {
+                        sink.lock().unwrap().record(&t, Instant::now());
+                    }
+                }
+            });
+            // Keep the sending half alive (and the socket open) for the run.
+            tokio::spawn(async move {
+                futures::future::pending::<()>().await;
+                let _ = tx.send(Message::Close(None)).await;
+            });
+            (i, took, log)
+        })
+        .buffer_unordered(JOINS_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut joined = joined;
+    joined.sort_by_key(|j| j.0);
+    (
+        joined.iter().map(|j| j.1).collect(),
+        joined.into_iter().map(|j| j.2).collect(),
+    )
+}
+
+/// Sends `count` messages at `rate` per second, open loop (each send its own task, as each would
+/// be its own Lambda invocation); `send` says how long the sender waited.
+async fn open_loop<F, Fut>(rate: usize, count: usize, send: F) -> Vec<(Instant, Duration)>
+where
+    F: Fn(u32) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let start = Instant::now();
+    let period = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        tokio::time::sleep_until((start + period * i as u32).into()).await;
+        let fut = send(i as u32);
+        tasks.push(tokio::spawn(async move {
+            let t0 = Instant::now();
+            fut.await;
+            (t0, t0.elapsed())
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.expect("sender"));
+    }
+    out
+}
+
+/// The chat path as it is: `POST /live/send-message`, the fan-out delivers.
+async fn fan_out_phase(
+    env: &Arc<Env>,
+    session: &str,
+    logs: &[Arc<Mutex<Log>>],
+    phase: u16,
+    rate: usize,
+    seconds: usize,
+) -> Phase {
+    let count = rate * seconds;
+    let started = Instant::now();
+    let sends = open_loop(rate, count, |i| {
+        let (env, session) = (env.clone(), session.to_string());
+        async move {
+            let r = env
+                .post(
+                    "/live/send-message",
+                    token("host"),
+                    json!({"session_id": session, "message": bench_text(phase, i)}),
+                )
+                .await;
+            assert_eq!(r.status, 201, "send: {}", r.body);
+        }
+    })
+    .await;
+    env.drain.wait().await;
+    // Posts done; what is still in the sockets' buffers lands within moments.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Phase::measure(phase, rate, count, logs, &sends, started, Instant::now())
+}
+
+/// The baseline: AWS's simple-websockets-chat-app pattern, inline in the sender's invocation —
+/// store the message, query every connection of the session, post it to each (32 at a time, as
+/// the push did before the fan-out).
+async fn inline_phase(
+    env: &Arc<Env>,
+    session: &str,
+    logs: &[Arc<Mutex<Log>>],
+    phase: u16,
+    rate: usize,
+    seconds: usize,
+) -> Phase {
+    let count = (rate * seconds).min(BASELINE_MESSAGES);
+    let started = Instant::now();
+    let sid = SessionId::parse(session).expect("session id");
+    let sends = open_loop(rate, count, |i| {
+        let env = env.clone();
+        async move {
+            let fx = &env.app.fx;
+            let message = ChatMessage {
+                id: uuid::Uuid::now_v7().to_string(),
+                session_id: sid,
+                user_id: Some(UserId::parse("host").expect("user id")),
+                username: Some("host".into()),
+                avatar_url: None,
+                message: bench_text(phase, i),
+                message_type: MessageType::Text,
+                metadata: None,
+                created_at: Timestamp::now(),
+            };
+            fx.store.put_chat_message(&message, None).await.expect("stored");
+            let to = fx
+                .store
+                .shard_connections(&sid, 0, BUCKETS - 1)
+                .await
+                .expect("connections");
+            let body =
+                json!({"type": "chat.message", "session_id": sid, "data": message, "ts": Timestamp::now()}).to_string();
+            fx.push
+                .post_all(
+                    &fx.store,
+                    &to,
+                    |_| vec![body.clone()],
+                    false,
+                    deadline_within(Duration::from_secs(600)),
+                )
+                .await;
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Phase::measure(phase, rate, count, logs, &sends, started, Instant::now())
+}
+
+fn raise_open_files() {
+    // Two ends of every socket live in this process: the gateway's and the client's.
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to an rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    raise_open_files();
+    let clients = list("BENCH_CLIENTS", "1000,5000");
+    let rates = list("BENCH_RATES", "1,10,50");
+    let seconds = list("BENCH_SECONDS", "10").first().copied().unwrap_or(10);
+    let out = std::env::var("BENCH_OUT").unwrap_or_else(|_| "BENCHMARKS.md".into());
+    let began = Instant::now();
+    let mut runs = Vec::new();
+    for &n in &clients {
+        eprintln!("bench: {n} clients");
+        let env = Arc::new(stack().await);
+        let session = env.start_session("host", json!({"max_participants": 10_000})).await["id"]
+            .as_str()
+            .expect("session id")
+            .to_string();
+        let t0 = Instant::now();
+        let (joins, logs) = audience(&env, &session, n).await;
+        let joining = t0.elapsed();
+        env.drain.wait().await;
+        eprintln!("bench: {n} joined in {:.1}s", joining.as_secs_f64());
+        let mut phases = Vec::new();
+        let mut baseline = Vec::new();
+        for (k, &rate) in rates.iter().enumerate() {
+            eprintln!("bench: {n} clients, fan-out at {rate}/s");
+            phases.push(fan_out_phase(&env, &session, &logs, k as u16, rate, seconds).await);
+        }
+        for (k, &rate) in rates.iter().enumerate() {
+            eprintln!("bench: {n} clients, inline baseline at {rate}/s");
+            baseline.push(inline_phase(&env, &session, &logs, (100 + k) as u16, rate, seconds).await);
+        }
+        let integrity = Integrity::of(&logs);
+        runs.push(Run {
+            clients: n,
+            join: JoinCost::of(&joins, joining),
+            phases,
+            baseline,
+            integrity,
+        });
+        drop(env);
+    }
+    let text = report::markdown(&runs, seconds, began.elapsed());
+    std::fs::write(&out, text).expect("BENCHMARKS.md written");
+    eprintln!("bench: wrote {out} in {:.0}s", began.elapsed().as_secs_f64());
+}

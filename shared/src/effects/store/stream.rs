@@ -1,0 +1,346 @@
+//! Access patterns of the asynchronous fan-out (`docs/data-model.md`, P28–P30; `docs/scale.md`):
+//! a session's event sequence and open frame window (`STREAM`), its sequenced events (`EVT#`),
+//! and what each shard's fan-out of a window did (`FANOUT#`).
+//!
+//! The sequencer is the only writer of a session's sequence: it runs per session in order (an SQS
+//! FIFO message group), so it reads `STREAM`, writes the events under the numbers it read, then
+//! moves the sequence on a condition that it is still where it read it. A redelivered batch finds
+//! its message ids in `last_batch` and is not numbered twice. Fan-out invocations close the window
+//! they serve (the sequencer then opens the next): a window's events are exactly those numbered
+//! into it before its close.
+
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
+
+use super::error::{StoreError, StoreResult};
+use super::item::{db_err, failed, key_item, n, number, s, text, Item};
+use super::transact::{backoff, MAX_ATTEMPTS};
+use super::Store;
+use crate::domain::fanout::{Audience, Sequenced};
+use crate::domain::ids::SessionId;
+use crate::domain::keys;
+use crate::domain::time::epoch_seconds;
+
+/// How long sequenced events (and fan-out checkpoints) are kept: for resync over HTTP and for
+/// redelivered fan-out; a client gone longer reloads the session instead.
+pub const EVENTS_TTL_SECONDS: i64 = 3_600;
+
+/// A session's sequence as the sequencer reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StreamState {
+    /// The number the next event gets (1 for a session's first).
+    pub next_seq: u64,
+    /// The window events are numbered into, unless it is closed.
+    pub window_from: u64,
+    pub window_to: u64,
+    /// When the open window ends (epoch ms).
+    pub window_end_ms: i64,
+    pub closed: bool,
+    /// Whether the session has a window at all (its first event opens one).
+    pub exists: bool,
+    /// Message ids of the last batch numbered (a redelivery of them is skipped).
+    pub last_batch: Vec<String>,
+}
+
+/// How a window served by a fan-out invocation ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowEnd {
+    /// Closed at `to` (by this call or an earlier one).
+    Closed { to: u64 },
+    /// The sequence moved past it (a later window is open, from `next_from`): its events are
+    /// those numbered into it, below `next_from`.
+    Passed { next_from: u64 },
+    /// Not opened yet (its opener has not recorded it): try again later.
+    NotOpen,
+}
+
+/// What one shard's fan-out of one window has done.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub done: bool,
+    /// Sockets still owed the window's frames (set when an invocation could not reach them).
+    pub owed: Option<Vec<String>>,
+}
+
+impl Store {
+    /// P28: the session's sequence and window (consistent).
+    pub async fn stream(&self, session_id: &SessionId) -> StoreResult<StreamState> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::stream(session_id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(db_err)?;
+        let Some(item) = out.item else {
+            return Ok(StreamState {
+                next_seq: 1,
+                ..Default::default()
+            });
+        };
+        Ok(StreamState {
+            next_seq: number(&item, "next_seq").max(1) as u64,
+            window_from: number(&item, "window_from") as u64,
+            window_to: number(&item, "window_to") as u64,
+            window_end_ms: number(&item, "window_end"),
+            closed: item
+                .get("closed")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(true),
+            exists: true,
+            last_batch: item
+                .get("last_batch")
+                .and_then(|v| v.as_l().ok())
+                .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// P29: writes events numbered `first..` (BatchWriteItem, 25 at a time; rewriting one is
+    /// harmless: the same number always carries the same event of the same window).
+    pub async fn put_events(&self, session_id: &SessionId, window_from: u64, events: &[Sequenced]) -> StoreResult<()> {
+        let expires = epoch_seconds() + EVENTS_TTL_SECONDS;
+        let requests: Vec<WriteRequest> = events
+            .iter()
+            .map(|e| {
+                let mut item = key_item(&keys::event(session_id, e.seq));
+                item.insert("seq".into(), n(e.seq));
+                item.insert("window".into(), n(window_from));
+                item.insert(
+                    "audience".into(),
+                    s(serde_json::to_string(&e.audience).map_err(failed)?),
+                );
+                item.insert("event".into(), s(e.event.to_string()));
+                item.insert("expires_at".into(), n(expires));
+                let put = PutRequest::builder().set_item(Some(item)).build().map_err(failed)?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<StoreResult<_>>()?;
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let out = self
+                    .db
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(db_err)?;
+                pending = out
+                    .unprocessed_items
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(StoreError::Busy("writing events".into()));
+                    }
+                    backoff(attempt).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// P28: numbers `ids.len()` more events into the open window; false when the window was
+    /// closed meanwhile (or the sequence is not where `read` saw it): read again and decide anew.
+    pub async fn append_to_window(
+        &self,
+        session_id: &SessionId,
+        read: &StreamState,
+        ids: &[String],
+    ) -> StoreResult<bool> {
+        let update = self
+            .numbering(session_id, read, ids)
+            .update_expression("SET next_seq = :next, window_to = :to, last_batch = :ids")
+            .condition_expression("next_seq = :read AND closed = :false AND window_from = :from")
+            .expression_attribute_values(":from", n(read.window_from));
+        Ok(self.conditional_update(update).await?.is_none())
+    }
+
+    /// P28: opens a window at `read.next_seq` holding `ids.len()` events, ending at `end_ms`;
+    /// false when the sequence moved or the current window is still open (and did not end
+    /// before `stale_before`, epoch ms: a window nobody closed is given up then).
+    pub async fn open_window(
+        &self,
+        session_id: &SessionId,
+        read: &StreamState,
+        ids: &[String],
+        end_ms: i64,
+        stale_before: i64,
+    ) -> StoreResult<bool> {
+        let update = self
+            .numbering(session_id, read, ids)
+            .update_expression(
+                "SET next_seq = :next, window_from = :from, window_to = :to, window_end = :end, closed = :false, last_batch = :ids",
+            )
+            .condition_expression(
+                "attribute_not_exists(pk) OR (next_seq = :read AND (closed = :true OR window_end < :stale))",
+            )
+            .expression_attribute_values(":stale", n(stale_before))
+            .expression_attribute_values(":from", n(read.next_seq))
+            .expression_attribute_values(":end", n(end_ms))
+            .expression_attribute_values(":true", AttributeValue::Bool(true));
+        Ok(self.conditional_update(update).await?.is_none())
+    }
+
+    /// An update of the session's `STREAM` that numbers `ids` after `read`: its values `:read`,
+    /// `:next`, `:to` (the last number given), `:ids` and `:false` are bound.
+    fn numbering(&self, session_id: &SessionId, read: &StreamState, ids: &[String]) -> UpdateItemFluentBuilder {
+        let next = read.next_seq + ids.len() as u64;
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::stream(session_id))))
+            .expression_attribute_values(":read", n(read.next_seq))
+            .expression_attribute_values(":next", n(next))
+            .expression_attribute_values(":to", n(next - 1))
+            .expression_attribute_values(":ids", ids_value(ids))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+    }
+
+    /// P28: closes the window that opened at `from` (idempotent: every shard's invocation calls
+    /// it), so the sequencer numbers later events into the next one.
+    pub async fn close_window(&self, session_id: &SessionId, from: u64) -> StoreResult<WindowEnd> {
+        let out = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::stream(session_id))))
+            .update_expression("SET closed = :true")
+            .condition_expression("window_from = :from")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":from", n(from))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(WindowEnd::Closed {
+                to: number(&out.attributes.unwrap_or_default(), "window_to") as u64,
+            }),
+            Err(e) => match e.into_service_error() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
+                    let now = self.stream(session_id).await?;
+                    Ok(if now.exists && now.window_from > from {
+                        WindowEnd::Passed {
+                            next_from: now.window_from,
+                        }
+                    } else {
+                        WindowEnd::NotOpen
+                    })
+                }
+                other => Err(db_err(other)),
+            },
+        }
+    }
+
+    /// P29: the events numbered `from..=to` into the window that opened at `window`, in order.
+    pub async fn window_events(
+        &self,
+        session_id: &SessionId,
+        window: u64,
+        from: u64,
+        to: u64,
+    ) -> StoreResult<Vec<Sequenced>> {
+        let items = self.events_between(session_id, from, to, None).await?;
+        Ok(items
+            .into_iter()
+            .filter(|i| number(i, "window") as u64 == window)
+            .filter_map(sequenced)
+            .collect())
+    }
+
+    /// P29: up to `limit` events after `after`, in order (resync).
+    pub async fn events_after(&self, session_id: &SessionId, after: u64, limit: i32) -> StoreResult<Vec<Sequenced>> {
+        let items = self
+            .events_between(session_id, after + 1, u64::MAX / 2, Some(limit))
+            .await?;
+        Ok(items.into_iter().filter_map(sequenced).collect())
+    }
+
+    async fn events_between(
+        &self,
+        session_id: &SessionId,
+        from: u64,
+        to: u64,
+        limit: Option<i32>,
+    ) -> StoreResult<Vec<Item>> {
+        let q = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(keys::events_pk(session_id)))
+            .expression_attribute_values(":from", s(keys::event_sk(from)))
+            .expression_attribute_values(":to", s(keys::event_sk(to.min(999_999_999_999))))
+            .consistent_read(true);
+        match limit {
+            Some(l) => Ok(q.limit(l).send().await.map_err(db_err)?.items.unwrap_or_default()),
+            None => q.into_paginator().items().send().try_collect().await.map_err(db_err),
+        }
+    }
+
+    /// P30: what the fan-out of `shard` did for the window opened at `from`.
+    pub async fn checkpoint(&self, session_id: &SessionId, from: u64, shard: u32) -> StoreResult<Checkpoint> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::fanout_checkpoint(session_id, from, shard))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(db_err)?;
+        let Some(item) = out.item.filter(|i| number(i, "expires_at") > epoch_seconds()) else {
+            return Ok(Checkpoint::default());
+        };
+        Ok(Checkpoint {
+            done: item
+                .get("done")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false),
+            owed: item
+                .get("owed")
+                .and_then(|v| v.as_l().ok())
+                .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect()),
+        })
+    }
+
+    /// P30: records that `shard`'s fan-out of the window is done, or which sockets it still owes.
+    pub async fn put_checkpoint(
+        &self,
+        session_id: &SessionId,
+        from: u64,
+        shard: u32,
+        owed: &[String],
+    ) -> StoreResult<()> {
+        let mut item = key_item(&keys::fanout_checkpoint(session_id, from, shard));
+        item.insert("done".into(), AttributeValue::Bool(owed.is_empty()));
+        if !owed.is_empty() {
+            item.insert("owed".into(), ids_value(owed));
+        }
+        item.insert("expires_at".into(), n(epoch_seconds() + EVENTS_TTL_SECONDS));
+        self.put(item).await
+    }
+}
+
+fn ids_value(ids: &[String]) -> AttributeValue {
+    AttributeValue::L(ids.iter().map(s).collect())
+}
+
+fn sequenced(item: Item) -> Option<Sequenced> {
+    Some(Sequenced {
+        seq: number(&item, "seq") as u64,
+        audience: serde_json::from_str::<Audience>(text(&item, "audience")?).ok()?,
+        event: serde_json::from_str(text(&item, "event")?).ok()?,
+    })
+}
