@@ -32,8 +32,11 @@ use report::{Integrity, JoinCost, Phase, Run};
 /// Baseline messages per rate at most: the inline push of one message to 5,000 sockets takes
 /// seconds locally, and its point is made by a few.
 const BASELINE_MESSAGES: usize = 10;
-/// Joins (and sockets) in flight at once while the audience comes in.
-const JOINS_IN_FLIGHT: usize = 32;
+/// How long the fan-out may take to catch up after a phase before the bench gives up.
+const DRAIN_LIMIT: Duration = Duration::from_secs(600);
+/// Joins (and sockets) in flight at once while the audience comes in: a steady rate the local
+/// emulator (one lock for every request) keeps up with.
+const JOINS_IN_FLIGHT: usize = 8;
 
 fn list(var: &str, default: &str) -> Vec<usize> {
     std::env::var(var)
@@ -103,6 +106,9 @@ async fn stack() -> Env {
 
 /// Viewers join and open a socket each, `JOINS_IN_FLIGHT` at a time; what each took, in order.
 async fn audience(env: &Env, session: &str, n: usize) -> (Vec<Duration>, Vec<Arc<Mutex<Log>>>) {
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    let (done, started) = (&done, started);
     let joined: Vec<(usize, Duration, Arc<Mutex<Log>>)> = stream::iter(0..n)
         .map(|i| async move {
             let user = format!("viewer{i}");
@@ -129,6 +135,10 @@ async fn audience(env: &Env, session: &str, n: usize) -> (Vec<Duration>, Vec<Arc
                 futures::future::pending::<()>().await;
                 let _ = tx.send(Message::Close(None)).await;
             });
+            let count = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if count % 500 == 0 {
+                eprintln!("bench: {count} joined after {:.0}s", started.elapsed().as_secs_f64());
+            }
             (i, took, log)
         })
         .buffer_unordered(JOINS_IN_FLIGHT)
@@ -143,11 +153,12 @@ async fn audience(env: &Env, session: &str, n: usize) -> (Vec<Duration>, Vec<Arc
 }
 
 /// Sends `count` messages at `rate` per second, open loop (each send its own task, as each would
-/// be its own Lambda invocation); `send` says how long the sender waited.
-async fn open_loop<F, Fut>(rate: usize, count: usize, send: F) -> Vec<(Instant, Duration)>
+/// be its own Lambda invocation): when each started, how long its sender waited, and whether it
+/// was accepted.
+async fn open_loop<F, Fut>(rate: usize, count: usize, send: F) -> Vec<(Instant, Duration, bool)>
 where
     F: Fn(u32) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
 {
     let start = Instant::now();
     let period = Duration::from_secs_f64(1.0 / rate as f64);
@@ -157,8 +168,8 @@ where
         let fut = send(i as u32);
         tasks.push(tokio::spawn(async move {
             let t0 = Instant::now();
-            fut.await;
-            (t0, t0.elapsed())
+            let accepted = fut.await;
+            (t0, t0.elapsed(), accepted)
         }));
     }
     let mut out = Vec::new();
@@ -189,11 +200,12 @@ async fn fan_out_phase(
                     json!({"session_id": session, "message": bench_text(phase, i)}),
                 )
                 .await;
-            assert_eq!(r.status, 201, "send: {}", r.body);
+            // Refused or failed (the emulator fell behind past the function's timeout): counted.
+            r.status == 201
         }
     })
     .await;
-    env.drain.wait().await;
+    env.drain.wait_within(DRAIN_LIMIT).await;
     // Posts done; what is still in the sockets' buffers lands within moments.
     tokio::time::sleep(Duration::from_millis(500)).await;
     Phase::measure(phase, rate, count, logs, &sends, started, Instant::now())
@@ -245,6 +257,7 @@ async fn inline_phase(
                     deadline_within(Duration::from_secs(600)),
                 )
                 .await;
+            true
         }
     })
     .await;
@@ -286,7 +299,7 @@ async fn main() {
         let t0 = Instant::now();
         let (joins, logs) = audience(&env, &session, n).await;
         let joining = t0.elapsed();
-        env.drain.wait().await;
+        env.drain.wait_within(DRAIN_LIMIT).await;
         eprintln!("bench: {n} joined in {:.1}s", joining.as_secs_f64());
         let mut phases = Vec::new();
         let mut baseline = Vec::new();
@@ -307,8 +320,9 @@ async fn main() {
             integrity,
         });
         drop(env);
+        // Written after each audience: a long run keeps what it measured so far.
+        let text = report::markdown(&runs, seconds, began.elapsed());
+        std::fs::write(&out, text).expect("BENCHMARKS.md written");
+        eprintln!("bench: wrote {out} in {:.0}s", began.elapsed().as_secs_f64());
     }
-    let text = report::markdown(&runs, seconds, began.elapsed());
-    std::fs::write(&out, text).expect("BENCHMARKS.md written");
-    eprintln!("bench: wrote {out} in {:.0}s", began.elapsed().as_secs_f64());
 }

@@ -568,8 +568,13 @@ impl Drain {
     /// before has been numbered and every delivery of it posted (or given up). Polls the queues'
     /// counts (a condition, not a timed wait); panics after `EVENT_TIMEOUT`.
     pub async fn wait(&self) {
+        self.wait_within(EVENT_TIMEOUT).await
+    }
+
+    /// [`Drain::wait`], panicking after `limit`.
+    pub async fn wait_within(&self, limit: Duration) {
         use aws_sdk_sqs::types::QueueAttributeName as A;
-        let deadline = Instant::now() + EVENT_TIMEOUT;
+        let deadline = Instant::now() + limit;
         'poll: while Instant::now() < deadline {
             for url in &self.urls {
                 let out = self
@@ -595,7 +600,7 @@ impl Drain {
             }
             return;
         }
-        panic!("the fan-out's queues did not drain within {EVENT_TIMEOUT:?}");
+        panic!("the fan-out's queues did not drain within {limit:?}");
     }
 }
 

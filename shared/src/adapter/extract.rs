@@ -268,6 +268,8 @@ impl Extract for Messages {
             message_id: String,
             receipt_handle: String,
             body: String,
+            #[serde(default)]
+            attributes: std::collections::HashMap<String, String>,
         }
         #[derive(Deserialize)]
         struct Event {
@@ -283,6 +285,11 @@ impl Extract for Messages {
                     message_id: r.message_id,
                     receipt_handle: r.receipt_handle,
                     body: r.body,
+                    receive_count: r
+                        .attributes
+                        .get("ApproximateReceiveCount")
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(1),
                 })
                 .collect(),
         ))

@@ -206,8 +206,9 @@ pub const MAX_FRAME_BYTES: usize = 32 * 1024;
 
 /// The frames of `view` for one socket: `{"type": "events", "session_id", "from", "to",
 /// "events": [...]}`, consecutive ranges covering `[from, to]` exactly, each at most
-/// [`MAX_FRAME_BYTES`]. A range with no events for this socket still gets a frame: the next
-/// frame's `from` is always the last `to` + 1, so a client tells a gap from a quiet window.
+/// [`MAX_FRAME_BYTES`]. A range with no events for this socket still gets a frame when it is
+/// posted to it: a socket's next frame starts at most at its last `to` + 1, so a client tells a
+/// gap from a quiet window.
 pub fn frames(session_id: &SessionId, from: u64, to: u64, view: &WindowView<'_>) -> Vec<String> {
     let frame = |lo: u64, hi: u64, events: &[&Sequenced]| -> String {
         let events: Vec<&Value> = events.iter().map(|e| &e.event).collect();

@@ -22,7 +22,7 @@ use crate::domain::fanout::{self, Audience, Sequenced};
 use crate::domain::ids::SessionId;
 use crate::domain::time::epoch_millis;
 use crate::effects::push::deadline_within;
-use crate::effects::store::{ConnectionRef, StoreError, StoreResult, WindowEnd};
+use crate::effects::store::{ConnectionRef, NewWindow, StoreError, StoreResult, WindowEnd};
 use crate::effects::Effects;
 
 /// A published event as the events queue carries it.
@@ -52,6 +52,8 @@ pub struct QueueMessage {
     pub message_id: String,
     pub receipt_handle: String,
     pub body: String,
+    /// How many times SQS has handed it out (`ApproximateReceiveCount`): 1 the first time.
+    pub receive_count: u32,
 }
 
 /// The answer to an SQS batch: the messages to deliver again (`batchItemFailures`, with
@@ -161,12 +163,20 @@ async fn sequence_session(fx: &Effects, session_id: &SessionId, messages: Vec<(S
                 }
             })
             .collect();
+        let broadcast = events.iter().any(|e| e.audience == Audience::Session);
         let stale = read.window_end_ms + STALE_WINDOW_MS < epoch_millis();
         if read.exists && !read.closed && !stale {
             // The events are written before the window holds them: a window's reader finds
             // every event it was given.
             fx.store.put_events(session_id, read.window_from, &events).await?;
-            if fx.store.append_to_window(session_id, &read, &ids).await? {
+            if broadcast && !read.window_broadcast {
+                // Opened for the stage or single users, only its first shard was queued: now it
+                // goes to everyone.
+                let rest = 1..read.window_shards;
+                let w = (read.window_from, read.window_end_ms, read.window_ms, read.window_shards);
+                queue_deliveries(fx, session_id, w, rest).await?;
+            }
+            if fx.store.append_to_window(session_id, &read, &ids, broadcast).await? {
                 return Ok(());
             }
             continue;
@@ -177,40 +187,53 @@ async fn sequence_session(fx: &Effects, session_id: &SessionId, messages: Vec<(S
             .await?
             .map_or(0, |s| u64::from(s.viewer_count) + 1);
         let tuning = fx.tunables.fanout;
-        let window = tuning.window(viewers);
-        let shards = tuning.shards(viewers);
-        let end_ms = epoch_millis() + window.as_millis() as i64;
+        let length = tuning.window(viewers);
+        let window = NewWindow {
+            end_ms: epoch_millis() + length.as_millis() as i64,
+            window_ms: length.as_millis() as u64,
+            shards: tuning.shards(viewers),
+            broadcast,
+            stale_before: epoch_millis() - STALE_WINDOW_MS,
+        };
         fx.store.put_events(session_id, read.next_seq, &events).await?;
-        let deliveries: Vec<String> = (0..shards)
-            .map(|shard| {
-                serde_json::to_string(&ShardDelivery {
-                    session_id: *session_id,
-                    from: read.next_seq,
-                    end_ms,
-                    window_ms: window.as_millis() as u64,
-                    shard,
-                    shards,
-                })
-                .unwrap_or_default()
-            })
-            .collect();
         // Queued before the window is recorded: an open window always has its deliveries coming.
         // A crash between the two queues them again on redelivery: each shard's delivery of a
         // window is done once (P30), and a socket that still gets a window twice drops it by its
-        // range.
-        fx.queues
-            .deliver(deliveries)
-            .await
-            .map_err(|e| StoreError::Failed(format!("queueing deliveries: {e}")))?;
-        if fx
-            .store
-            .open_window(session_id, &read, &ids, end_ms, epoch_millis() - STALE_WINDOW_MS)
-            .await?
-        {
+        // range. A window for the stage or single users only needs its first shard.
+        let w = (read.next_seq, window.end_ms, window.window_ms, window.shards);
+        let queued = if broadcast { window.shards } else { 1 };
+        queue_deliveries(fx, session_id, w, 0..queued).await?;
+        if fx.store.open_window(session_id, &read, &ids, &window).await? {
             return Ok(());
         }
     }
     Err(StoreError::Busy("numbering events".into()))
+}
+
+/// Queues the deliveries of `shards` of the window `(from, end_ms, window_ms, of shards)`.
+async fn queue_deliveries(
+    fx: &Effects,
+    session_id: &SessionId,
+    (from, end_ms, window_ms, of): (u64, i64, u64, u32),
+    shards: std::ops::Range<u32>,
+) -> StoreResult<()> {
+    let bodies: Vec<String> = shards
+        .map(|shard| {
+            serde_json::to_string(&ShardDelivery {
+                session_id: *session_id,
+                from,
+                end_ms,
+                window_ms,
+                shard,
+                shards: of,
+            })
+            .unwrap_or_default()
+        })
+        .collect();
+    fx.queues
+        .deliver(bodies)
+        .await
+        .map_err(|e| StoreError::Failed(format!("queueing deliveries: {e}")))
 }
 
 /// The fan-out: each message is one shard's delivery of one window (see the module docs). A
@@ -225,7 +248,7 @@ pub async fn deliver(fx: &Effects, batch: Vec<QueueMessage>) -> ApiResult<BatchR
                 return None;
             }
         };
-        match deliver_shard(fx, &delivery).await {
+        match deliver_shard(fx, &delivery, m.receive_count > 1).await {
             Ok(true) => None,
             Ok(false) => {
                 if let Err(e) = fx.queues.retry_after(&m.receipt_handle, RETRY_SECONDS).await {
@@ -247,23 +270,34 @@ pub async fn deliver(fx: &Effects, batch: Vec<QueueMessage>) -> ApiResult<BatchR
 }
 
 /// Delivers one shard's window: `Ok(true)` when every socket got it (or it was delivered
-/// before), `Ok(false)` when some are still owed it.
-async fn deliver_shard(fx: &Effects, d: &ShardDelivery) -> ApiResult<bool> {
+/// before), `Ok(false)` when some are still owed it. Only a redelivery (`again`) can find the
+/// window's checkpoint; a first delivery does not read it.
+async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResult<bool> {
     // The window's events keep coming until its end: its frames go out then.
     let wait = (d.end_ms - epoch_millis()).clamp(0, fx.tunables.fanout.window_max.as_millis() as i64);
     tokio::time::sleep(Duration::from_millis(wait as u64)).await;
     let store = &fx.store;
-    let checkpoint = store.checkpoint(&d.session_id, d.from, d.shard).await?;
+    let checkpoint = if again {
+        store.checkpoint(&d.session_id, d.from, d.shard).await?
+    } else {
+        Default::default()
+    };
     if checkpoint.done {
         return Ok(true);
     }
     // The sequencer queues a window's deliveries just before it records the window: one that
     // arrives first finds it opening within moments.
     let mut attempt = 0;
-    let to = loop {
+    let (to, broadcast, plain_from) = loop {
         match store.close_window(&d.session_id, d.from).await? {
-            WindowEnd::Closed { to } => break to,
-            WindowEnd::Passed { next_from } => break next_from - 1,
+            WindowEnd::Closed {
+                to,
+                broadcast,
+                plain_from,
+            } => break (to, broadcast, plain_from),
+            // Long closed, a later window open: posted to everyone, from its own start (a socket
+            // that skipped windows before it asks for them).
+            WindowEnd::Passed { next_from } => break (next_from - 1, true, d.from),
             WindowEnd::NotOpen if attempt < NOT_OPEN_CHECKS => {
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -276,27 +310,57 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery) -> ApiResult<bool> {
             }
         }
     };
+    // A window with nothing for the whole session goes to the hosts, cohosts and the users it
+    // addresses only, found by key by the first shard; the other shards have nothing to post.
+    if !broadcast && d.shard != 0 {
+        return Ok(true);
+    }
     let events = store.window_events(&d.session_id, d.from, d.from, to).await?;
-    let moderators: Vec<String> = if events.iter().any(|e| e.audience == Audience::Stage) {
-        store
-            .moderators(&d.session_id)
-            .await?
-            .iter()
-            .map(|u| u.to_string())
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let moderators: Vec<String> = store
+        .moderators(&d.session_id)
+        .await?
+        .iter()
+        .map(|u| u.to_string())
+        .collect();
     let to_whom: Vec<ConnectionRef> = match &checkpoint.owed {
         Some(owed) => owed.iter().filter_map(|o| owed_connection(o)).collect(),
-        None => {
+        None if broadcast => {
             let (first, last) = fanout::shard_buckets(d.shard, d.shards);
             store.shard_connections(&d.session_id, first, last).await?
         }
+        None => {
+            let mut users: Vec<String> = moderators.clone();
+            users.extend(events.iter().filter_map(|e| match &e.audience {
+                Audience::User { user_id } => Some(user_id.to_string()),
+                _ => None,
+            }));
+            users.sort();
+            users.dedup();
+            let lookups = users
+                .iter()
+                .filter_map(|u| crate::domain::ids::UserId::parse(u).ok())
+                .map(|u| {
+                    let session_id = d.session_id;
+                    async move { store.user_connections(&session_id, &u).await }
+                });
+            futures::future::try_join_all(lookups)
+                .await?
+                .into_iter()
+                .flatten()
+                .collect()
+        }
     };
-    let cap = fx.tunables.fanout.chat_cap(Duration::from_millis(d.window_ms));
+    // The cap is per second of what the window covered: a window held open past its end (the
+    // fan-out fell behind) carries more messages, and as many more may pass.
+    let opened_ms = d.end_ms - d.window_ms as i64;
+    let covered = Duration::from_millis((epoch_millis() - opened_ms).max(d.window_ms as i64) as u64);
+    let cap = fx.tunables.fanout.chat_cap(covered);
     let ended = events.iter().any(|e| e.event["type"] == kind::SESSION_ENDED);
-    let frames = Frames::new(&d.session_id, d.from, to, &events, &moderators, cap);
+    let starts = Starts {
+        moderators: d.from,
+        others: if broadcast { plain_from } else { d.from },
+    };
+    let frames = Frames::new(&d.session_id, starts, to, &events, &moderators, cap);
     let delivery = fx
         .push
         .post_all(
@@ -331,11 +395,30 @@ fn owed_connection(entry: &str) -> Option<ConnectionRef> {
     })
 }
 
+/// Where a window's frames start: a host's or cohost's at the window's own start (they get every
+/// window); everyone else's after the last window posted to them (windows for the stage or for
+/// single users only are not posted to everyone, and the next frame covers them).
+#[derive(Clone, Copy)]
+struct Starts {
+    moderators: u64,
+    others: u64,
+}
+
+impl Starts {
+    fn of(self, moderator: bool) -> u64 {
+        if moderator {
+            self.moderators
+        } else {
+            self.others
+        }
+    }
+}
+
 /// A window's frames, built once for everyone who sees the window alike (viewers, moderators)
 /// and per socket only for the users an event addresses or whose chat is in a sampled window.
 struct Frames<'a> {
     session_id: &'a SessionId,
-    from: u64,
+    starts: Starts,
     to: u64,
     events: &'a [Sequenced],
     moderators: &'a [String],
@@ -348,7 +431,7 @@ struct Frames<'a> {
 impl<'a> Frames<'a> {
     fn new(
         session_id: &'a SessionId,
-        from: u64,
+        starts: Starts,
         to: u64,
         events: &'a [Sequenced],
         moderators: &'a [String],
@@ -367,7 +450,7 @@ impl<'a> Frames<'a> {
         }
         let mut frames = Frames {
             session_id,
-            from,
+            starts,
             to,
             events,
             moderators,
@@ -377,7 +460,7 @@ impl<'a> Frames<'a> {
         };
         for moderator in [false, true] {
             let v = fanout::view(events, "", moderator, cap);
-            let built = fanout::frames(session_id, from, to, &v);
+            let built = fanout::frames(session_id, starts.of(moderator), to, &v);
             frames.shared.insert(moderator, built);
         }
         frames
@@ -389,7 +472,7 @@ impl<'a> Frames<'a> {
             return self.shared[&moderator].clone();
         }
         let v = fanout::view(self.events, &c.user_id, moderator, self.cap);
-        fanout::frames(self.session_id, self.from, self.to, &v)
+        fanout::frames(self.session_id, self.starts.of(moderator), self.to, &v)
     }
 }
 

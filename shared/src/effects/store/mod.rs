@@ -49,7 +49,7 @@ pub use error::{Refusal, StoreError, StoreResult};
 pub use idempotency::{KeyClaim, KeyTaken, KeyTerms};
 pub use participants::{JoinOutcome, LeaveOutcome};
 pub use reactions::REACTION_SHARDS;
-pub use stream::{Checkpoint, StreamState, WindowEnd};
+pub use stream::{Checkpoint, NewWindow, StreamState, WindowEnd};
 pub use webhooks::{HostGone, MediaState, WebhookClaim};
 
 use item::{db_err, from_item, key_item, s, Item};

@@ -35,6 +35,15 @@ pub struct StreamState {
     pub window_to: u64,
     /// When the open window ends (epoch ms).
     pub window_end_ms: i64,
+    /// Whether the window holds an event for the whole session (else only for the stage or
+    /// single users: then it is not posted to everyone).
+    pub window_broadcast: bool,
+    /// Where the frames of this window to sockets that only get the session's events start:
+    /// after the last window that was posted to everyone.
+    pub plain_from: u64,
+    /// The window's length and shard count, as it was opened.
+    pub window_ms: u64,
+    pub window_shards: u32,
     pub closed: bool,
     /// Whether the session has a window at all (its first event opens one).
     pub exists: bool,
@@ -42,11 +51,25 @@ pub struct StreamState {
     pub last_batch: Vec<String>,
 }
 
+/// A window the sequencer opens.
+#[derive(Clone, Copy, Debug)]
+pub struct NewWindow {
+    /// When it ends (epoch ms), and its length.
+    pub end_ms: i64,
+    pub window_ms: u64,
+    pub shards: u32,
+    /// Whether its first events include one for the whole session.
+    pub broadcast: bool,
+    /// An open window that ended before this (epoch ms) lost its deliveries: it is given up.
+    pub stale_before: i64,
+}
+
 /// How a window served by a fan-out invocation ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WindowEnd {
-    /// Closed at `to` (by this call or an earlier one).
-    Closed { to: u64 },
+    /// Closed at `to` (by this call or an earlier one); `broadcast`: it holds an event for the
+    /// whole session; `plain_from`: where its frames to everyone start.
+    Closed { to: u64, broadcast: bool, plain_from: u64 },
     /// The sequence moved past it (a later window is open, from `next_from`): its events are
     /// those numbered into it, below `next_from`.
     Passed { next_from: u64 },
@@ -85,6 +108,14 @@ impl Store {
             window_from: number(&item, "window_from") as u64,
             window_to: number(&item, "window_to") as u64,
             window_end_ms: number(&item, "window_end"),
+            window_broadcast: item
+                .get("window_broadcast")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(true),
+            plain_from: number(&item, "plain_from") as u64,
+            window_ms: number(&item, "window_ms") as u64,
+            window_shards: number(&item, "window_shards").max(1) as u32,
             closed: item
                 .get("closed")
                 .and_then(|v| v.as_bool().ok())
@@ -147,44 +178,60 @@ impl Store {
         Ok(())
     }
 
-    /// P28: numbers `ids.len()` more events into the open window; false when the window was
-    /// closed meanwhile (or the sequence is not where `read` saw it): read again and decide anew.
+    /// P28: numbers `ids.len()` more events into the open window (`broadcast`: one of them is for
+    /// the whole session); false when the window was closed meanwhile (or the sequence is not
+    /// where `read` saw it): read again and decide anew.
     pub async fn append_to_window(
         &self,
         session_id: &SessionId,
         read: &StreamState,
         ids: &[String],
+        broadcast: bool,
     ) -> StoreResult<bool> {
-        let update = self
-            .numbering(session_id, read, ids)
-            .update_expression("SET next_seq = :next, window_to = :to, last_batch = :ids")
-            .condition_expression("next_seq = :read AND closed = :false AND window_from = :from")
-            .expression_attribute_values(":from", n(read.window_from));
+        let numbering = self.numbering(session_id, read, ids);
+        let update = if broadcast {
+            numbering
+                .update_expression("SET next_seq = :next, window_to = :to, last_batch = :ids, window_broadcast = :true")
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+        } else {
+            numbering.update_expression("SET next_seq = :next, window_to = :to, last_batch = :ids")
+        }
+        .condition_expression("next_seq = :read AND closed = :false AND window_from = :from")
+        .expression_attribute_values(":from", n(read.window_from));
         Ok(self.conditional_update(update).await?.is_none())
     }
 
-    /// P28: opens a window at `read.next_seq` holding `ids.len()` events, ending at `end_ms`;
-    /// false when the sequence moved or the current window is still open (and did not end
-    /// before `stale_before`, epoch ms: a window nobody closed is given up then).
+    /// P28: opens the window `w` at `read.next_seq` holding `ids.len()` events; false when the
+    /// sequence moved or the current window is still open (and not stale).
     pub async fn open_window(
         &self,
         session_id: &SessionId,
         read: &StreamState,
         ids: &[String],
-        end_ms: i64,
-        stale_before: i64,
+        w: &NewWindow,
     ) -> StoreResult<bool> {
+        // Frames to everyone skip the windows that were not posted to everyone: this window's
+        // start from the first window after the last one that was.
+        let plain_from = if !read.exists || read.window_broadcast {
+            read.next_seq
+        } else {
+            read.plain_from.max(1)
+        };
         let update = self
             .numbering(session_id, read, ids)
             .update_expression(
-                "SET next_seq = :next, window_from = :from, window_to = :to, window_end = :end, closed = :false, last_batch = :ids",
+                "SET next_seq = :next, window_from = :from, window_to = :to, window_end = :end, closed = :false, last_batch = :ids, window_broadcast = :broadcast, plain_from = :plain, window_ms = :ms, window_shards = :shards",
             )
+            .expression_attribute_values(":broadcast", AttributeValue::Bool(w.broadcast))
+            .expression_attribute_values(":plain", n(plain_from))
+            .expression_attribute_values(":ms", n(w.window_ms))
+            .expression_attribute_values(":shards", n(w.shards))
             .condition_expression(
                 "attribute_not_exists(pk) OR (next_seq = :read AND (closed = :true OR window_end < :stale))",
             )
-            .expression_attribute_values(":stale", n(stale_before))
+            .expression_attribute_values(":stale", n(w.stale_before))
             .expression_attribute_values(":from", n(read.next_seq))
-            .expression_attribute_values(":end", n(end_ms))
+            .expression_attribute_values(":end", n(w.end_ms))
             .expression_attribute_values(":true", AttributeValue::Bool(true));
         Ok(self.conditional_update(update).await?.is_none())
     }
@@ -223,9 +270,18 @@ impl Store {
             .send()
             .await;
         match out {
-            Ok(out) => Ok(WindowEnd::Closed {
-                to: number(&out.attributes.unwrap_or_default(), "window_to") as u64,
-            }),
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                Ok(WindowEnd::Closed {
+                    to: number(&item, "window_to") as u64,
+                    broadcast: item
+                        .get("window_broadcast")
+                        .and_then(|v| v.as_bool().ok())
+                        .copied()
+                        .unwrap_or(true),
+                    plain_from: (number(&item, "plain_from") as u64).min(from).max(1),
+                })
+            }
             Err(e) => match e.into_service_error() {
                 aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
                     let now = self.stream(session_id).await?;
