@@ -348,13 +348,20 @@ pub fn markdown(runs: &[Run], seconds: usize, took: Duration) -> String {
             ms(p99),
             verdict(p99.is_some_and(|d| d <= Duration::from_millis(100)))
         );
-        let flat = r.join.ratio();
+        // With fewer than 2,000 joins the first and last thousand overlap: nothing to compare.
+        let flat = r.join.ratio().filter(|_| r.join.count >= 2_000);
         let _ = writeln!(
             s,
-            "| {} joins: the last 1,000 no slower than the first 1,000 | last ÷ first = {} | {} |",
+            "| {} joins: the last 1,000 no slower than the first 1,000 | {} | {} |",
             r.clients,
-            flat.map_or("–".into(), |f| format!("{f:.2}")),
-            verdict(flat.is_some_and(|f| f <= 1.0))
+            flat.map_or("not measured (needs ≥ 2,000 joins)".into(), |f| format!(
+                "last ÷ first = {f:.2}"
+            )),
+            if flat.is_none() {
+                "–"
+            } else {
+                verdict(flat.is_some_and(|f| f <= 1.0))
+            }
         );
         let ten = r.phases.iter().find(|p| p.rate == 10);
         let last = ten.and_then(|p| percentile(&p.last_receive, 99.0));
