@@ -43,7 +43,7 @@ impl App {
         install_crypto_provider();
         Self {
             fx: Effects {
-                store: Store::new(db, config.table_name.clone()),
+                store: Store::new(super::calls::counted_dynamodb(&db), config.table_name.clone()),
                 sfu: Sfu::new(config.sfu.clone()),
                 push: Pusher::new(push_api),
                 queues: Queues::new(sqs, config.queues.clone()),

@@ -175,7 +175,7 @@ endpoints! {
     /// `GET /live/session/{session_id}`: session detail.
     GetSession = "get-session" {
         route: Route::get("/live/session/{session_id}"),
-        policy: Policy { dynamodb: &["GetItem", "BatchGetItem"], ..Policy::NOTHING },
+        policy: Policy { dynamodb: &["BatchGetItem"], ..Policy::NOTHING },
         run: |fx, caller: Option<User>, id: Path<SessionId>| sessions::detail(fx, caller, id.0),
         ok: 200 Json<sessions::SessionView>,
         example: Example::anyone().in_session(),

@@ -8,11 +8,13 @@
 //! - [`app`]: the per-process state; [`lambda`]: the Lambda runtime of the one artifact;
 //!   [`scheduled`]: the EventBridge events of its scheduled functions; [`queued`]: the SQS
 //!   events of its queue-fed functions;
-//!   [`iam`]: the AWS calls each function may make, enforced locally.
+//!   [`iam`]: the AWS calls each function may make, enforced locally; [`calls`]: the DynamoDB
+//!   calls each invocation made, in its log.
 //! - [`docs`] (feature `openapi`): the OpenAPI document, the README's API table and `events/`.
 
 pub mod answer;
 pub mod app;
+pub mod calls;
 #[cfg(feature = "openapi")]
 pub mod docs;
 pub mod endpoints;

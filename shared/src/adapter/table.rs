@@ -10,12 +10,14 @@
 //! request and the documentation the OpenAPI document, the README's API table and `events/` are
 //! generated from.
 
+use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use super::answer::{problem, Answer};
+use super::calls::{self, DYNAMODB_CALLS};
 use super::iam::{Serving, SERVING};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::effects::deadline::{instant_of_epoch_millis, DEADLINE};
@@ -214,13 +216,26 @@ where
         .lambda_context_ref()
         .map(|c| instant_of_epoch_millis(c.deadline))
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(30));
+    let started = Instant::now();
     let answer = async {
-        run(req).await.unwrap_or_else(|e| {
+        let answer = run(req).await.unwrap_or_else(|e| {
             if e.status().is_client_error() {
                 tracing::info!(endpoint = serving.name, status = e.status().as_u16(), error = %e, "request refused");
             }
             problem(&e)
-        })
+        });
+        // One line per invocation: what it answered, how long it took and what it cost.
+        let (dynamodb_calls, dynamodb_ops) = calls::served();
+        tracing::info!(
+            endpoint = serving.name,
+            status = answer.status().as_u16(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            dynamodb_calls,
+            dynamodb_ops,
+            "served"
+        );
+        answer
     };
-    SERVING.scope(serving, DEADLINE.scope(deadline, answer)).await
+    let counted = DYNAMODB_CALLS.scope(RefCell::default(), answer);
+    SERVING.scope(serving, DEADLINE.scope(deadline, counted)).await
 }

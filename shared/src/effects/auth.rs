@@ -46,7 +46,9 @@ pub struct Authenticator {
     config: JwtConfig,
     hs_key: Option<DecodingKey>,
     jwks: RwLock<JwksCache>,
-    http: reqwest::Client,
+    /// For fetching the JWKS; built at the first fetch (building a TLS client costs a cold start
+    /// milliseconds that HS256 functions never need).
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 #[derive(Default)]
@@ -63,16 +65,21 @@ impl Authenticator {
             JwtKeySource::Secret(s) => Some(DecodingKey::from_secret(s.as_bytes())),
             JwtKeySource::Jwks(_) => None,
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .expect("reqwest client with static settings");
         Self {
             config,
             hs_key,
             jwks: RwLock::new(JwksCache::default()),
-            http,
+            http: std::sync::OnceLock::new(),
         }
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("reqwest client with static settings")
+        })
     }
 
     /// Verifies an `Authorization` header value and returns the caller.
@@ -167,7 +174,7 @@ impl Authenticator {
             return Err("no JWKS URL configured".into());
         };
         let mut response = self
-            .http
+            .http()
             .get(url)
             .send()
             .await

@@ -49,7 +49,9 @@ pub mod source {
 
 pub struct Sfu {
     config: SfuConfig,
-    rooms: RoomClient,
+    /// RoomService's client, built at the first call: its TLS client costs a cold start
+    /// milliseconds that functions minting tokens or reading the table never need.
+    rooms: std::sync::OnceLock<RoomClient>,
     webhooks: WebhookReceiver,
 }
 
@@ -148,13 +150,19 @@ pub fn permission(role: Role, session_type: SessionType, allowed: Allowed) -> Pa
 
 impl Sfu {
     pub fn new(config: SfuConfig) -> Self {
-        let rooms = RoomClient::with_api_key(&config.url, &config.api_key, &config.api_secret).with_failover(false);
         let webhooks = WebhookReceiver::new(TokenVerifier::with_api_key(&config.api_key, &config.api_secret));
         Self {
             config,
-            rooms,
+            rooms: std::sync::OnceLock::new(),
             webhooks,
         }
+    }
+
+    fn rooms(&self) -> &RoomClient {
+        self.rooms.get_or_init(|| {
+            RoomClient::with_api_key(&self.config.url, &self.config.api_key, &self.config.api_secret)
+                .with_failover(false)
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -191,7 +199,7 @@ impl Sfu {
 
     /// Deletes the room, disconnecting everyone (a room that does not exist is deleted).
     pub async fn delete_room(&self, room: &str) -> SfuResult<()> {
-        match retried(|| self.rooms.delete_room(room)).await? {
+        match retried(|| self.rooms().delete_room(room)).await? {
             Applied::Done(()) => tracing::info!(room, "SFU room deleted"),
             Applied::NotConnected => tracing::debug!(room, "SFU room did not exist"),
         }
@@ -205,7 +213,7 @@ impl Sfu {
             permission: Some(permission(p.role, session_type, Allowed::of(p))),
             ..Default::default()
         };
-        retried(|| self.rooms.update_participant(room, p.user_id.as_str(), options.clone()))
+        retried(|| self.rooms().update_participant(room, p.user_id.as_str(), options.clone()))
             .await
             .map(|_| ())
     }
@@ -213,7 +221,7 @@ impl Sfu {
     /// Mutes (or unmutes) the participant's published tracks of one source (`MutePublishedTrack`).
     pub async fn mute_source(&self, room: &str, identity: &UserId, source: TrackSource, muted: bool) -> SfuResult<()> {
         let identity = identity.as_str();
-        let info = match retried(|| self.rooms.get_participant(room, identity)).await? {
+        let info = match retried(|| self.rooms().get_participant(room, identity)).await? {
             Applied::Done(info) => info,
             Applied::NotConnected => return Ok(()),
         };
@@ -222,7 +230,7 @@ impl Sfu {
             .iter()
             .filter(|t| t.source == source as i32 && t.muted != muted)
         {
-            retried(|| self.rooms.mute_published_track(room, identity, &track.sid, muted)).await?;
+            retried(|| self.rooms().mute_published_track(room, identity, &track.sid, muted)).await?;
         }
         Ok(())
     }
@@ -233,7 +241,7 @@ impl Sfu {
             revoke_token_ts: crate::domain::time::epoch_millis(),
         };
         retried(|| {
-            self.rooms
+            self.rooms()
                 .remove_participant_with_options(room, identity.as_str(), options.clone())
         })
         .await

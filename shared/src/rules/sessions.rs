@@ -529,21 +529,20 @@ impl SessionView {
 /// `GET /live/session/{session_id}`: the detail of a live or ended session, for anyone; with the
 /// blocked words for its host and present cohosts.
 pub async fn detail(fx: &Effects, caller: Option<User>, session_id: SessionId) -> ApiResult<SessionView> {
-    let session = access::existing_session(fx, &session_id).await?;
-    let moderates = match &caller {
-        None => false,
-        Some(user) if user.id == session.host_id => true,
-        Some(user) => fx
-            .store
-            .participant(&session_id, &user.id)
-            .await?
-            .is_some_and(|p| p.role == Role::Cohost && p.status.is_present()),
-    };
-    let mut view = SessionView::from(session);
+    let detail = fx
+        .store
+        .session_detail(&session_id, caller.as_ref().map(|u| &u.id))
+        .await?
+        .ok_or_else(|| ApiError::session_not_found(&session_id))?;
+    let moderates = caller.is_some_and(|user| user.id == detail.session.host_id)
+        || detail
+            .caller
+            .is_some_and(|p| p.role == Role::Cohost && p.status.is_present());
+    let mut view = SessionView::from(detail.session);
     if !moderates {
         view = view.public();
     }
-    view.reactions = Some(events::totals_json(&fx.store.reaction_totals(&session_id).await?));
+    view.reactions = Some(events::totals_json(&detail.reactions));
     Ok(view)
 }
 

@@ -128,8 +128,9 @@ impl Store {
 
     /// BatchGetItem of `keys` (any number: sent 100 at a time), retrying unprocessed keys with
     /// backoff; `what` names the read in the `Busy` error when they stay unprocessed. Items that
-    /// do not exist are simply not returned.
-    async fn batch_get_items(&self, keys: Vec<Item>, what: &str) -> StoreResult<Vec<Item>> {
+    /// do not exist are simply not returned. `consistent`: strongly consistent reads (twice the
+    /// read units), for what a caller must see right after changing it.
+    async fn batch_get_items(&self, keys: Vec<Item>, what: &str, consistent: bool) -> StoreResult<Vec<Item>> {
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
             let mut pending = chunk.to_vec();
@@ -137,6 +138,7 @@ impl Store {
             while !pending.is_empty() {
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(pending))
+                    .consistent_read(consistent)
                     .build()
                     .map_err(item::failed)?;
                 let out = self

@@ -95,17 +95,29 @@ impl Store {
 
     /// P15: a session's reaction totals, summed over its shards (one BatchGetItem).
     pub async fn reaction_totals(&self, session_id: &SessionId) -> StoreResult<HashMap<ReactionType, i64>> {
-        let keys = (0..REACTION_SHARDS)
-            .map(|shard| key_item(&keys::reaction_shard(session_id, shard)))
-            .collect();
-        let mut totals: HashMap<ReactionType, i64> = ReactionType::ALL.iter().map(|t| (*t, 0)).collect();
-        for item in self.batch_get_items(keys, "reaction totals").await? {
-            for t in ReactionType::ALL {
-                *totals.entry(t).or_default() += number(&item, t.as_str());
-            }
-        }
-        Ok(totals)
+        let items = self
+            .batch_get_items(reaction_shard_keys(session_id), "reaction totals", false)
+            .await?;
+        Ok(reaction_totals(&items))
     }
+}
+
+/// The keys of a session's reaction shards (P15).
+pub(super) fn reaction_shard_keys(session_id: &SessionId) -> Vec<Item> {
+    (0..REACTION_SHARDS)
+        .map(|shard| key_item(&keys::reaction_shard(session_id, shard)))
+        .collect()
+}
+
+/// Every reaction type's total over the shard `items` (the ones that exist).
+pub(super) fn reaction_totals<'a>(items: impl IntoIterator<Item = &'a Item>) -> HashMap<ReactionType, i64> {
+    let mut totals: HashMap<ReactionType, i64> = ReactionType::ALL.iter().map(|t| (*t, 0)).collect();
+    for item in items {
+        for t in ReactionType::ALL {
+            *totals.entry(t).or_default() += number(item, t.as_str());
+        }
+    }
+    totals
 }
 
 #[cfg(test)]

@@ -8,14 +8,53 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use super::cursor;
 use super::error::{Refusal, StoreResult};
 use super::item::{db_err, failed, from_item, key_item, n, s, text, to_item, Item};
+use super::reactions::{reaction_shard_keys, reaction_totals};
 use super::Store;
-use crate::domain::ids::SessionId;
+use crate::domain::ids::{SessionId, UserId};
 use crate::domain::keys::{self, Key};
 use crate::domain::page::{Listing, PageRequest};
 use crate::domain::time::Timestamp;
-use crate::domain::{Participant, Session, SessionStatus};
+use crate::domain::{Participant, ReactionType, Session, SessionStatus};
+
+/// What `GET /live/session/{id}` shows: the session, its reaction totals (P15) and, for a
+/// signed-in caller, their participant (whether they moderate).
+pub struct SessionDetail {
+    pub session: Session,
+    pub caller: Option<Participant>,
+    pub reactions: HashMap<ReactionType, i64>,
+}
 
 impl Store {
+    /// P1 with P15 (and P3 for a caller): a session's detail in one consistent BatchGetItem.
+    pub async fn session_detail(
+        &self,
+        session_id: &SessionId,
+        caller: Option<&UserId>,
+    ) -> StoreResult<Option<SessionDetail>> {
+        let session_key = keys::session(session_id);
+        let caller_key = caller.map(|user| keys::participant(session_id, user));
+        let mut wanted = reaction_shard_keys(session_id);
+        wanted.extend([&session_key].into_iter().chain(&caller_key).map(key_item));
+        let items = self.batch_get_items(wanted, "session detail", true).await?;
+        let is =
+            |item: &Item, key: &Key| text(item, keys::PK) == Some(&key.pk) && text(item, keys::SK) == Some(&key.sk);
+        let (mut session, mut participant, mut shards) = (None, None, Vec::new());
+        for item in items {
+            if is(&item, &session_key) {
+                session = Some(from_item::<Session>(item)?);
+            } else if caller_key.as_ref().is_some_and(|k| is(&item, k)) {
+                participant = Some(from_item::<Participant>(item)?);
+            } else {
+                shards.push(item);
+            }
+        }
+        Ok(session.map(|session| SessionDetail {
+            session,
+            caller: participant,
+            reactions: reaction_totals(&shards),
+        }))
+    }
+
     /// P1: a session by id.
     pub async fn session(&self, session_id: &SessionId) -> StoreResult<Option<Session>> {
         self.get(keys::session(session_id)).await
@@ -160,7 +199,7 @@ impl Store {
             })
             .collect();
         Ok(self
-            .batch_get_items(keys, "batch get")
+            .batch_get_items(keys, "batch get", false)
             .await?
             .into_iter()
             .filter_map(|item| Some((text(&item, keys::PK)?.to_string(), item)))
