@@ -6,10 +6,15 @@
 //! (store the message, query the session's connections, post to each) driven against the same
 //! clients. It writes `BENCHMARKS.md`.
 //!
-//! Settings (environment): `BENCH_CLIENTS` (default `1000,5000`), `BENCH_RATES` (messages per
-//! second, default `1,10,50`), `BENCH_SECONDS` (per rate, default 10), `BENCH_OUT` (default
-//! `BENCHMARKS.md`).
+//! First, the function figures (`functions.rs`): every function's cold and warm start under
+//! `aws-lambda-rie` beside an empty and a minimal DynamoDB function, sizes, memory and DynamoDB
+//! calls per invocation.
+//!
+//! Settings (environment): `BENCH_CLIENTS` (default `1000,5000`; empty: none), `BENCH_RATES`
+//! (messages per second, default `1,10,50`), `BENCH_SECONDS` (per rate, default 10),
+//! `BENCH_FUNCTIONS` (`0`: skip the function figures), `BENCH_OUT` (default `BENCHMARKS.md`).
 
+mod functions;
 mod report;
 mod stats;
 
@@ -288,6 +293,16 @@ async fn main() {
     let seconds = list("BENCH_SECONDS", "10").first().copied().unwrap_or(10);
     let out = std::env::var("BENCH_OUT").unwrap_or_else(|_| "BENCHMARKS.md".into());
     let began = Instant::now();
+    let figures = match std::env::var("BENCH_FUNCTIONS").as_deref() {
+        Ok("0") => None,
+        _ => Some(functions::measure().await),
+    };
+    let write = |runs: &[Run]| {
+        let text = report::markdown(runs, figures.as_ref(), seconds, began.elapsed());
+        std::fs::write(&out, text).expect("BENCHMARKS.md written");
+        eprintln!("bench: wrote {out} in {:.0}s", began.elapsed().as_secs_f64());
+    };
+    write(&[]);
     let mut runs = Vec::new();
     for &n in &clients {
         eprintln!("bench: {n} clients");
@@ -321,8 +336,6 @@ async fn main() {
         });
         drop(env);
         // Written after each audience: a long run keeps what it measured so far.
-        let text = report::markdown(&runs, seconds, began.elapsed());
-        std::fs::write(&out, text).expect("BENCHMARKS.md written");
-        eprintln!("bench: wrote {out} in {:.0}s", began.elapsed().as_secs_f64());
+        write(&runs);
     }
 }

@@ -213,7 +213,7 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
-pub fn markdown(runs: &[Run], seconds: usize, took: Duration) -> String {
+pub fn markdown(runs: &[Run], functions: Option<&crate::functions::Report>, seconds: usize, took: Duration) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Benchmarks\n");
     let _ = writeln!(
@@ -240,6 +240,9 @@ pub fn markdown(runs: &[Run], seconds: usize, took: Duration) -> String {
         BASELINE_MESSAGES = crate::BASELINE_MESSAGES
     );
 
+    if let Some(f) = functions {
+        f.markdown(&mut s);
+    }
     let _ = writeln!(
         s,
         "## Bringing the audience in (join + socket per viewer, {} at a time)\n",
@@ -401,6 +404,14 @@ pub fn markdown(runs: &[Run], seconds: usize, took: Duration) -> String {
         "| ≤ 4 frames per viewer per second at any chat rate | {fps:.2} (worst phase) | {} |",
         verdict(fps <= 4.0)
     );
+    if let Some(f) = functions {
+        let (get, worst) = f.cold_ratios();
+        let _ = writeln!(
+            s,
+            "| cold start ≤ 1.3 × the minimal function making the same DynamoDB call | get-session {get:.2}×; worst function {worst:.2}× | {} |",
+            verdict(get <= 1.3)
+        );
+    }
     if let Some(p) = at(5000).and_then(|r| r.phases.iter().find(|p| p.rate == 10)) {
         let frames = p.frames_per_viewer_second() * 3_600.0 * 1_000.0 / 1e6 * DOLLARS_PER_MILLION_FRAMES;
         let total = frames + OTHER_DOLLARS_PER_1000_VIEWER_HOURS;

@@ -4,6 +4,7 @@
 //! [`LiveKit`] is a real livekit-server and [`media::MediaClient`] a real LiveKit client.
 
 pub mod media;
+pub mod rie;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;

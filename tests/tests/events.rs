@@ -8,71 +8,21 @@
 //! The events name one session and its people (see `shared/src/adapter/docs/examples.rs`); the
 //! table is seeded with them first, against moto and a real livekit-server with the local dev keys.
 
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use e2e::{free_port, repo_root, sid, test_config, uid, LiveKit, Moto};
+use e2e::rie::{
+    event, function_env, seed, sibling_binary, Function, Log, ARTIFACT, CONNECTION, DEV_JWT_SECRET, DEV_LIVEKIT,
+    I_HANK, R_BOB, R_FRANK, SESSION,
+};
+use e2e::{repo_root, sid, test_config, uid, LiveKit, Moto};
 use serde_json::{json, Value};
 use shared::adapter::endpoints::Endpoint;
 use shared::adapter::table::Route;
-use shared::domain::ids::RequestId;
 use shared::domain::page::PageRequest;
-use shared::domain::time::Timestamp;
-use shared::domain::{GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, User};
-use shared::rules::sessions::StartRequest;
-use tokio::process::Command;
-
-const SESSION: &str = "5b0c2f9e-8d1a-4c3b-9f7e-2a6d4e8b1c30";
-const R_BOB: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2b";
-const R_FRANK: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2c";
-const I_HANK: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2d";
-const CONNECTION: &str = "Xk3Lq0AbIAMCJpQ=";
-/// The local dev secrets the event files are signed with (`make dev`'s defaults).
-const DEV_JWT_SECRET: &str = "dev-secret-change-me";
-const DEV_LIVEKIT: (&str, &str) = ("devkey", "secret");
-/// The one artifact's binary (`functions/`, `[[bin]]`).
-const ARTIFACT: &str = "trendke-live";
-
-/// The emulator from the SAM CLI package in the project's .venv (installed by `make test`).
-fn rie() -> PathBuf {
-    let lib = repo_root().join(".venv/lib");
-    std::fs::read_dir(&lib)
-        .ok()
-        .into_iter()
-        .flatten()
-        .map(|d| {
-            d.unwrap()
-                .path()
-                .join("site-packages/samcli/local/rapid/aws-lambda-rie-x86_64")
-        })
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("aws-lambda-rie not found under {}: run `make test`", lib.display()))
-}
-
-/// The artifact `make test` builds (`cargo build -p functions`), beside this test's own binary.
-fn bootstrap() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join(ARTIFACT);
-    assert!(
-        bin.exists(),
-        "{} missing: `make test` builds the artifact first (cargo build -p functions)",
-        bin.display()
-    );
-    bin
-}
 
 /// Runs the artifact as function `name` (its `Handler`) under the emulator and invokes it once
 /// with `event`; returns the function's result (for HTTP and WebSocket events: `statusCode`,
 /// `headers`, `body`).
 async fn invoke(name: &str, event: &Value, env: &[(&str, String)]) -> Value {
-    let quiet = Log {
-        stdout: Stdio::null(),
-        stderr: Stdio::null(),
-    };
-    let (status, result) = invoke_logged(name, event, env, quiet).await;
+    let (status, result) = invoke_logged(name, event, env, Log::quiet()).await;
     assert_eq!(status, 200, "{name}: the invocation itself failed: {result}");
     result
 }
@@ -81,64 +31,18 @@ async fn invoke(name: &str, event: &Value, env: &[(&str, String)]) -> Value {
 /// (their logs), however the invocation went.
 async fn invoke_logging(name: &str, event: &Value, env: &[(&str, String)]) -> (u16, String) {
     let log = std::env::temp_dir().join(format!("rie-{}.log", uuid::Uuid::new_v4()));
-    let file = std::fs::File::create(&log).unwrap();
-    let to_file = Log {
-        stdout: Stdio::from(file.try_clone().unwrap()),
-        stderr: Stdio::from(file),
-    };
-    let (status, _) = invoke_logged(name, event, env, to_file).await;
+    let (status, _) = invoke_logged(name, event, env, Log::to_file(&log)).await;
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_file(&log);
     (status, text)
 }
 
-/// Where the emulator's (and the function's) output goes.
-struct Log {
-    stdout: Stdio,
-    stderr: Stdio,
-}
-
 /// The emulator's status, and the function's result (or the emulator's error).
 async fn invoke_logged(name: &str, event: &Value, env: &[(&str, String)], log: Log) -> (u16, Value) {
-    let (port, api_port) = (free_port(), free_port());
-    let mut cmd = Command::new(rie());
-    cmd.arg("--runtime-interface-emulator-address")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--runtime-api-address")
-        .arg(format!("127.0.0.1:{api_port}"))
-        .arg(bootstrap())
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("AWS_LAMBDA_FUNCTION_NAME", name)
-        .env("_HANDLER", name)
-        .stdout(log.stdout)
-        .stderr(log.stderr)
-        .kill_on_drop(true);
-    let mut emulator = cmd.spawn().expect("start aws-lambda-rie");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{name}: the emulator did not listen");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let url = format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations");
-    let resp = reqwest::Client::new().post(url).json(event).send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let result = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    // Stopped before its log is read, so that everything it wrote is in it.
-    let _ = emulator.kill().await;
+    let function = Function::start(&sibling_binary(ARTIFACT), name, env, log).await;
+    let (status, result, _) = function.invoke(event).await;
+    function.stop().await;
     (status, result)
-}
-
-fn event(name: &str) -> Value {
-    let path = repo_root().join(format!("events/{name}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (UPDATE_DOCS=1 cargo test -p e2e --test drift writes it)",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).unwrap()
 }
 
 fn body(result: &Value) -> Value {
@@ -147,55 +51,6 @@ fn body(result: &Value) -> Value {
         .filter(|b| !b.is_empty())
         .map(|b| serde_json::from_str(b).unwrap())
         .unwrap_or(Value::Null)
-}
-
-fn request(id: &str, user: &str, origin: RequestOrigin) -> GuestRequest {
-    GuestRequest {
-        id: RequestId::parse(id).unwrap(),
-        session_id: sid(SESSION),
-        user_id: uid(user),
-        username: user.into(),
-        avatar_url: None,
-        request_type: RequestType::Guest,
-        origin,
-        status: RequestStatus::Pending,
-        message: None,
-        invited_by: (origin == RequestOrigin::Invitation).then(|| uid("alice")),
-        expires_at: None,
-        created_at: Timestamp::now(),
-        responded_at: None,
-        responded_by: None,
-    }
-}
-
-/// The state the events expect: alice's live session, six viewers, bob's and frank's pending
-/// requests, and an invitation for hank.
-fn user(id: &str) -> User {
-    User {
-        id: uid(id),
-        username: id.into(),
-        avatar_url: None,
-    }
-}
-
-async fn seed(app: &shared::adapter::app::App) {
-    let start: StartRequest = serde_json::from_value(json!({"title": "Alice live"})).unwrap();
-    let now = Timestamp::now();
-    let (session, host) = shared::rules::sessions::opening(sid(SESSION), &user("alice"), &start, now).unwrap();
-    let store = &app.fx.store;
-    store.create_session(&session, &host).await.unwrap();
-    for viewer in ["bob", "dan", "erin", "frank", "gina", "hank"] {
-        let p = Participant::entering(sid(SESSION), &user(viewer), Role::Viewer, now);
-        store.join(&p).await.unwrap();
-    }
-    for r in [
-        request(R_BOB, "bob", RequestOrigin::Request),
-        request(R_FRANK, "frank", RequestOrigin::Request),
-        request(I_HANK, "hank", RequestOrigin::Invitation),
-    ] {
-        let by_viewer = r.origin == RequestOrigin::Request;
-        store.create_guest_request(&r, by_viewer).await.unwrap();
-    }
 }
 
 #[tokio::test]
@@ -209,18 +64,7 @@ async fn every_event_file_runs_through_its_bootstrap() {
     seed(&app).await;
     let store = &app.fx.store;
 
-    let env = [
-        ("TABLE_NAME", "trendke-live".to_string()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint.clone()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "local".into()),
-        ("AWS_SECRET_ACCESS_KEY", "local".into()),
-        ("JWT_SECRET", DEV_JWT_SECRET.into()),
-        ("LIVEKIT_URL", sfu.url.clone()),
-        ("LIVEKIT_API_KEY", DEV_LIVEKIT.0.into()),
-        ("LIVEKIT_API_SECRET", DEV_LIVEKIT.1.into()),
-        ("RUST_LOG", "warn".into()),
-    ];
+    let env = function_env(&moto, &sfu, "WARN");
     // Event file → expected status, and what its body must show. Each event builds on the state
     // the ones before it left, in the table's order, but the session ends last. An endpoint
     // without a check here is held to its table's success status.

@@ -1,0 +1,405 @@
+//! Function figures: every function of the one artifact under `aws-lambda-rie` as Lambda runs it
+//! (a fresh execution environment per cold start), invoked with its file in `events/` against the
+//! fixture those files are written for (moto, a livekit-server with the dev keys); beside two
+//! functions built the same way in the same run (`bench/src/bin/`): an empty `lambda_runtime`
+//! function, and a minimal one that makes the same first DynamoDB call with `aws-sdk-dynamodb`.
+//! Also each bootstrap's zipped size, each function's peak memory, and its DynamoDB calls per
+//! invocation as the SDK interceptor counted them (`served` log lines), beside the minimum each
+//! endpoint needs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use e2e::rie::{event, function_env, seed, sibling_binary, Function, Log, ARTIFACT, DEV_LIVEKIT, SESSION};
+use e2e::{repo_root, sid, test_config, venv_python, LiveKit, Moto};
+use serde_json::Value;
+use shared::adapter::endpoints::Endpoint;
+use shared::domain::keys;
+
+use crate::stats::percentile;
+
+/// Rounds: fresh execution environments per function (cold starts); warm invocations in each.
+pub const ENVIRONMENTS: usize = 7;
+pub const WARM: usize = 5;
+
+pub const EMPTY: &str = "empty_function";
+pub const MINIMAL: &str = "minimal_dynamodb_function";
+
+/// What one function measured.
+pub struct Figures {
+    pub name: String,
+    /// Median and worst of the cold invocations (process start → first response).
+    pub cold: (Duration, Duration),
+    /// Median of the warm invocations.
+    pub warm: Duration,
+    /// The first cold invocation's status, and the other invocations' when they differ (the
+    /// event replayed on the state the first left: a second start is refused, …).
+    pub statuses: Vec<u16>,
+    /// Peak resident memory of the bootstrap, KiB (largest over the environments).
+    pub peak_kib: Option<u64>,
+    /// DynamoDB calls of the first invocation, and of a warm one on the state it left.
+    pub calls: Option<(u32, u32)>,
+    /// The first invocation's calls, in order.
+    pub ops: String,
+}
+
+pub struct Report {
+    pub functions: Vec<Figures>,
+    pub empty: Figures,
+    pub minimal: Figures,
+    /// (binary, bytes, zipped bytes)
+    pub sizes: Vec<(&'static str, u64, u64)>,
+}
+
+/// The fewest DynamoDB calls each endpoint needs for the event it is measured with, and why: what
+/// it must read and write that no single call could do for it. Calls beyond these are our cost.
+pub const MINIMUM: &[(&str, u32, &str)] = &[
+    ("start-session", 1, "one transaction: the session, its host and the host's one-live lock"),
+    ("join-session", 2, "the session (live? banned? which role?), then one transaction: the participant and the viewer counter under the cap"),
+    ("leave-session", 2, "the participant (its role says which counter falls), then one transaction: presence and counter"),
+    ("end-session", 2, "the session (host? live?), then its status, counters and the lock in one transaction; the participants' sweep is extra by design"),
+    ("list-active", 1, "one Query of the live index"),
+    ("get-session", 1, "one GetItem of the session"),
+    ("list-participants", 1, "one Query of the session's participants"),
+    ("send-message", 2, "the sender's participant (present, not barred) and the session's settings in one BatchGet-or-transact, then the message with its rate window in one transaction"),
+    ("list-messages", 1, "one Query of the session's messages (the session's existence rides on the same partition)"),
+    ("react", 2, "the reactor's participant, then the count and the rate window in one transaction"),
+    ("request-guest", 2, "the session and the requester, then the request with its one-pending lock in one transaction"),
+    ("cancel-guest-request", 1, "one conditional update of the request (pending and the caller's)"),
+    ("respond-guest-request", 3, "the responder (host/cohost), the request, then request + role + guest counter under the cap in one transaction"),
+    ("list-guest-requests", 2, "the caller's role, then one Query of the pending requests"),
+    ("invite-guest", 3, "the inviter's role, the invitee's presence, then the invitation with its lock in one transaction"),
+    ("respond-invite", 2, "the invitation, then invitation + role + counter in one transaction"),
+    ("manage-participant", 3, "the actor's and the target's participants, then the change with its audit entry in one transaction"),
+    ("audit-trail", 2, "the caller's role, then one Query of the audit entries"),
+    ("livekit-webhook", 2, "the webhook's dedup record with the presence change in one transaction, after reading the participant"),
+    ("fallback", 0, "no route: nothing to read"),
+    ("ws-connect", 2, "the caller's participant (present? banned?), then the connection with its socket index in one transaction"),
+    ("ws-default", 3, "the connection (who is this socket?), the sender's participant, then the message and its rate window in one transaction"),
+    ("ws-disconnect", 1, "one delete of the connection (its socket index in the same transaction)"),
+    ("list-events", 2, "the caller's participant, then one Query of the events after the sequence"),
+    ("sequence-events", 3, "the session's stream head, the numbered events in one batch, the head moved on a condition"),
+    ("fan-out", 2, "the shard's connections (one index Query) and the window's events (one Query); posts are not DynamoDB calls"),
+    ("end-abandoned", 1, "one Query of the live index; each session it ends is one more transaction"),
+];
+
+/// The artifact's functions, the end of the session last (the events build on each other).
+fn order() -> Vec<Endpoint> {
+    let mut order: Vec<Endpoint> = Endpoint::ALL.to_vec();
+    order.sort_by_key(|e| *e == Endpoint::EndSession);
+    order
+}
+
+/// Runs every function, then the two baselines, once per round (interleaved, so that the
+/// machine's drift touches them alike), each in a fresh environment: one cold invocation, then
+/// `WARM` warm ones. Every round starts from the freshly seeded fixture, so each cold invocation
+/// takes the event's real path.
+pub async fn measure() -> Report {
+    let moto = Moto::start().await;
+    let sfu = LiveKit::start_with_keys(None, DEV_LIVEKIT.0, DEV_LIVEKIT.1).await;
+    let db = moto.client().await;
+    let template = local_gateway::Template::load(&repo_root().join("template.yaml")).expect("template.yaml");
+    let app = shared::adapter::app::App::new(test_config(TABLE, &sfu.url), db.clone(), None, None);
+    // INFO: the artifact's `served` line per invocation carries its DynamoDB calls.
+    let env = function_env(&moto, &sfu, "INFO");
+    // The baselines answer any event; the session's key is the minimal one's one read.
+    let key = keys::session(&sid(SESSION));
+    let mut base = env.clone();
+    base.extend([("KEY_PK", key.pk), ("KEY_SK", key.sk)]);
+
+    let artifact = sibling_binary(ARTIFACT);
+    let get = event(Endpoint::GetSession.name());
+    let (mut functions, mut empty, mut minimal) = (Vec::new(), Runs::default(), Runs::default());
+    for round in 0..ENVIRONMENTS {
+        eprintln!("bench: functions, round {} of {ENVIRONMENTS}", round + 1);
+        let _ = db.delete_table().table_name(TABLE).send().await;
+        template.table.ensure(&db, TABLE).await.expect("table");
+        seed(&app).await;
+        for (i, e) in order().into_iter().enumerate() {
+            if functions.len() <= i {
+                functions.push(Runs::named(e.name()));
+            }
+            functions[i].run(&artifact, &event(e.name()), &env).await;
+        }
+        empty.run(&sibling_binary(EMPTY), &get, &base).await;
+        minimal.run(&sibling_binary(MINIMAL), &get, &base).await;
+    }
+    let sizes = [ARTIFACT, EMPTY, MINIMAL]
+        .into_iter()
+        .map(|b| {
+            let path = sibling_binary(b);
+            let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            (b, bytes, zipped(&path))
+        })
+        .collect();
+    Report {
+        functions: functions.into_iter().map(Runs::figures).collect(),
+        empty: empty.named_as(EMPTY).figures(),
+        minimal: minimal.named_as(MINIMAL).figures(),
+        sizes,
+    }
+}
+
+const TABLE: &str = "trendke-live";
+
+/// What one function's environments measured so far.
+#[derive(Default)]
+struct Runs {
+    name: String,
+    colds: Vec<Duration>,
+    warms: Vec<Duration>,
+    statuses: Vec<u16>,
+    peak: Option<u64>,
+    calls: Option<(u32, u32)>,
+    ops: String,
+}
+
+impl Runs {
+    fn named(name: &str) -> Runs {
+        Runs {
+            name: name.into(),
+            ..Runs::default()
+        }
+    }
+
+    fn named_as(self, name: &str) -> Runs {
+        Runs {
+            name: name.into(),
+            ..self
+        }
+    }
+
+    /// One fresh environment: a cold invocation, then `WARM` warm ones.
+    async fn run(&mut self, bootstrap: &Path, event: &Value, env: &[(&str, String)]) {
+        let name = bootstrap.file_name().unwrap_or_default().to_string_lossy();
+        let handler = if self.name.is_empty() {
+            name.as_ref()
+        } else {
+            self.name.as_str()
+        };
+        let log = std::env::temp_dir().join(format!("bench-rie-{}.log", uuid::Uuid::new_v4()));
+        let function = Function::start(bootstrap, handler, env, Log::to_file(&log)).await;
+        let (emulated, result, cold) = function.invoke(event).await;
+        assert_eq!(emulated, 200, "{handler}: the invocation failed: {result}");
+        self.colds.push(cold);
+        self.statuses.push(status_of(&result));
+        for _ in 0..WARM {
+            let (_, result, warm) = function.invoke(event).await;
+            self.warms.push(warm);
+            self.statuses.push(status_of(&result));
+        }
+        self.peak = self.peak.max(function.peak_memory_kib());
+        function.stop().await;
+        let served = served_calls(&std::fs::read_to_string(&log).unwrap_or_default());
+        let _ = std::fs::remove_file(&log);
+        if self.calls.is_none() {
+            self.calls = served.first().zip(served.get(1)).map(|(a, b)| (a.0, b.0));
+            self.ops = served.first().map(|s| s.1.clone()).unwrap_or_default();
+        }
+    }
+
+    fn figures(mut self) -> Figures {
+        // The order they first appeared in: the real path's first, then the replays'.
+        let mut seen = Vec::new();
+        self.statuses.retain(|s| {
+            let new = !seen.contains(s);
+            seen.push(*s);
+            new
+        });
+        Figures {
+            name: self.name,
+            cold: (
+                percentile(&self.colds, 50.0).unwrap_or_default(),
+                percentile(&self.colds, 100.0).unwrap_or_default(),
+            ),
+            warm: percentile(&self.warms, 50.0).unwrap_or_default(),
+            statuses: self.statuses,
+            peak_kib: self.peak,
+            calls: self.calls,
+            ops: self.ops,
+        }
+    }
+}
+
+/// An HTTP or WebSocket result's `statusCode`; 200 for the other events' answers.
+fn status_of(result: &Value) -> u16 {
+    result["statusCode"].as_u64().map_or(200, |s| s as u16)
+}
+
+/// The `dynamodb_calls` and `dynamodb_ops` of each `served` line of a function's JSON log, in
+/// order.
+fn served_calls(log: &str) -> Vec<(u32, String)> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| {
+            let fields = if v["fields"].is_object() { &v["fields"] } else { &v };
+            let calls = (fields["message"] == "served").then(|| fields["dynamodb_calls"].as_u64())??;
+            Some((
+                calls as u32,
+                fields["dynamodb_ops"].as_str().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// `GetItem,GetItem,TransactWriteItems` as `GetItem ×2, TransactWriteItems`.
+fn compact(ops: &str) -> String {
+    let mut runs: Vec<(&str, usize)> = Vec::new();
+    for op in ops.split(',').filter(|o| !o.is_empty()) {
+        match runs.last_mut() {
+            Some((last, n)) if *last == op => *n += 1,
+            _ => runs.push((op, 1)),
+        }
+    }
+    let runs: Vec<String> = runs
+        .into_iter()
+        .map(|(op, n)| if n > 1 { format!("{op} ×{n}") } else { op.to_string() })
+        .collect();
+    runs.join(", ")
+}
+
+/// The bootstrap's size as Lambda receives it: alone in a deflated zip, named `bootstrap`.
+fn zipped(path: &Path) -> u64 {
+    let out: PathBuf = std::env::temp_dir().join(format!("bench-{}.zip", uuid::Uuid::new_v4()));
+    let script = "import sys, zipfile\n\
+                  with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z: z.write(sys.argv[1], 'bootstrap')";
+    let ok = std::process::Command::new(venv_python())
+        .args(["-c", script])
+        .arg(path)
+        .arg(&out)
+        .status()
+        .is_ok_and(|s| s.success());
+    let size = if ok {
+        std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0)
+    } else {
+        0
+    };
+    let _ = std::fs::remove_file(&out);
+    size
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1e3)
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("–".into(), |k| format!("{:.1}", k as f64 / 1024.0))
+}
+
+impl Report {
+    /// Cold start ÷ the minimal DynamoDB function's, for the endpoint whose first call is the
+    /// minimal function's (`get-session`), and the worst over every function that reads the table.
+    pub fn cold_ratios(&self) -> (f64, f64) {
+        let base = self.minimal.cold.0.as_secs_f64().max(1e-9);
+        let of = |f: &Figures| f.cold.0.as_secs_f64() / base;
+        let get = self
+            .functions
+            .iter()
+            .find(|f| f.name == Endpoint::GetSession.name())
+            .map_or(f64::NAN, of);
+        let worst = self
+            .functions
+            .iter()
+            .filter(|f| f.calls.is_some_and(|c| c.0 > 0))
+            .map(of)
+            .fold(0.0, f64::max);
+        (get, worst)
+    }
+
+    pub fn markdown(&self, s: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(
+            s,
+            "## Functions (`aws-lambda-rie`, release build of this commit)
+"
+        );
+        let _ = writeln!(
+            s,
+            "Each function is the one artifact (`trendke-live`) with its `Handler`, run under the runtime \
+             interface emulator the SAM CLI ships. {ENVIRONMENTS} rounds, each from the freshly seeded fixture \
+             (moto and a livekit-server on loopback), run every function with its file in `events/` and then \
+             the baselines, each in a fresh execution environment: cold = the first invocation (the \
+             emulator starts the bootstrap then: process start → Runtime API → first response), warm = \
+             {WARM} more in the same environment, which replay the event on the state the first left (a \
+             second `start-session` is refused: the statuses after the first are listed). The baselines, \
+             built the same way in the same run: an empty `lambda_runtime` function, and a minimal one \
+             that loads the SDK's configuration and makes one `GetItem` (the session read that \
+             `get-session` needs). DynamoDB calls are counted per invocation by an SDK interceptor \
+             (`shared/src/adapter/calls.rs`) and read from each invocation's `served` log \
+             line; the minimum is what the endpoint cannot do with fewer (`bench/src/functions.rs`).\n"
+        );
+        let _ = writeln!(
+            s,
+            "| function | cold p50 / max ms | warm p50 ms | cold ÷ minimal | peak MiB | statuses | DynamoDB calls (first; replay) | the first's calls | minimum | why the minimum |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
+        let base = self.minimal.cold.0.as_secs_f64().max(1e-9);
+        for f in self.functions.iter().chain([&self.empty, &self.minimal]) {
+            let minimum = MINIMUM.iter().find(|m| m.0 == f.name);
+            let statuses: Vec<String> = f.statuses.iter().map(u16::to_string).collect();
+            let _ = writeln!(
+                s,
+                "| {} | {} / {} | {} | {:.2} | {} | {} | {} | {} | {} | {} |",
+                f.name,
+                ms(f.cold.0),
+                ms(f.cold.1),
+                ms(f.warm),
+                f.cold.0.as_secs_f64() / base,
+                mib(f.peak_kib),
+                statuses.join(", "),
+                f.calls.map_or("–".into(), |(a, b)| format!("{a}; {b}")),
+                compact(&f.ops),
+                minimum.map_or("–".into(), |m| m.1.to_string()),
+                minimum.map_or("", |m| m.2),
+            );
+        }
+        let _ = writeln!(s, "\n| bootstrap | size | zipped (deflate, as Lambda receives it) |");
+        let _ = writeln!(s, "|---|---|---|");
+        for (name, bytes, zipped) in &self.sizes {
+            let _ = writeln!(
+                s,
+                "| {name} | {:.1} MiB | {:.1} MiB |",
+                *bytes as f64 / 1048576.0,
+                *zipped as f64 / 1048576.0
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nThe deployed build is `cargo lambda` for arm64 (`template.yaml`); sizes here are this machine's \
+             x86_64 release build with the workspace's release profile.\n"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_has_its_minimum_and_every_minimum_an_endpoint() {
+        for e in Endpoint::ALL {
+            assert!(MINIMUM.iter().any(|m| m.0 == e.name()), "no minimum for {}", e.name());
+        }
+        for m in MINIMUM {
+            assert!(
+                Endpoint::from_name(m.0).is_some(),
+                "a minimum for {}, which no endpoint is",
+                m.0
+            );
+        }
+    }
+
+    #[test]
+    fn served_lines_are_read_from_lambda_json_logs() {
+        let log = r#"{"level":"INFO","fields":{"message":"served","endpoint":"get-session","status":200,"dynamodb_calls":3}}
+not json
+{"level":"INFO","fields":{"message":"session started"}}
+{"level":"INFO","fields":{"message":"served","dynamodb_calls":0}}"#;
+        let calls: Vec<u32> = served_calls(log).into_iter().map(|c| c.0).collect();
+        assert_eq!(calls, vec![3, 0]);
+        assert_eq!(
+            compact("GetItem,GetItem,TransactWriteItems,GetItem"),
+            "GetItem ×2, TransactWriteItems, GetItem"
+        );
+    }
+}
