@@ -108,14 +108,19 @@ _querying = None  # None: not in a Query; else what it asked: _TableQuery or _In
 
 
 class _TableQuery:
-    def __init__(self, hash_key):
+    def __init__(self, hash_key, range_comparison, range_objs):
         self.hash_key = hash_key
+        self.in_range = _raw_range(range_comparison, range_objs)
 
     def items(self, table):
         partition = table.items.get(self.hash_key)
         if partition is None:
             return []
-        return list(partition.values()) if table.range_key_attr else [partition]
+        if not table.range_key_attr:
+            return [partition]
+        if self.in_range is None:
+            return list(partition.values())
+        return [item for item in partition.values() if self.in_range(item.range_key)]
 
 
 class _IndexQuery:
@@ -182,7 +187,7 @@ def _query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_
     if index_name:
         _querying = _IndexQuery(index_name, hash_key, range_comparison, range_objs)
     else:
-        _querying = _TableQuery(hash_key)
+        _querying = _TableQuery(hash_key, range_comparison, range_objs)
     try:
         return _original_query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
                                scan_index_forward, projection_expressions, index_name, *args, **kwargs)
