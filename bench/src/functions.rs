@@ -55,32 +55,32 @@ pub struct Report {
 /// it must read and write that no single call could do for it. Calls beyond these are our cost.
 pub const MINIMUM: &[(&str, u32, &str)] = &[
     ("start-session", 1, "one transaction: the session, its host and the host's one-live lock"),
-    ("join-session", 2, "the session (live? banned? which role?), then one transaction: the participant and the viewer counter under the cap"),
-    ("leave-session", 2, "the participant (its role says which counter falls), then one transaction: presence and counter"),
-    ("end-session", 2, "the session (host? live?), then its status, counters and the lock in one transaction; the participants' sweep is extra by design"),
-    ("list-active", 1, "one Query of the live index"),
-    ("get-session", 1, "one GetItem of the session"),
-    ("list-participants", 1, "one Query of the session's participants"),
-    ("send-message", 2, "the sender's participant (present, not barred) and the session's settings in one BatchGet-or-transact, then the message with its rate window in one transaction"),
-    ("list-messages", 1, "one Query of the session's messages (the session's existence rides on the same partition)"),
-    ("react", 2, "the reactor's participant, then the count and the rate window in one transaction"),
-    ("request-guest", 2, "the session and the requester, then the request with its one-pending lock in one transaction"),
-    ("cancel-guest-request", 1, "one conditional update of the request (pending and the caller's)"),
-    ("respond-guest-request", 3, "the responder (host/cohost), the request, then request + role + guest counter under the cap in one transaction"),
+    ("join-session", 2, "the session (what the answer shows), then one transaction: the participant, the viewer counter under the cap and the presence rate window (liveness and bans are its conditions)"),
+    ("leave-session", 2, "the participant (its role says which counter falls), then one transaction: presence, counter, rate window; the `left` system message and the coalesced `viewer_count` push are extra by design"),
+    ("list-active", 1, "one Query of the live index, were the listing's fields projected on it; the index keeps keys only (small index writes), hence a BatchGetItem of the page"),
+    ("get-session", 1, "one BatchGetItem: the session, its reaction shards and the caller"),
+    ("list-participants", 2, "the session and the caller in one BatchGetItem (404, barred), then one Query"),
+    ("send-message", 2, "the session and the sender in one BatchGetItem (chat on, slow mode, blocked words; present, not barred), then one transaction: the message and the rate window"),
+    ("list-messages", 2, "the session and the caller in one BatchGetItem, then one Query"),
+    ("list-events", 2, "the session and the caller in one BatchGetItem, then one Query of the events after the sequence"),
+    ("react", 2, "the rate window's update on the participant (presence is its condition), the `ADD` on a shard; the coalesced totals push (claim the window, read the totals) is extra by design"),
+    ("request-guest", 2, "the session and the requester in one BatchGetItem, then one transaction: the request, its one-pending lock, the rate window"),
+    ("cancel-guest-request", 2, "the request, then one transaction: its status and its lock"),
+    ("respond-guest-request", 2, "the request and the responder in one BatchGetItem, then one transaction: request, role, guest counter under the cap; the system message and the pushes' reads are extra by design"),
     ("list-guest-requests", 2, "the caller's role, then one Query of the pending requests"),
-    ("invite-guest", 3, "the inviter's role, the invitee's presence, then the invitation with its lock in one transaction"),
-    ("respond-invite", 2, "the invitation, then invitation + role + counter in one transaction"),
-    ("manage-participant", 3, "the actor's and the target's participants, then the change with its audit entry in one transaction"),
-    ("audit-trail", 2, "the caller's role, then one Query of the audit entries"),
-    ("livekit-webhook", 2, "the webhook's dedup record with the presence change in one transaction, after reading the participant"),
+    ("invite-guest", 2, "the inviter and the invitee in one BatchGetItem, then one transaction: the invitation and its lock"),
+    ("respond-invite", 2, "the invitation, then one transaction: invitation, role, counter"),
+    ("manage-participant", 2, "the actor and the target in one BatchGetItem, then one transaction: the change and its audit entry"),
+    ("audit-trail", 2, "the session (the host's only), then one Query of the audit entries"),
+    ("livekit-webhook", 2, "the participant, then one transaction: the webhook's dedup record and the presence change"),
     ("fallback", 0, "no route: nothing to read"),
-    ("ws-connect", 2, "the caller's participant (present? banned?), then the connection with its socket index in one transaction"),
-    ("ws-default", 3, "the connection (who is this socket?), the sender's participant, then the message and its rate window in one transaction"),
-    ("ws-disconnect", 1, "one delete of the connection (its socket index in the same transaction)"),
-    ("list-events", 2, "the caller's participant, then one Query of the events after the sequence"),
-    ("sequence-events", 3, "the session's stream head, the numbered events in one batch, the head moved on a condition"),
+    ("ws-connect", 2, "the session and the caller in one BatchGetItem (present, not barred), then one transaction: the connection and its socket index"),
+    ("ws-default", 3, "the connection (whose socket), the session and the sender in one BatchGetItem, then one transaction: the message and the rate window"),
+    ("ws-disconnect", 1, "one delete of the connection (a socket index, if any, in the same transaction)"),
+    ("end-session", 2, "the session (the host's?), then one transaction: status, counters, the host's lock; the participants' sweep is extra by design"),
+    ("end-abandoned", 1, "one Query of the host-gone index; each session it ends is one more transaction"),
+    ("sequence-events", 3, "the session's stream head, the numbered events in one BatchWriteItem, the head moved on a condition"),
     ("fan-out", 2, "the shard's connections (one index Query) and the window's events (one Query); posts are not DynamoDB calls"),
-    ("end-abandoned", 1, "one Query of the live index; each session it ends is one more transaction"),
 ];
 
 /// The artifact's functions, the end of the session last (the events build on each other).
@@ -92,8 +92,8 @@ fn order() -> Vec<Endpoint> {
 
 /// Runs every function, then the two baselines, once per round (interleaved, so that the
 /// machine's drift touches them alike), each in a fresh environment: one cold invocation, then
-/// `WARM` warm ones. Every round starts from the freshly seeded fixture, so each cold invocation
-/// takes the event's real path.
+/// `WARM` warm ones. Every round starts from the freshly seeded fixture, and every cold invocation
+/// comes before the replays, so each takes the event's real path.
 pub async fn measure() -> Report {
     let moto = Moto::start().await;
     let sfu = LiveKit::start_with_keys(None, DEV_LIVEKIT.0, DEV_LIVEKIT.1).await;
@@ -109,20 +109,26 @@ pub async fn measure() -> Report {
 
     let artifact = sibling_binary(ARTIFACT);
     let get = event(Endpoint::GetSession.name());
-    let (mut functions, mut empty, mut minimal) = (Vec::new(), Runs::default(), Runs::default());
+    let mut functions: Vec<Runs> = order().into_iter().map(|e| Runs::named(e.name())).collect();
+    let (mut empty, mut minimal) = (Runs::named(EMPTY), Runs::named(MINIMAL));
     for round in 0..ENVIRONMENTS {
         eprintln!("bench: functions, round {} of {ENVIRONMENTS}", round + 1);
         let _ = db.delete_table().table_name(TABLE).send().await;
         template.table.ensure(&db, TABLE).await.expect("table");
         seed(&app).await;
-        for (i, e) in order().into_iter().enumerate() {
-            if functions.len() <= i {
-                functions.push(Runs::named(e.name()));
-            }
-            functions[i].run(&artifact, &event(e.name()), &env).await;
+        // Every function's cold invocation first, in the events' order: each takes its event's
+        // real path, as `tests/tests/events.rs` checks it. The warm replays come after.
+        let mut warming = Vec::new();
+        for runs in &mut functions {
+            warming.push(runs.cold(&artifact, &event(&runs.name), &env).await);
         }
-        empty.run(&sibling_binary(EMPTY), &get, &base).await;
-        minimal.run(&sibling_binary(MINIMAL), &get, &base).await;
+        let empty_warming = empty.cold(&sibling_binary(EMPTY), &get, &base).await;
+        let minimal_warming = minimal.cold(&sibling_binary(MINIMAL), &get, &base).await;
+        for (runs, w) in functions.iter_mut().zip(warming) {
+            runs.warm(w).await;
+        }
+        empty.warm(empty_warming).await;
+        minimal.warm(minimal_warming).await;
     }
     let sizes = [ARTIFACT, EMPTY, MINIMAL]
         .into_iter()
@@ -134,13 +140,20 @@ pub async fn measure() -> Report {
         .collect();
     Report {
         functions: functions.into_iter().map(Runs::figures).collect(),
-        empty: empty.named_as(EMPTY).figures(),
-        minimal: minimal.named_as(MINIMAL).figures(),
+        empty: empty.figures(),
+        minimal: minimal.figures(),
         sizes,
     }
 }
 
 const TABLE: &str = "trendke-live";
+
+/// A function's environment between its cold invocation and its warm ones.
+struct Warming {
+    function: Function,
+    log: PathBuf,
+    event: Value,
+}
 
 /// What one function's environments measured so far.
 #[derive(Default)]
@@ -162,36 +175,32 @@ impl Runs {
         }
     }
 
-    fn named_as(self, name: &str) -> Runs {
-        Runs {
-            name: name.into(),
-            ..self
+    /// A fresh environment and its cold invocation.
+    async fn cold(&mut self, bootstrap: &Path, event: &Value, env: &[(&str, String)]) -> Warming {
+        let log = std::env::temp_dir().join(format!("bench-rie-{}.log", uuid::Uuid::new_v4()));
+        let function = Function::start(bootstrap, &self.name, env, Log::to_file(&log)).await;
+        let (emulated, result, cold) = function.invoke(event).await;
+        assert_eq!(emulated, 200, "{}: the invocation failed: {result}", self.name);
+        self.colds.push(cold);
+        self.statuses.push(status_of(&result));
+        Warming {
+            function,
+            log,
+            event: event.clone(),
         }
     }
 
-    /// One fresh environment: a cold invocation, then `WARM` warm ones.
-    async fn run(&mut self, bootstrap: &Path, event: &Value, env: &[(&str, String)]) {
-        let name = bootstrap.file_name().unwrap_or_default().to_string_lossy();
-        let handler = if self.name.is_empty() {
-            name.as_ref()
-        } else {
-            self.name.as_str()
-        };
-        let log = std::env::temp_dir().join(format!("bench-rie-{}.log", uuid::Uuid::new_v4()));
-        let function = Function::start(bootstrap, handler, env, Log::to_file(&log)).await;
-        let (emulated, result, cold) = function.invoke(event).await;
-        assert_eq!(emulated, 200, "{handler}: the invocation failed: {result}");
-        self.colds.push(cold);
-        self.statuses.push(status_of(&result));
+    /// `WARM` more invocations in the environment, which then stops.
+    async fn warm(&mut self, w: Warming) {
         for _ in 0..WARM {
-            let (_, result, warm) = function.invoke(event).await;
+            let (_, result, warm) = w.function.invoke(&w.event).await;
             self.warms.push(warm);
             self.statuses.push(status_of(&result));
         }
-        self.peak = self.peak.max(function.peak_memory_kib());
-        function.stop().await;
-        let served = served_calls(&std::fs::read_to_string(&log).unwrap_or_default());
-        let _ = std::fs::remove_file(&log);
+        self.peak = self.peak.max(w.function.peak_memory_kib());
+        w.function.stop().await;
+        let served = served_calls(&std::fs::read_to_string(&w.log).unwrap_or_default());
+        let _ = std::fs::remove_file(&w.log);
         if self.calls.is_none() {
             self.calls = served.first().zip(served.get(1)).map(|(a, b)| (a.0, b.0));
             self.ops = served.first().map(|s| s.1.clone()).unwrap_or_default();
@@ -319,9 +328,10 @@ impl Report {
              interface emulator the SAM CLI ships. {ENVIRONMENTS} rounds, each from the freshly seeded fixture \
              (moto and a livekit-server on loopback), run every function with its file in `events/` and then \
              the baselines, each in a fresh execution environment: cold = the first invocation (the \
-             emulator starts the bootstrap then: process start → Runtime API → first response), warm = \
-             {WARM} more in the same environment, which replay the event on the state the first left (a \
-             second `start-session` is refused: the statuses after the first are listed). The baselines, \
+             emulator starts the bootstrap then: process start → Runtime API → first response; every \
+             function's comes first, in the events' order, so each takes its event's real path), warm = \
+             {WARM} more in the same environment afterwards, replaying the event on the state the round \
+             left (a second `start-session` is refused: the statuses after the first are listed). The baselines, \
              built the same way in the same run: an empty `lambda_runtime` function, and a minimal one \
              that loads the SDK's configuration and makes one `GetItem` (the session read that \
              `get-session` needs). DynamoDB calls are counted per invocation by an SDK interceptor \
