@@ -24,14 +24,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     let template = Template::load(&PathBuf::from(env_or("TEMPLATE_PATH", "template.yaml")))?;
-    // CloudFormation's part: the template's queues exist, and the functions' EVENTS_QUEUE_URL and
-    // FANOUT_QUEUE_URL (`!Ref`s in the template) name them. Set before anything else reads the
-    // environment.
+    // CloudFormation's part: the template's queues exist, and the functions' EVENTS_QUEUE_URL,
+    // FANOUT_QUEUE_URL and AGGREGATES_QUEUE_URL (`!Ref`s in the template) name them. Set before
+    // anything else reads the environment.
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queues = ensure_queues(&sqs, &template).await?;
     let urls = queues.urls();
-    for (var, url) in [("EVENTS_QUEUE_URL", &urls.events), ("FANOUT_QUEUE_URL", &urls.fanout)] {
+    for (var, url) in [
+        ("EVENTS_QUEUE_URL", &urls.events),
+        ("FANOUT_QUEUE_URL", &urls.fanout),
+        ("AGGREGATES_QUEUE_URL", &urls.aggregates),
+    ] {
         if let Some(url) = url {
             std::env::set_var(var, url);
         }

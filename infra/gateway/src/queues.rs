@@ -122,6 +122,7 @@ impl Queues {
         QueueUrls {
             events: feeding(Endpoint::SequenceEvents),
             fanout: feeding(Endpoint::FanOut),
+            aggregates: feeding(Endpoint::PublishAggregates),
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::SessionId;
 use crate::domain::User;
 use crate::rules::stage::{controls, requests};
-use crate::rules::{chat, fanout, reactions, realtime, sessions, webhook};
+use crate::rules::{batch, chat, events, fanout, reactions, realtime, sessions, webhook};
 #[cfg(feature = "openapi")]
 use {
     super::docs::{examples::*, Doc, Example},
@@ -36,7 +36,7 @@ const READS: Policy = Policy {
 };
 
 /// Changes state and tells the sockets: every item action on the table and GSI1, and publishes
-/// events (the fan-out pushes them).
+/// events (the fan-out pushes them), the trailing edge of a coalesced aggregate after a delay.
 const WRITES_AND_PUSHES: Policy = Policy {
     dynamodb: &[
         "GetItem",
@@ -48,7 +48,7 @@ const WRITES_AND_PUSHES: Policy = Policy {
     ],
     indexes: true,
     connections: &[],
-    queues: &["EventsQueue"],
+    queues: &["AggregatesQueue", "EventsQueue"],
 };
 
 /// A reaction is two updates (the user's window, a shard), then a coalesced push of the totals.
@@ -495,7 +495,7 @@ endpoints! {
         route: Route::queue("EventsQueue"),
         policy: Policy { dynamodb: &["GetItem", "UpdateItem", "BatchWriteItem"], queues: &["FanoutQueue"], ..Policy::NOTHING },
         run: |fx, batch: Messages| fanout::sequence(fx, batch.0),
-        ok: 200 Json<fanout::BatchResult>,
+        ok: 200 Json<batch::BatchResult>,
         example: Example::anyone().body(queue_event("EventsQueue", json!({"audience": {"to": "session"}, "event": {"type": "chat.message", "session_id": SESSION, "data": {"message": "hi"}, "ts": "2026-11-26T18:00:00.000000Z", "id": "0193a0c4-0000-7000-8000-000000000001"}}))),
         doc: None,
     }
@@ -510,8 +510,19 @@ endpoints! {
             ..Policy::NOTHING
         },
         run: |fx, batch: Messages| fanout::deliver(fx, batch.0),
-        ok: 200 Json<fanout::BatchResult>,
+        ok: 200 Json<batch::BatchResult>,
         example: Example::anyone().body(queue_event("FanoutQueue", json!({"session_id": SESSION, "from": 1, "end_ms": 1_795_000_000_000_i64, "window_ms": 100, "shard": 0, "shards": 1}))),
+        doc: None,
+    }
+
+    /// The trailing edge of coalesced aggregates: read once their window has ended, then
+    /// published (`events::publish_due`).
+    PublishAggregates = "publish-aggregates" {
+        route: Route::queue("AggregatesQueue"),
+        policy: Policy { dynamodb: &["GetItem", "BatchGetItem"], queues: &["EventsQueue"], ..Policy::NOTHING },
+        run: |fx, batch: Messages| events::publish_due(fx, batch.0),
+        ok: 200 Json<batch::BatchResult>,
+        example: Example::anyone().body(queue_event("AggregatesQueue", json!({"session_id": SESSION, "type": "reactions"}))),
         doc: None,
     }
 

@@ -258,7 +258,7 @@ impl Extract for Tick {
 }
 
 /// The messages of an SQS event (`Records`), as Lambda hands a batch to a queue's function.
-pub struct Messages(pub Vec<crate::rules::fanout::QueueMessage>);
+pub struct Messages(pub Vec<crate::rules::batch::QueueMessage>);
 
 impl Extract for Messages {
     async fn extract(_: &App, req: &Request) -> ApiResult<Self> {
@@ -281,7 +281,7 @@ impl Extract for Messages {
             event
                 .records
                 .into_iter()
-                .map(|r| crate::rules::fanout::QueueMessage {
+                .map(|r| crate::rules::batch::QueueMessage {
                     message_id: r.message_id,
                     receipt_handle: r.receipt_handle,
                     body: r.body,

@@ -69,6 +69,9 @@ pub struct QueueUrls {
     pub events: Option<String>,
     /// One message per shard of a window (`FANOUT_QUEUE_URL`).
     pub fanout: Option<String>,
+    /// Aggregate pushes due at the end of their coalescing window, delivered after a delay
+    /// (`AGGREGATES_QUEUE_URL`).
+    pub aggregates: Option<String>,
 }
 
 /// The limits and durations the rules apply that an operator may tune.
@@ -200,6 +203,7 @@ impl Config {
             queues: QueueUrls {
                 events: var("EVENTS_QUEUE_URL"),
                 fanout: var("FANOUT_QUEUE_URL"),
+                aggregates: var("AGGREGATES_QUEUE_URL"),
             },
             tunables: Tunables {
                 invitation_ttl: Duration::from_secs(invitation_ttl),

@@ -1,6 +1,6 @@
 //! The fan-out's queues (SQS): the session-ordered events queue (FIFO, one message group per
-//! session) that every push is published to, and the fan-out queue of per-shard deliveries
-//! (`docs/scale.md`).
+//! session) that every push is published to, the fan-out queue of per-shard deliveries, and the
+//! aggregates queue of pushes due later (`docs/scale.md`).
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_sdk_sqs::Client;
@@ -42,6 +42,23 @@ impl Queues {
 
     fn fanout(&self) -> Option<(&Client, &str)> {
         Some((self.sqs.as_ref()?, self.urls.fanout.as_deref()?))
+    }
+
+    /// Sends `body` to the aggregates queue, to be received after `delay` (SQS counts whole
+    /// seconds: rounded up, at most 900). `Ok(false)`: no queue configured.
+    pub async fn later(&self, body: String, delay: std::time::Duration) -> Result<bool, QueueError> {
+        let Some((sqs, url)) = self.sqs.as_ref().zip(self.urls.aggregates.as_deref()) else {
+            return Ok(false);
+        };
+        let seconds = delay.as_millis().div_ceil(1000).min(900) as i32;
+        sqs.send_message()
+            .queue_url(url)
+            .delay_seconds(seconds)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(queue_err)?;
+        Ok(true)
     }
 
     /// Publishes an event to its session's message group; `id` deduplicates a retried send

@@ -213,9 +213,12 @@ impl Sfu {
             permission: Some(permission(p.role, session_type, Allowed::of(p))),
             ..Default::default()
         };
-        retried(|| self.rooms().update_participant(room, p.user_id.as_str(), options.clone()))
-            .await
-            .map(|_| ())
+        retried(|| {
+            self.rooms()
+                .update_participant(room, p.user_id.as_str(), options.clone())
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Mutes (or unmutes) the participant's published tracks of one source (`MutePublishedTrack`).

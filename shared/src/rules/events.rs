@@ -2,15 +2,19 @@
 //! coalesced aggregate events (`viewer_count`, `reactions`).
 //!
 //! Aggregates are pushed at most about once per second per session: the first change of a window
-//! pushes at once (leading edge), the second waits for the window's end and pushes the state then
-//! (trailing edge), every other change is covered by those two. A join storm or a reaction flood
-//! therefore costs each viewer one or two pushes per second, and the last state is always
-//! delivered.
+//! pushes at once (leading edge), the second leaves a message on the aggregates queue that is
+//! received once the window has ended, when `PublishAggregates` reads the state and pushes it
+//! (trailing edge); every other change is covered by those two. A join storm or a reaction flood
+//! therefore costs each viewer one or two pushes per second, the last state is always delivered,
+//! and no request waits for a window to end.
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::batch::{BatchResult, QueueMessage};
+use crate::domain::error::ApiResult;
 use crate::domain::fanout::Audience;
 use crate::domain::ids::SessionId;
 use crate::domain::time::{epoch_millis, Timestamp};
@@ -167,48 +171,86 @@ async fn turn(fx: &Effects, session_id: &SessionId, event_type: &'static str) ->
 }
 
 /// Pushes an aggregate to the whole session, coalesced per window (see the module docs).
-async fn coalesced<F, Fut>(fx: &Effects, session_id: &SessionId, event_type: &'static str, read: F)
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = StoreResult<Value>>,
-{
-    match turn(fx, session_id, event_type).await {
+async fn coalesced(fx: &Effects, session_id: &SessionId, event_type: &'static str) {
+    let wait = match turn(fx, session_id, event_type).await {
         Ok(None) => return,
-        Ok(Some(at_ms)) => {
-            let wait = (at_ms - epoch_millis()).clamp(0, COALESCE_WINDOW.as_millis() as i64);
-            // Waiting here (not in a test) is the trailing edge of the debounce: the state read after
-            // the window ends includes every change made inside it.
-            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
-        }
+        Ok(Some(at_ms)) => (at_ms - epoch_millis()).clamp(0, COALESCE_WINDOW.as_millis() as i64),
         Err(e) => {
             tracing::warn!(error = %e, event_type, "push window not claimed; skipping");
             return;
         }
+    };
+    if wait > 0 {
+        // The trailing edge: the state is read once the window has ended, so that it includes
+        // every change made inside it — by `PublishAggregates`, not by this request.
+        let due = Due {
+            session_id: *session_id,
+            event_type: event_type.to_string(),
+        };
+        let body = serde_json::to_string(&due).unwrap_or_default();
+        if let Err(e) = fx.queues.later(body, Duration::from_millis(wait as u64)).await {
+            tracing::warn!(error = %e, event_type, "trailing aggregate push not queued");
+        }
+        return;
     }
-    match read().await {
-        Ok(data) => publish(fx, Audience::Session, event_type, session_id, data).await,
-        Err(e) => tracing::warn!(error = %e, event_type, "aggregate not read; skipping push"),
+    if let Err(e) = push_aggregate(fx, session_id, event_type).await {
+        tracing::warn!(error = %e, event_type, "aggregate not read; skipping push");
     }
+}
+
+/// Reads an aggregate's state now and publishes it.
+async fn push_aggregate(fx: &Effects, session_id: &SessionId, event_type: &'static str) -> StoreResult<()> {
+    let data = match event_type {
+        kind::VIEWER_COUNT => fx.store.session(session_id).await?.map_or(
+            Value::Null,
+            |s| json!({"viewer_count": s.viewer_count, "peak_viewers": s.peak_viewers, "guest_count": s.guest_count}),
+        ),
+        _ => json!({"totals": totals_json(&fx.store.reaction_totals(session_id).await?)}),
+    };
+    publish(fx, Audience::Session, event_type, session_id, data).await;
+    Ok(())
+}
+
+/// An aggregate push due at the end of its window (a message on the aggregates queue).
+#[derive(Serialize, Deserialize)]
+struct Due {
+    session_id: SessionId,
+    #[serde(rename = "type")]
+    event_type: String,
+}
+
+/// The coalesced aggregates.
+const AGGREGATES: [&str; 2] = [kind::VIEWER_COUNT, kind::REACTIONS];
+
+/// `PublishAggregates`: the trailing edges whose windows have ended, each read now and published.
+/// A read that fails is delivered again (the queue's redrive bounds it).
+pub async fn publish_due(fx: &Effects, batch: Vec<QueueMessage>) -> ApiResult<BatchResult> {
+    let mut failed = Vec::new();
+    for m in batch {
+        let due = serde_json::from_str::<Due>(&m.body).ok();
+        let Some((due, event_type)) =
+            due.and_then(|d| AGGREGATES.into_iter().find(|k| *k == d.event_type).map(|k| (d, k)))
+        else {
+            // Nothing we queue fails to parse: a foreign message is dropped, not retried forever.
+            tracing::error!(message_id = %m.message_id, "aggregates: unreadable message dropped");
+            continue;
+        };
+        if let Err(e) = push_aggregate(fx, &due.session_id, event_type).await {
+            tracing::warn!(error = %e, event_type, "aggregate not read; delivered again");
+            failed.push(m.message_id);
+        }
+    }
+    Ok(BatchResult::failed(failed))
 }
 
 /// `viewer_count`: the session's counters, coalesced.
 pub async fn viewer_count(fx: &Effects, session_id: &SessionId) {
-    coalesced(fx, session_id, kind::VIEWER_COUNT, || async {
-        let s = fx.store.session(session_id).await?;
-        Ok(s.map_or(
-            Value::Null,
-            |s| json!({"viewer_count": s.viewer_count, "peak_viewers": s.peak_viewers, "guest_count": s.guest_count}),
-        ))
-    })
-    .await
+    coalesced(fx, session_id, kind::VIEWER_COUNT).await
 }
 
 /// `reactions`: the session's reaction totals, coalesced.
 pub async fn reactions(fx: &Effects, session_id: &SessionId) {
-    coalesced(fx, session_id, kind::REACTIONS, || async {
-        Ok(json!({"totals": totals_json(&fx.store.reaction_totals(session_id).await?)}))
-    })
-    .await
+    coalesced(fx, session_id, kind::REACTIONS).await
 }
 
 pub fn totals_json(totals: &std::collections::HashMap<ReactionType, i64>) -> Value {

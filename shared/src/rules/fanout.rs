@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::batch::{BatchResult, QueueMessage};
 use super::events::kind;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::fanout::{self, Audience, Sequenced};
@@ -44,43 +45,6 @@ pub struct ShardDelivery {
     pub window_ms: u64,
     pub shard: u32,
     pub shards: u32,
-}
-
-/// One SQS message of a batch, as the function reads it.
-#[derive(Clone, Debug)]
-pub struct QueueMessage {
-    pub message_id: String,
-    pub receipt_handle: String,
-    pub body: String,
-    /// How many times SQS has handed it out (`ApproximateReceiveCount`): 1 the first time.
-    pub receive_count: u32,
-}
-
-/// The answer to an SQS batch: the messages to deliver again (`batchItemFailures`, with
-/// `ReportBatchItemFailures` on the event source); the rest are deleted.
-#[derive(Debug, Default, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct BatchResult {
-    #[serde(rename = "batchItemFailures")]
-    pub failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
-}
-
-impl BatchResult {
-    fn failed(ids: impl IntoIterator<Item = String>) -> Self {
-        BatchResult {
-            failures: ids
-                .into_iter()
-                .map(|item_identifier| ItemFailure { item_identifier })
-                .collect(),
-        }
-    }
 }
 
 /// How long a shard's posts may retry before what failed is handed to a redelivery.

@@ -5,7 +5,8 @@
 //! - [`access`]: the one guard of who may act in a session (present, not barred, moderator).
 //! - [`sessions`], [`chat`], [`reactions`], [`stage`], [`webhook`], [`realtime`]: the endpoints.
 //! - [`events`]: what the rules publish (event types, system messages, coalesced aggregates).
-//! - [`fanout`]: the sequencer and the per-shard fan-out that deliver what is published.
+//! - [`fanout`]: the sequencer and the per-shard fan-out that deliver what is published;
+//!   [`batch`]: the SQS batches they (and the aggregates' trailing edges) are fed.
 //! - [`idempotency`]: what a retried request's `Idempotency-Key` means (replay, 409, 422).
 //! - [`rates`]: per-user rate limits (429).
 //!
@@ -17,6 +18,7 @@ use crate::effects::sfu::SfuError;
 use crate::effects::store::{Refusal, StoreError};
 
 pub mod access;
+pub mod batch;
 pub mod chat;
 pub mod events;
 pub mod fanout;
