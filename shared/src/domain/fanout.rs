@@ -169,6 +169,21 @@ pub struct WindowView<'a> {
 
 /// The events of a window (in sequence order) that a socket of `user` receives: those addressed
 /// to them, aggregates coalesced to the last of each type, viewers' chat sampled evenly down to
+/// How long the sending of a window's events took: from the first one's `ts` to the last one's
+/// (zero for one event, or when none carries a readable `ts`).
+pub fn published_span(window: &[Sequenced]) -> Duration {
+    let published: Vec<i64> = window
+        .iter()
+        .filter_map(|e| e.event.get("ts").and_then(Value::as_str))
+        .filter_map(|ts| crate::domain::time::Timestamp::parse(ts).ok())
+        .map(|t| t.unix_millis())
+        .collect();
+    match (published.iter().min(), published.iter().max()) {
+        (Some(first), Some(last)) => Duration::from_millis((last - first) as u64),
+        _ => Duration::ZERO,
+    }
+}
+
 /// `chat_cap` (a viewer always sees their own messages).
 pub fn view<'a>(window: &'a [Sequenced], user: &str, moderator: bool, chat_cap: usize) -> WindowView<'a> {
     let mine: Vec<&Sequenced> = window.iter().filter(|e| e.audience.includes(user, moderator)).collect();
@@ -275,6 +290,23 @@ mod tests {
         assert_eq!(FanoutTuning::parse("100,1000,250,20"), Ok(FanoutTuning::default()));
         assert!(FanoutTuning::parse("1000,100,500,20").is_err());
         assert!(FanoutTuning::parse("100,1000,500").is_err());
+    }
+
+    #[test]
+    fn a_window_filled_from_a_backlog_covers_the_time_its_events_were_sent() {
+        let sent = |seq: u64, ts: &str| Sequenced {
+            seq,
+            audience: Audience::Session,
+            event: json!({"seq": seq, "type": "chat.message", "ts": ts, "data": {}}),
+        };
+        let window = [
+            sent(1, "2026-11-26T18:00:00.100000Z"),
+            sent(2, "2026-11-26T18:00:01.000000Z"),
+            sent(3, "2026-11-26T18:00:00.400000Z"),
+        ];
+        assert_eq!(published_span(&window), Duration::from_millis(900));
+        assert_eq!(published_span(&window[..1]), Duration::ZERO);
+        assert_eq!(published_span(&[chat(4, "bob")]), Duration::ZERO, "no ts: no span");
     }
 
     #[test]

@@ -314,10 +314,10 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
                 .collect()
         }
     };
-    // The cap is per second of what the window covered: a window held open past its end (the
-    // fan-out fell behind) carries more messages, and as many more may pass.
-    let opened_ms = d.end_ms - d.window_ms as i64;
-    let covered = Duration::from_millis((epoch_millis() - opened_ms).max(d.window_ms as i64) as u64);
+    // The cap is per second of chat as it was sent: a window that carries more than its length's
+    // worth of sending (held open past its end, or filled from a backlog when the sequencer fell
+    // behind) lets as many more pass.
+    let covered = Duration::from_millis(d.window_ms).max(fanout::published_span(&events));
     let cap = fx.tunables.fanout.chat_cap(covered);
     let ended = events.iter().any(|e| e.event["type"] == kind::SESSION_ENDED);
     let starts = Starts {
