@@ -59,12 +59,16 @@ fn operation(name: &str) -> &'static str {
     KNOWN.into_iter().find(|k| *k == name).unwrap_or("other")
 }
 
-/// The `served` line's figures: how many calls, and which in order (`GetItem,TransactWriteItems`).
-pub(crate) fn served() -> (usize, String) {
+/// How many calls the request being served has made.
+pub(crate) fn count() -> usize {
     DYNAMODB_CALLS
-        .try_with(|calls| {
-            let calls = calls.borrow();
-            (calls.len(), calls.join(","))
-        })
+        .try_with(|calls| calls.borrow().len())
+        .unwrap_or_default()
+}
+
+/// Which, in order (`GetItem,TransactWriteItems`).
+pub(crate) fn ops() -> String {
+    DYNAMODB_CALLS
+        .try_with(|calls| calls.borrow().join(","))
         .unwrap_or_default()
 }

@@ -44,10 +44,14 @@ impl Queues {
         Some((self.sqs.as_ref()?, self.urls.fanout.as_deref()?))
     }
 
+    fn aggregates(&self) -> Option<(&Client, &str)> {
+        Some((self.sqs.as_ref()?, self.urls.aggregates.as_deref()?))
+    }
+
     /// Sends `body` to the aggregates queue, to be received after `delay` (SQS counts whole
     /// seconds: rounded up, at most 900). `Ok(false)`: no queue configured.
     pub async fn later(&self, body: String, delay: std::time::Duration) -> Result<bool, QueueError> {
-        let Some((sqs, url)) = self.sqs.as_ref().zip(self.urls.aggregates.as_deref()) else {
+        let Some((sqs, url)) = self.aggregates() else {
             return Ok(false);
         };
         let seconds = delay.as_millis().div_ceil(1000).min(900) as i32;
