@@ -40,9 +40,19 @@ pub fn uid(id: &str) -> UserId {
     UserId::parse(id).unwrap_or_else(|e| panic!("user id {id:?}: {e}"))
 }
 
-/// A port that was free a moment ago, for a child process to bind.
+/// A port that was free a moment ago, for a child process to bind; never one this process handed
+/// out before, so two servers started side by side (tests run in parallel) are not given the same
+/// port while neither has bound it yet.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap();
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
 }
 
 /// Spawns a process owned by the test: killed when its handle drops, and when the test process
@@ -97,7 +107,8 @@ impl Moto {
             let script_arg = script.to_string_lossy();
             let mut child = spawn_owned(&python, &[&script_arg, "--host", "127.0.0.1", "--port", &port_arg]);
             let endpoint = format!("http://127.0.0.1:{port}");
-            if wait_ready(&format!("{endpoint}/moto-api/"), &mut child).await {
+            // moto's dashboard names it: whatever else may have taken the port does not.
+            if wait_ready(&format!("{endpoint}/moto-api/"), &mut child, |body| body.contains("moto")).await {
                 return Moto {
                     _child: child,
                     endpoint,
@@ -126,16 +137,21 @@ impl Moto {
     }
 }
 
-/// Polls until `url` answers HTTP (readiness, not a timed wait); false if the child exited.
-async fn wait_ready(endpoint: &str, child: &mut Child) -> bool {
+/// Polls until `url` answers HTTP with a body that `is_ours` recognises (readiness, not a timed
+/// wait); false if the child exited — as it does when another process took its port first, whose
+/// answers `is_ours` then refuses.
+async fn wait_ready(endpoint: &str, child: &mut Child, is_ours: impl Fn(&str) -> bool) -> bool {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        if http.get(endpoint).send().await.is_ok() {
-            return true;
+        if let Ok(resp) = http.get(endpoint).send().await {
+            let ok = resp.status().is_success();
+            if ok && resp.text().await.is_ok_and(|body| is_ours(&body)) {
+                return true;
+            }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -534,7 +550,8 @@ impl LiveKit {
             ];
             let mut child = spawn_owned(std::path::Path::new(&bin), &args);
             let http = format!("http://127.0.0.1:{port}");
-            if wait_ready(&format!("{http}/"), &mut child).await {
+            // livekit-server's health check answers exactly "OK".
+            if wait_ready(&format!("{http}/"), &mut child, |body| body.trim() == "OK").await {
                 return LiveKit {
                     _child: child,
                     url: format!("ws://127.0.0.1:{port}"),
