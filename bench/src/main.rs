@@ -40,7 +40,7 @@ const BASELINE_MESSAGES: usize = 10;
 /// How long the fan-out may take to catch up after a phase before the bench gives up.
 const DRAIN_LIMIT: Duration = Duration::from_secs(600);
 /// Joins (and sockets) in flight at once while the audience comes in: a steady rate the local
-/// emulator (one lock for every request) keeps up with.
+/// emulator (one request at a time) keeps up with.
 const JOINS_IN_FLIGHT: usize = 8;
 /// Attempts per join before the bench gives up.
 const JOIN_ATTEMPTS: usize = 3;

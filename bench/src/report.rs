@@ -227,8 +227,8 @@ pub fn markdown(runs: &[Run], functions: Option<&crate::functions::Report>, seco
     );
     let _ = writeln!(
         s,
-        "Everything runs in one process on this machine: moto (DynamoDB and SQS, one lock for all \
-         requests), the local gateway (HTTP API, WebSocket API, `@connections`, the SQS event \
+        "Everything runs on this machine: two moto processes (DynamoDB; SQS), each serving one \
+         request at a time, and in one process the local gateway (HTTP API, WebSocket API, `@connections`, the SQS event \
          sources feeding `SequenceEvents` and `FanOut`), and every client (tokio-tungstenite). \
          The **fan-out** rows are the system as it is: `POST /live/send-message`, then the \
          sequencer and one fan-out invocation per shard. The **inline** rows are the baseline, in \

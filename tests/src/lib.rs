@@ -184,6 +184,10 @@ pub fn test_config(table: &str, sfu_url: &str) -> Config {
 /// A whole local system: moto, the table from template.yaml, the gateway's HTTP API.
 pub struct Env {
     pub moto: Moto,
+    /// The fan-out's queues live in an emulator of their own, as SQS is a service of its own: one
+    /// moto process serves one request at a time, and the queues' polls would otherwise wait
+    /// behind the table's requests (and the table's behind theirs).
+    pub sqs_moto: Moto,
     pub app: Arc<App>,
     pub http: HttpServer,
     pub ws: HttpServer,
@@ -242,7 +246,7 @@ impl Env {
             .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
             .with_test_writer()
             .try_init();
-        let moto = Moto::start().await;
+        let (moto, sqs_moto) = tokio::join!(Moto::start(), Moto::start());
         let db = moto.client().await;
         let template = Template::load(&repo_root().join("template.yaml")).unwrap();
         template.table.ensure(&db, &config.table_name).await.unwrap();
@@ -255,8 +259,8 @@ impl Env {
             .load()
             .await;
         let push = shared::adapter::app::management_client(&sdk, &format!("http://{ws_addr}"));
-        // The fan-out's queues, in the same moto, fed to their functions as Lambda would.
-        let sqs = moto.sqs().await;
+        // The fan-out's queues, fed to their functions as Lambda would.
+        let sqs = sqs_moto.sqs().await;
         let queues = local_gateway::ensure_queues(&sqs, &template).await.unwrap();
         let mut config = config;
         config.queues = queues.urls();
@@ -278,6 +282,7 @@ impl Env {
         let base = format!("http://{}", http.addr);
         Env {
             moto,
+            sqs_moto,
             app,
             http,
             ws,
