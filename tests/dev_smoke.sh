@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of `make dev`: starts it on free ports (no SFU, to stay fast), waits for its banner,
-# runs the curl line it prints, and checks the session it starts is listed. Stops it afterwards.
+# runs the curl line it prints, checks the session it starts is listed and the web client is
+# served. Stops it afterwards.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export DEV_SFU=off
@@ -12,4 +13,12 @@ json_ids() { python3 -c 'import json,sys; d=json.load(sys.stdin); print("\n".joi
 id=$(echo "$started" | json_ids) || { echo "dev_smoke: start failed: $started" >&2; exit 1; }
 listed=$(curl -s "http://127.0.0.1:$GATEWAY_HTTP_PORT/live/active" | json_ids)
 [ "$listed" = "$id" ] || { echo "dev_smoke: session $id not listed: $listed" >&2; exit 1; }
-echo "dev_smoke: make dev served the API; the printed curl line started session $id"
+# The web client at / (the page, its assets, its configuration naming this WebSocket API).
+page=$(curl -sf "http://127.0.0.1:$GATEWAY_HTTP_PORT/")
+grep -q '<div id="root">' <<<"$page" || { echo "dev_smoke: / did not serve the web client: $page" >&2; exit 1; }
+asset=$(grep -o '/assets/[^"]*\.js' <<<"$page" | head -1)
+curl -sf -o /dev/null "http://127.0.0.1:$GATEWAY_HTTP_PORT$asset" || { echo "dev_smoke: $asset not served" >&2; exit 1; }
+curl -sf "http://127.0.0.1:$GATEWAY_HTTP_PORT/config.json" | grep -q "ws://127.0.0.1:$GATEWAY_WS_PORT" \
+  || { echo "dev_smoke: /config.json does not name the WebSocket API" >&2; exit 1; }
+grep -q "open http://127.0.0.1:$GATEWAY_HTTP_PORT/" "$dev_out" || { echo "dev_smoke: no 'open' line" >&2; exit 1; }
+echo "dev_smoke: make dev served the API and the web client; the printed curl line started session $id"

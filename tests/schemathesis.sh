@@ -10,6 +10,8 @@ cd "$root"
 # Generated requests come fast: rate limits would answer most of them 429 (documented, and
 # tested in tests/tests/realtime.rs), leaving the rest of the API untested.
 export RATE_LIMITS="chat=1000/1,stage=1000/1,presence=1000/1,frames=1000/1,reactions=1000/1"
+# The API alone: the web client's pages are not in the document (the smoke test checks them).
+export DEV_WEB=off
 source "$root/tests/dev_stack.sh"
 dev_stack_up schemathesis
 local_defaults

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make dev`: the whole system on this machine. Installs what is missing (Python tools into .venv,
-# livekit-server into the cache when Go can build it), then starts the DynamoDB emulator, the SFU
-# and the local gateway, prints the URLs, a dev token and a curl line, and runs until Ctrl-C.
+# livekit-server into the cache when Go can build it, the web client's npm packages), builds the
+# web client, then starts the DynamoDB emulator, the SFU and the local gateway (which serves the
+# client at /), prints the URLs, a dev token and a curl line, and runs until Ctrl-C.
 # Honours the same variables as the deployed functions (README, "Configuration").
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -17,6 +18,14 @@ trap cleanup EXIT INT TERM
 bash infra/scripts/python-tools.sh
 echo "dev: building the gateway" >&2
 cargo build --quiet -p local-gateway --bins
+web="not built (see above)"
+if [ "${DEV_WEB:-on}" = "on" ]; then
+  echo "dev: building the web client (web/)" >&2
+  if bash infra/scripts/web.sh build; then web="built"; else echo "dev: the web client did not build; serving the API only" >&2; fi
+else
+  web="disabled (DEV_WEB=$DEV_WEB)"
+fi
+export WEB_ROOT=${WEB_ROOT:-$root/web/dist}
 
 if [ "$AWS_ENDPOINT_URL_DYNAMODB" = "http://127.0.0.1:$DYNAMODB_PORT" ]; then
   .venv/bin/python infra/scripts/dynamodb_emulator.py --host 127.0.0.1 --port "$DYNAMODB_PORT" >"$logs/dynamodb.log" 2>&1 &
@@ -56,6 +65,7 @@ token=$("$target_dir/debug/dev-token" alice)
 cat <<INFO
 
 TrendKe Live is running locally.
+  Web client      $base/  ($web; sign in with any name, open a second window to be a viewer)
   HTTP API        $base
   WebSocket API   ws://127.0.0.1:$GATEWAY_WS_PORT/?token=<JWT>&session_id=<id>  (management: $WEBSOCKET_API_ENDPOINT/@connections)
   DynamoDB        $AWS_ENDPOINT_URL_DYNAMODB (table $TABLE_NAME)
@@ -71,6 +81,8 @@ Try:
   curl -s $base/live/active
 
 Ctrl-C stops everything.
+
+open $base/
 INFO
 wait -n "${pids[@]}"
 echo "dev: a component exited; stopping (logs in $logs)" >&2

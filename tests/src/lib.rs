@@ -108,7 +108,11 @@ impl Moto {
             let mut child = spawn_owned(&python, &[&script_arg, "--host", "127.0.0.1", "--port", &port_arg]);
             let endpoint = format!("http://127.0.0.1:{port}");
             // moto's dashboard names it: whatever else may have taken the port does not.
-            if wait_ready(&format!("{endpoint}/moto-api/"), &mut child, |body| body.contains("moto")).await {
+            if wait_ready(&format!("{endpoint}/moto-api/"), &mut child, |body| {
+                body.contains("moto")
+            })
+            .await
+            {
                 return Moto {
                     _child: child,
                     endpoint,

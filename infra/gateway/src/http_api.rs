@@ -34,6 +34,8 @@ pub struct HttpState {
     pub cors: Cors,
     pub api_id: String,
     pub domain: String,
+    /// The browser client and dev sign-in (`make dev`); tests of the API alone leave it empty.
+    pub web: crate::web::Web,
 }
 
 pub fn router(state: Arc<HttpState>) -> Router {
@@ -63,6 +65,10 @@ async fn handle(
     let started = Instant::now();
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let origin = req.headers().get(header::ORIGIN).cloned();
+    let req = match state.web.answer(req).await {
+        Ok(page) => return page,
+        Err(req) => req,
+    };
     let resp = if method == Method::OPTIONS && is_preflight(req.headers()) {
         preflight(&state.cors, req.headers())
     } else {

@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod queues;
 pub mod schedules;
 pub mod template;
+pub mod web;
 pub mod websocket_api;
 
 use std::net::SocketAddr;
@@ -36,6 +37,17 @@ pub fn serve_http(
     timeouts: Timeouts,
     listener: TcpListener,
 ) -> std::io::Result<HttpServer> {
+    serve_http_with_web(app, template, timeouts, listener, web::Web::default())
+}
+
+/// [`serve_http`], serving the browser client (`web`) beside the API as `make dev` does.
+pub fn serve_http_with_web(
+    app: Arc<App>,
+    template: &Template,
+    timeouts: Timeouts,
+    listener: TcpListener,
+    web: web::Web,
+) -> std::io::Result<HttpServer> {
     let addr = listener.local_addr()?;
     let state = Arc::new(http_api::HttpState {
         app,
@@ -43,6 +55,7 @@ pub fn serve_http(
         cors: template.cors.clone(),
         api_id: "local".into(),
         domain: addr.to_string(),
+        web,
     });
     let router = http_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {

@@ -3,12 +3,16 @@
 //! handlers the Lambdas run. Reads template.yaml (TEMPLATE_PATH) for routes, CORS and the table,
 //! which it creates in the DynamoDB emulator (AWS_ENDPOINT_URL_DYNAMODB) when missing, and runs
 //! the template's scheduled functions at their rates and its queue-fed functions from their queues.
+//! Serves the built browser client (WEB_ROOT, default web/dist) at `/` with dev sign-in.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use local_gateway::{ensure_queues, serve_http, serve_queues, serve_schedules, serve_websocket, Template, Timeouts};
+use local_gateway::web::{DevSigner, Web};
+use local_gateway::{
+    ensure_queues, serve_http_with_web, serve_queues, serve_schedules, serve_websocket, Template, Timeouts,
+};
 use tracing_subscriber::EnvFilter;
 
 fn env_or(name: &str, default: &str) -> String {
@@ -58,11 +62,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let http_addr: SocketAddr = format!("{host}:{}", env_or("GATEWAY_HTTP_PORT", "3000")).parse()?;
     let ws_addr: SocketAddr = format!("{host}:{}", env_or("GATEWAY_WS_PORT", "3001")).parse()?;
     let timeouts = Timeouts::of(&template);
-    let http = serve_http(
+    // The browser client (built by `make dev` into web/dist) and its dev sign-in.
+    let web_root = PathBuf::from(env_or("WEB_ROOT", "web/dist"));
+    let web = Web {
+        root: web_root.join("index.html").is_file().then_some(web_root),
+        ws_port: ws_addr.port(),
+        dev_sign_in: DevSigner::from_env(),
+    };
+    if web.root.is_none() {
+        tracing::warn!("no built web client (WEB_ROOT, default web/dist): serving the API only");
+    }
+    let http = serve_http_with_web(
         app.clone(),
         &template,
         timeouts.clone(),
         tokio::net::TcpListener::bind(http_addr).await?,
+        web,
     )?;
     let ws = serve_websocket(
         app.clone(),

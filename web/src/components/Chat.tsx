@@ -1,0 +1,133 @@
+// Chat: the newest messages live, earlier ones through the history's cursor paging, system
+// messages set apart, slow mode shown as a countdown and every refusal (429 included) in words.
+
+import { useEffect, useRef, useState, type Dispatch, type FormEvent } from 'react';
+import { ApiError, describe, type Api } from '../lib/api';
+import { isStaff, type RoomAction, type RoomState } from '../lib/roomState';
+
+export function Chat({ api, state, dispatch }: { api: Api; state: RoomState; dispatch: Dispatch<RoomAction> }) {
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [waitUntil, setWaitUntil] = useState(0);
+  const [now, setNow] = useState(() => Date.now());
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const list = useRef<HTMLOListElement>(null);
+  const atBottom = useRef(true);
+  const sessionId = state.session.id;
+  const slowMode = state.session.chat_slow_mode;
+  const exempt = isStaff(state.role);
+
+  useEffect(() => {
+    if (waitUntil <= now) return;
+    const timer = setInterval(() => setNow(Date.now()), 250);
+    return () => clearInterval(timer);
+  }, [waitUntil, now]);
+
+  // Follow new messages unless the reader scrolled up.
+  useEffect(() => {
+    const el = list.current;
+    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
+  }, [state.messages.length]);
+
+  const older = async () => {
+    if (!state.olderCursor) return;
+    setLoadingOlder(true);
+    try {
+      const page = await api.messages(sessionId, state.olderCursor);
+      dispatch({ type: 'older', messages: page.items, olderCursor: page.next_cursor });
+    } catch (e) {
+      setError(describe(e));
+    } finally {
+      setLoadingOlder(false);
+    }
+  };
+
+  const send = async (e: FormEvent) => {
+    e.preventDefault();
+    const message = text.trim();
+    if (!message) return;
+    setError(null);
+    try {
+      const sent = await api.sendMessage(sessionId, message);
+      dispatch({ type: 'sent', message: sent });
+      setText('');
+      atBottom.current = true;
+      if (slowMode > 0 && !exempt) {
+        setWaitUntil(Date.now() + slowMode * 1000);
+        setNow(Date.now());
+      }
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 429) {
+        const seconds = err.retryAfter ?? 1;
+        setWaitUntil(Date.now() + seconds * 1000);
+        setNow(Date.now());
+        setError(`${err.message}. You can send again in ${seconds} s.`);
+      } else {
+        setError(describe(err));
+      }
+    }
+  };
+
+  const waitSeconds = Math.max(0, Math.ceil((waitUntil - now) / 1000));
+  const disabled = !state.session.enable_chat;
+  return (
+    <section className="chat card" aria-labelledby="chat-title">
+      <h2 id="chat-title">Chat</h2>
+      {slowMode > 0 && <p className="muted small">Slow mode: one message every {slowMode} s{exempt ? ' (not for hosts)' : ''}.</p>}
+      <ol
+        className="messages"
+        ref={list}
+        aria-live="polite"
+        data-testid="messages"
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+        }}
+      >
+        {state.olderCursor && (
+          <li className="older">
+            <button type="button" className="link" onClick={() => void older()} disabled={loadingOlder}>
+              {loadingOlder ? 'Loading…' : 'Earlier messages'}
+            </button>
+          </li>
+        )}
+        {state.messages.map((m) =>
+          m.message_type === 'system' ? (
+            <li key={m.id} className="system" data-testid="system-message">
+              {m.message}
+            </li>
+          ) : (
+            <li key={m.id} className={m.user_id === state.me ? 'mine' : undefined} data-testid="chat-message">
+              <strong>{m.username ?? m.user_id}</strong> {m.message}
+            </li>
+          ),
+        )}
+      </ol>
+      {error && (
+        <p className="alert" role="alert">
+          {error}
+        </p>
+      )}
+      {disabled ? (
+        <p className="muted">The host turned chat off.</p>
+      ) : (
+        <form className="row" onSubmit={(e) => void send(e)}>
+          <label htmlFor="chat-input" className="visually-hidden">
+            Message
+          </label>
+          <input
+            id="chat-input"
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+            placeholder="Say something…"
+            maxLength={500}
+            autoComplete="off"
+          />
+          <button type="submit" className="primary" disabled={waitSeconds > 0 || !text.trim()}>
+            {waitSeconds > 0 ? `Wait ${waitSeconds} s` : 'Send'}
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,220 @@
+// The lobby: live sessions (title, host, viewers, guests / max) and the form that starts one with
+// every setting `POST /live/start` takes.
+
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { describe, type Api } from '../lib/api';
+import type { SessionType, SessionView, StartRequest } from '../lib/types';
+
+const REFRESH_MS = 10_000;
+
+export function Lobby({ api, onEnter }: { api: Api; onEnter: (sessionId: string) => void }) {
+  const [sessions, setSessions] = useState<SessionView[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      const page = await api.active();
+      setSessions(page.items);
+      setCursor(page.next_cursor);
+      setError(null);
+    } catch (e) {
+      setError(describe(e));
+    }
+  }, [api]);
+
+  const more = async () => {
+    if (!cursor) return;
+    try {
+      const page = await api.active(cursor);
+      setSessions((s) => [...(s ?? []), ...page.items.filter((x) => !(s ?? []).some((y) => y.id === x.id))]);
+      setCursor(page.next_cursor);
+    } catch (e) {
+      setError(describe(e));
+    }
+  };
+
+  useEffect(() => {
+    void refresh();
+    const timer = setInterval(() => void refresh(), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [refresh]);
+
+  return (
+    <main className="page lobby">
+      <section aria-labelledby="live-now">
+        <div className="row spread">
+          <h1 id="live-now">Live now</h1>
+          <button type="button" onClick={() => void refresh()}>
+            Refresh
+          </button>
+        </div>
+        {error && (
+          <p className="alert" role="alert">
+            {error}
+          </p>
+        )}
+        {sessions === null ? (
+          <p aria-busy="true">Loading live sessions…</p>
+        ) : sessions.length === 0 ? (
+          <p className="muted">Nobody is live right now. Start a live below.</p>
+        ) : (
+          <ul className="sessions">
+            {sessions.map((s) => (
+              <li key={s.id} className="card session-card" data-testid="session-card">
+                <div>
+                  <h2>{s.title}</h2>
+                  <p className="muted">
+                    {s.host_username} · {s.session_type}
+                  </p>
+                  <p>
+                    <span aria-label="viewers">👁 {s.viewer_count} watching</span> ·{' '}
+                    <span aria-label="guests">
+                      {s.guest_count}/{s.max_guests} guests
+                    </span>
+                  </p>
+                </div>
+                <button type="button" className="primary" onClick={() => onEnter(s.id)} aria-label={`Join ${s.title}`}>
+                  Join
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        {cursor && (
+          <button type="button" onClick={() => void more()}>
+            More sessions
+          </button>
+        )}
+      </section>
+      <StartForm api={api} onStarted={onEnter} />
+    </main>
+  );
+}
+
+function StartForm({ api, onStarted }: { api: Api; onStarted: (sessionId: string) => void }) {
+  const [title, setTitle] = useState('');
+  const [description, setDescription] = useState('');
+  const [sessionType, setSessionType] = useState<SessionType>('camera');
+  const [maxParticipants, setMaxParticipants] = useState(1000);
+  const [maxGuests, setMaxGuests] = useState(4);
+  const [allowGuests, setAllowGuests] = useState(true);
+  const [requireApproval, setRequireApproval] = useState(true);
+  const [enableChat, setEnableChat] = useState(true);
+  const [enableGifts, setEnableGifts] = useState(true);
+  const [slowMode, setSlowMode] = useState(0);
+  const [guestAudio, setGuestAudio] = useState(true);
+  const [guestVideo, setGuestVideo] = useState(true);
+  const [blockedWords, setBlockedWords] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    const request: StartRequest = {
+      title: title.trim(),
+      description: description.trim() || undefined,
+      session_type: sessionType,
+      max_participants: maxParticipants,
+      allow_guests: allowGuests,
+      require_approval: requireApproval,
+      max_guests: maxGuests,
+      enable_chat: enableChat,
+      enable_gifts: enableGifts,
+      chat_slow_mode: slowMode,
+      guest_audio_default: guestAudio,
+      guest_video_default: guestVideo,
+      blocked_words: blockedWords
+        .split(',')
+        .map((w) => w.trim())
+        .filter(Boolean),
+    };
+    try {
+      const started = await api.start(request);
+      onStarted(started.session_id);
+    } catch (err) {
+      setError(describe(err));
+      setBusy(false);
+    }
+  };
+
+  const check = (id: string, label: string, value: boolean, set: (v: boolean) => void) => (
+    <label className="check" htmlFor={id}>
+      <input id={id} type="checkbox" checked={value} onChange={(e) => set(e.target.checked)} /> {label}
+    </label>
+  );
+
+  return (
+    <section aria-labelledby="go-live">
+      <form className="card start-form" onSubmit={(e) => void submit(e)}>
+        <h2 id="go-live">Go live</h2>
+        <label htmlFor="start-title">Title</label>
+        <input id="start-title" value={title} onChange={(e) => setTitle(e.target.value)} maxLength={200} required />
+        <label htmlFor="start-description">Description</label>
+        <textarea id="start-description" value={description} onChange={(e) => setDescription(e.target.value)} rows={2} />
+        <label htmlFor="start-type">Type</label>
+        <select id="start-type" value={sessionType} onChange={(e) => setSessionType(e.target.value as SessionType)}>
+          <option value="camera">Camera (video and audio)</option>
+          <option value="voice">Voice only</option>
+          <option value="studio">Studio (screen share)</option>
+        </select>
+        <div className="grid2">
+          <div>
+            <label htmlFor="start-max-participants">Max participants</label>
+            <input
+              id="start-max-participants"
+              type="number"
+              min={2}
+              max={10000}
+              value={maxParticipants}
+              onChange={(e) => setMaxParticipants(Number(e.target.value))}
+            />
+          </div>
+          <div>
+            <label htmlFor="start-max-guests">Max guests on stage</label>
+            <input
+              id="start-max-guests"
+              type="number"
+              min={0}
+              max={20}
+              value={maxGuests}
+              onChange={(e) => setMaxGuests(Number(e.target.value))}
+            />
+          </div>
+          <div>
+            <label htmlFor="start-slow-mode">Chat slow mode (seconds)</label>
+            <input
+              id="start-slow-mode"
+              type="number"
+              min={0}
+              max={3600}
+              value={slowMode}
+              onChange={(e) => setSlowMode(Number(e.target.value))}
+            />
+          </div>
+        </div>
+        <fieldset>
+          <legend>Settings</legend>
+          {check('start-allow-guests', 'Allow guests on stage', allowGuests, setAllowGuests)}
+          {check('start-require-approval', 'Approve guest requests', requireApproval, setRequireApproval)}
+          {check('start-enable-chat', 'Chat', enableChat, setEnableChat)}
+          {check('start-enable-gifts', 'Gifts', enableGifts, setEnableGifts)}
+          {check('start-guest-audio', 'Guests start with microphone on', guestAudio, setGuestAudio)}
+          {check('start-guest-video', 'Guests start with camera on', guestVideo, setGuestVideo)}
+        </fieldset>
+        <label htmlFor="start-blocked">Blocked words (comma-separated)</label>
+        <input id="start-blocked" value={blockedWords} onChange={(e) => setBlockedWords(e.target.value)} />
+        {error && (
+          <p className="alert" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={busy || !title.trim()}>
+          {busy ? 'Starting…' : 'Go live'}
+        </button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,182 @@
+// The room as this client knows it: loaded over HTTP once, then kept current by the session's
+// events (docs/events.md). A pure reducer, so every event's effect is in one place.
+
+import type { ChatMessage, GuestRequest, LiveEvent, Participant, ReactionType, Role, SessionView } from './types';
+
+export type Removal = 'kicked' | 'banned';
+
+export interface Floater {
+  key: number;
+  reaction: ReactionType;
+}
+
+export interface RoomState {
+  session: SessionView;
+  me: string;
+  role: Role;
+  /** Stage members for everyone; viewers too for hosts and cohosts (their events reach them). */
+  participants: Record<string, Participant>;
+  /** Pending requests and invitations this user can see (all of them for hosts and cohosts). */
+  requests: Record<string, GuestRequest>;
+  messages: ChatMessage[];
+  olderCursor: string | null;
+  reactions: Partial<Record<ReactionType, number>>;
+  floaters: Floater[];
+  ended: boolean;
+  removed: Removal | null;
+  /** Set when the host lifts a mute: the app asks its user to unmute. */
+  unmuteAsked: 'audio' | 'video' | null;
+  /** A refusal of this socket's own frames, shown to the user. */
+  notice: string | null;
+}
+
+export type RoomAction =
+  | {
+      type: 'loaded';
+      session: SessionView;
+      participants: Participant[];
+      requests: GuestRequest[];
+      messages: ChatMessage[];
+      olderCursor: string | null;
+    }
+  | { type: 'events'; events: LiveEvent[] }
+  | { type: 'older'; messages: ChatMessage[]; olderCursor: string | null }
+  | { type: 'sent'; message: ChatMessage }
+  | { type: 'request'; request: GuestRequest }
+  | { type: 'participant'; participant: Participant }
+  | { type: 'floated'; key: number }
+  | { type: 'removed'; how: Removal }
+  | { type: 'ended' }
+  | { type: 'dismiss' };
+
+const MAX_MESSAGES = 500;
+const MAX_FLOATERS = 24;
+let floaterKey = 0;
+
+export function initialState(session: SessionView, me: string, role: Role): RoomState {
+  return {
+    session,
+    me,
+    role,
+    participants: {},
+    requests: {},
+    messages: [],
+    olderCursor: null,
+    reactions: session.reactions ?? {},
+    floaters: [],
+    ended: session.status === 'ended',
+    removed: null,
+    unmuteAsked: null,
+    notice: null,
+  };
+}
+
+export const isStaff = (role: Role): boolean => role === 'host' || role === 'cohost';
+export const onStage = (role: Role): boolean => role !== 'viewer';
+
+function mergeMessages(existing: ChatMessage[], incoming: ChatMessage[]): ChatMessage[] {
+  const byId = new Map(existing.map((m) => [m.id, m]));
+  for (const m of incoming) byId.set(m.id, m);
+  const all = [...byId.values()].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  return all.length > MAX_MESSAGES ? all.slice(all.length - MAX_MESSAGES) : all;
+}
+
+/** `record` without `key`. */
+function without<T>(record: Record<string, T>, key: string): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).filter(([k]) => k !== key));
+}
+
+function withParticipant(state: RoomState, p: Participant): RoomState {
+  const present = p.status === 'active' || p.status === 'muted';
+  const participants =
+    present && (onStage(p.role) || isStaff(state.role) || p.user_id === state.me)
+      ? { ...state.participants, [p.user_id]: p }
+      : without(state.participants, p.user_id);
+  let { role, removed, unmuteAsked } = state;
+  if (p.user_id === state.me) {
+    role = p.role;
+    if (p.status === 'kicked' || p.status === 'banned') removed = p.status;
+    if (p.unmute_requested) unmuteAsked = p.unmute_requested;
+  }
+  return { ...state, participants, role, removed, unmuteAsked };
+}
+
+function withRequest(state: RoomState, r: GuestRequest): RoomState {
+  const requests = r.status === 'pending' ? { ...state.requests, [r.id]: r } : without(state.requests, r.id);
+  return { ...state, requests };
+}
+
+function withReactions(state: RoomState, totals: Partial<Record<ReactionType, number>>): RoomState {
+  const floaters = [...state.floaters];
+  for (const [reaction, total] of Object.entries(totals) as [ReactionType, number][]) {
+    const added = total - (state.reactions[reaction] ?? 0);
+    for (let i = 0; i < Math.min(added, 5); i++) floaters.push({ key: ++floaterKey, reaction });
+  }
+  return {
+    ...state,
+    reactions: { ...state.reactions, ...totals },
+    floaters: floaters.slice(-MAX_FLOATERS),
+  };
+}
+
+function applyEvent(state: RoomState, event: LiveEvent): RoomState {
+  switch (event.type) {
+    case 'chat.message':
+      return { ...state, messages: mergeMessages(state.messages, [event.data]) };
+    case 'reactions':
+      return withReactions(state, event.data.totals);
+    case 'viewer_count':
+      return { ...state, session: { ...state.session, ...event.data } };
+    case 'participant.joined':
+    case 'participant.left':
+    case 'participant.updated':
+      return withParticipant(state, event.data);
+    case 'guest_request.created':
+    case 'guest_request.updated':
+      return withRequest(state, event.data);
+    case 'session.ended':
+      return { ...state, ended: true, session: { ...state.session, status: 'ended', ended_at: event.data.ended_at } };
+    case 'error':
+      return { ...state, notice: event.data.detail || event.data.title };
+    case 'pong':
+      return state;
+  }
+}
+
+export function roomReducer(state: RoomState, action: RoomAction): RoomState {
+  switch (action.type) {
+    case 'loaded': {
+      let next: RoomState = {
+        ...state,
+        session: action.session,
+        reactions: action.session.reactions ?? state.reactions,
+        ended: action.session.status === 'ended',
+        participants: {},
+        requests: {},
+        olderCursor: action.olderCursor,
+        messages: mergeMessages(state.messages, action.messages),
+      };
+      for (const p of action.participants) next = withParticipant(next, p);
+      for (const r of action.requests) next = withRequest(next, r);
+      return next;
+    }
+    case 'events':
+      return action.events.reduce(applyEvent, state);
+    case 'older':
+      return { ...state, messages: mergeMessages(action.messages, state.messages), olderCursor: action.olderCursor };
+    case 'sent':
+      return { ...state, messages: mergeMessages(state.messages, [action.message]) };
+    case 'request':
+      return withRequest(state, action.request);
+    case 'participant':
+      return withParticipant(state, action.participant);
+    case 'floated':
+      return { ...state, floaters: state.floaters.filter((f) => f.key !== action.key) };
+    case 'removed':
+      return { ...state, removed: action.how };
+    case 'ended':
+      return { ...state, ended: true };
+    case 'dismiss':
+      return { ...state, notice: null, unmuteAsked: null };
+  }
+}

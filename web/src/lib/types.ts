@@ -1,0 +1,190 @@
+// The API's shapes, as docs/openapi.json and docs/events.md define them (the fields this client reads).
+
+export type Role = 'host' | 'cohost' | 'guest' | 'viewer';
+export type SessionType = 'voice' | 'camera' | 'studio';
+export type ReactionType = 'heart' | 'fire' | 'clap' | 'wow' | 'sad';
+export type ParticipantStatus = 'active' | 'muted' | 'kicked' | 'banned' | 'left';
+export type RequestStatus = 'pending' | 'approved' | 'rejected' | 'cancelled' | 'expired';
+export type RequestType = 'guest' | 'cohost';
+export type Action =
+  | 'mute_audio'
+  | 'unmute_audio'
+  | 'mute_video'
+  | 'unmute_video'
+  | 'allow_screen_share'
+  | 'disallow_screen_share'
+  | 'kick'
+  | 'ban'
+  | 'promote_cohost'
+  | 'demote';
+
+export interface Settings {
+  max_participants: number;
+  allow_guests: boolean;
+  require_approval: boolean;
+  max_guests: number;
+  enable_chat: boolean;
+  enable_gifts: boolean;
+  chat_slow_mode: number;
+  guest_audio_default: boolean;
+  guest_video_default: boolean;
+  blocked_words?: string[];
+}
+
+export interface SessionView extends Settings {
+  id: string;
+  room_name: string;
+  host_id: string;
+  host_username: string;
+  host_avatar_url?: string | null;
+  title: string;
+  description: string;
+  session_type: SessionType;
+  status: 'live' | 'ended';
+  started_at: string;
+  ended_at?: string | null;
+  viewer_count: number;
+  peak_viewers: number;
+  guest_count: number;
+  reactions?: Partial<Record<ReactionType, number>>;
+}
+
+export interface WebrtcConfig {
+  server_url: string;
+  room_name: string;
+  participant_token: string;
+}
+
+export interface JoinResponse {
+  session_id: string;
+  room_name: string;
+  access_token: string;
+  webrtc_config: WebrtcConfig;
+  role: Role;
+  can_request_guest: boolean;
+  joined: boolean;
+  token_ttl_seconds: number;
+}
+
+export type StartResponse = SessionView & {
+  session_id: string;
+  access_token: string;
+  webrtc_config: WebrtcConfig;
+  role: Role;
+  token_ttl_seconds: number;
+};
+
+export interface StartRequest {
+  title: string;
+  description?: string;
+  session_type?: SessionType;
+  max_participants?: number;
+  allow_guests?: boolean;
+  require_approval?: boolean;
+  max_guests?: number;
+  enable_chat?: boolean;
+  enable_gifts?: boolean;
+  chat_slow_mode?: number;
+  guest_audio_default?: boolean;
+  guest_video_default?: boolean;
+  blocked_words?: string[];
+}
+
+export interface Participant {
+  session_id: string;
+  user_id: string;
+  username: string;
+  avatar_url?: string | null;
+  role: Role;
+  status: ParticipantStatus;
+  audio_enabled: boolean;
+  video_enabled: boolean;
+  screen_sharing: boolean;
+  screen_share_allowed?: boolean;
+  connected?: boolean;
+  audio_published?: boolean;
+  video_published?: boolean;
+  joined_at: string;
+  left_at?: string | null;
+  /** On `participant.updated` after `unmute_audio` / `unmute_video`. */
+  unmute_requested?: 'audio' | 'video';
+}
+
+export interface GuestRequest {
+  id: string;
+  session_id: string;
+  user_id: string;
+  username: string;
+  request_type: RequestType;
+  origin: 'request' | 'invitation';
+  status: RequestStatus;
+  message?: string | null;
+  invited_by?: string | null;
+  expires_at?: string | null;
+  created_at: string;
+  responded_at?: string | null;
+}
+
+export interface ChatMessage {
+  id: string;
+  session_id: string;
+  user_id?: string | null;
+  username?: string | null;
+  message: string;
+  message_type: 'text' | 'sticker' | 'gift' | 'system';
+  metadata?: Record<string, unknown> | null;
+  created_at: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/** An RFC 9457 problem, as every refusal carries it. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  field?: string | null;
+  code?: string | null;
+  retry_after?: number | null;
+}
+
+/** One event of a frame (`docs/events.md`). */
+export type LiveEvent =
+  | Envelope<'chat.message', ChatMessage>
+  | Envelope<'reactions', { totals: Partial<Record<ReactionType, number>> }>
+  | Envelope<'viewer_count', { viewer_count: number; peak_viewers: number; guest_count: number }>
+  | Envelope<'participant.joined' | 'participant.left' | 'participant.updated', Participant>
+  | Envelope<'guest_request.created' | 'guest_request.updated', GuestRequest>
+  | Envelope<'session.ended', { session_id: string; ended_at: string; duration_seconds: number }>
+  | Envelope<'error', Problem>
+  | Envelope<'pong', Record<string, never>>;
+
+export interface Envelope<T extends string, D> {
+  type: T;
+  seq?: number;
+  id: string;
+  session_id: string;
+  data: D;
+  ts: string;
+}
+
+/** A frame of events (`{"type": "events", "from", "to", "events"}`). */
+export interface Frame {
+  type: 'events';
+  session_id: string;
+  from: number;
+  to: number;
+  events: LiveEvent[];
+}
+
+export const REACTIONS: { type: ReactionType; emoji: string; label: string }[] = [
+  { type: 'heart', emoji: '❤️', label: 'Heart' },
+  { type: 'fire', emoji: '🔥', label: 'Fire' },
+  { type: 'clap', emoji: '👏', label: 'Clap' },
+  { type: 'wow', emoji: '😮', label: 'Wow' },
+  { type: 'sad', emoji: '😢', label: 'Sad' },
+];
