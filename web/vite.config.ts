@@ -1,4 +1,4 @@
-import { defineConfig } from 'vite';
+import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 
 // `npm run dev` serves the app with hot reload and sends API calls to the local gateway
@@ -18,5 +18,9 @@ export default defineConfig({
     outDir: 'dist',
     sourcemap: true,
     chunkSizeWarningLimit: 1500,
+  },
+  // Unit tests of the client's logic (`npm test`); the browser test is e2e/ (node:test + Playwright).
+  test: {
+    include: ['src/**/*.test.ts'],
   },
 });

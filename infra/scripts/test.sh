@@ -47,7 +47,7 @@ step "cargo clippy -D warnings" cargo clippy --workspace --all-targets --quiet -
 step "installs (Python tools, livekit-server, npm packages, chromium)" installed
 step "template lint" bash infra/scripts/sam.sh lint
 step "OpenAPI validation" .venv/bin/openapi-spec-validator docs/openapi.json
-step "web client checks (TypeScript strict, ESLint)" bash infra/scripts/web.sh check
+step "web client checks (TypeScript strict, ESLint, Vitest)" bash infra/scripts/web.sh check
 step "sam build (arm64)" bash infra/scripts/sam.sh build
 step "make dev smoke test" bash tests/dev_smoke.sh
 step "web client in Chromium (make dev with the SFU)" bash tests/web_e2e.sh

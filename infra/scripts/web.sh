@@ -2,7 +2,7 @@
 # The browser client (web/). Idempotent, everything from the npm registry and Debian:
 #   web.sh install   npm ci into web/node_modules when package-lock.json changed since the last one
 #   web.sh build     install, then type-check and bundle into web/dist (the local gateway serves it)
-#   web.sh check     install, then the TypeScript (strict) and ESLint checks
+#   web.sh check     install, then the TypeScript (strict) and ESLint checks and the unit tests (Vitest)
 #   web.sh browser   Debian's chromium and an emoji font for the browser tests (apt), when missing
 #   web.sh e2e       the browser tests against a running `make dev` (BASE_URL), in Chromium
 set -euo pipefail
@@ -27,7 +27,7 @@ build() {
 
 check() {
   install
-  (cd "$web" && npm run --silent typecheck && npm run --silent lint)
+  (cd "$web" && npm run --silent typecheck && npm run --silent lint && npm run --silent test)
 }
 
 browser() {

@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState, type Dispatch, type FormEvent } from 'react';
 import { ApiError, describe, type Api } from '../lib/api';
 import { isStaff, type RoomAction, type RoomState } from '../lib/roomState';
+import { Alert } from './Alert';
 
 export function Chat({ api, state, dispatch }: { api: Api; state: RoomState; dispatch: Dispatch<RoomAction> }) {
   const [text, setText] = useState('');
@@ -103,11 +104,7 @@ export function Chat({ api, state, dispatch }: { api: Api; state: RoomState; dis
           ),
         )}
       </ol>
-      {error && (
-        <p className="alert" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert>{error}</Alert>
       {disabled ? (
         <p className="muted">The host turned chat off.</p>
       ) : (

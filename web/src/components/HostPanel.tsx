@@ -5,6 +5,7 @@ import { useState, type Dispatch } from 'react';
 import { describe, type Api } from '../lib/api';
 import { onStage, type RoomAction, type RoomState } from '../lib/roomState';
 import type { Action, Participant } from '../lib/types';
+import { Alert } from './Alert';
 
 interface Props {
   api: Api;
@@ -79,11 +80,7 @@ export function HostPanel({ api, state, dispatch }: Props) {
           ))}
         </ul>
       )}
-      {error && (
-        <p className="alert" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert>{error}</Alert>
     </section>
   );
 }

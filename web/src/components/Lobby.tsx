@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { describe, type Api } from '../lib/api';
 import type { SessionType, SessionView, StartRequest } from '../lib/types';
+import { Alert } from './Alert';
 
 const REFRESH_MS = 10_000;
 
@@ -49,11 +50,7 @@ export function Lobby({ api, onEnter }: { api: Api; onEnter: (sessionId: string)
             Refresh
           </button>
         </div>
-        {error && (
-          <p className="alert" role="alert">
-            {error}
-          </p>
-        )}
+        <Alert>{error}</Alert>
         {sessions === null ? (
           <p aria-busy="true">Loading live sessions…</p>
         ) : sessions.length === 0 ? (
@@ -146,6 +143,13 @@ function StartForm({ api, onStarted }: { api: Api; onStarted: (sessionId: string
     </label>
   );
 
+  const count = (id: string, label: string, value: number, set: (v: number) => void, min: number, max: number) => (
+    <div>
+      <label htmlFor={id}>{label}</label>
+      <input id={id} type="number" min={min} max={max} value={value} onChange={(e) => set(Number(e.target.value))} />
+    </div>
+  );
+
   return (
     <section aria-labelledby="go-live">
       <form className="card start-form" onSubmit={(e) => void submit(e)}>
@@ -161,39 +165,9 @@ function StartForm({ api, onStarted }: { api: Api; onStarted: (sessionId: string
           <option value="studio">Studio (screen share)</option>
         </select>
         <div className="grid2">
-          <div>
-            <label htmlFor="start-max-participants">Max participants</label>
-            <input
-              id="start-max-participants"
-              type="number"
-              min={2}
-              max={10000}
-              value={maxParticipants}
-              onChange={(e) => setMaxParticipants(Number(e.target.value))}
-            />
-          </div>
-          <div>
-            <label htmlFor="start-max-guests">Max guests on stage</label>
-            <input
-              id="start-max-guests"
-              type="number"
-              min={0}
-              max={20}
-              value={maxGuests}
-              onChange={(e) => setMaxGuests(Number(e.target.value))}
-            />
-          </div>
-          <div>
-            <label htmlFor="start-slow-mode">Chat slow mode (seconds)</label>
-            <input
-              id="start-slow-mode"
-              type="number"
-              min={0}
-              max={3600}
-              value={slowMode}
-              onChange={(e) => setSlowMode(Number(e.target.value))}
-            />
-          </div>
+          {count('start-max-participants', 'Max participants', maxParticipants, setMaxParticipants, 2, 10000)}
+          {count('start-max-guests', 'Max guests on stage', maxGuests, setMaxGuests, 0, 20)}
+          {count('start-slow-mode', 'Chat slow mode (seconds)', slowMode, setSlowMode, 0, 3600)}
         </div>
         <fieldset>
           <legend>Settings</legend>
@@ -206,11 +180,7 @@ function StartForm({ api, onStarted }: { api: Api; onStarted: (sessionId: string
         </fieldset>
         <label htmlFor="start-blocked">Blocked words (comma-separated)</label>
         <input id="start-blocked" value={blockedWords} onChange={(e) => setBlockedWords(e.target.value)} />
-        {error && (
-          <p className="alert" role="alert">
-            {error}
-          </p>
-        )}
+        <Alert>{error}</Alert>
         <button type="submit" className="primary" disabled={busy || !title.trim()}>
           {busy ? 'Starting…' : 'Go live'}
         </button>

@@ -15,6 +15,7 @@ import { HostPanel } from './HostPanel';
 import { Reactions } from './Reactions';
 import { Stage } from './Stage';
 import { StagePanel } from './StagePanel';
+import { Alert } from './Alert';
 
 const ROOM_OPTIONS: RoomOptions = {
   adaptiveStream: true,
@@ -297,11 +298,7 @@ function RoomHeader({ state, status, onLeave, api }: { state: RoomState; status:
           </button>
         )}
       </div>
-      {ending && (
-        <p className="alert" role="alert">
-          {ending}
-        </p>
-      )}
+      <Alert>{ending}</Alert>
     </header>
   );
 }

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { describe } from '../lib/api';
 import { devSignIn, identityFromToken, type Identity } from '../lib/auth';
 import type { AppConfig } from '../lib/config';
+import { Alert } from './Alert';
 
 export function SignIn({ config, onSignedIn }: { config: AppConfig; onSignedIn: (id: Identity) => void }) {
   const [value, setValue] = useState('');
@@ -41,11 +42,7 @@ export function SignIn({ config, onSignedIn }: { config: AppConfig; onSignedIn: 
           required
           autoFocus
         />
-        {error && (
-          <p className="alert" role="alert">
-            {error}
-          </p>
-        )}
+        <Alert>{error}</Alert>
         <button type="submit" className="primary" disabled={busy || !value.trim()}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>

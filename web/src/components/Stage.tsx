@@ -7,6 +7,7 @@ import { ParticipantTile, useLocalParticipant, useTracks } from '@livekit/compon
 import { ParticipantEvent, Track, type LocalParticipant } from 'livekit-client';
 import { describe, type Api } from '../lib/api';
 import { onStage, type RoomAction, type RoomState } from '../lib/roomState';
+import { Alert } from './Alert';
 
 interface Props {
   state: RoomState;
@@ -185,11 +186,7 @@ function OwnControls({ state, api, dispatch, onLeftStage }: Props) {
           Leave the stage
         </button>
       )}
-      {error && (
-        <p className="alert" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert>{error}</Alert>
     </div>
   );
 }

@@ -4,6 +4,7 @@
 import { useState, type Dispatch, type FormEvent } from 'react';
 import { describe, type Api } from '../lib/api';
 import type { RoomAction, RoomState } from '../lib/roomState';
+import { Alert } from './Alert';
 
 interface Props {
   api: Api;
@@ -95,11 +96,7 @@ export function StagePanel({ api, state, dispatch, canRequest }: Props) {
           </button>
         </form>
       )}
-      {error && (
-        <p className="alert" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert>{error}</Alert>
     </section>
   );
 }

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { initialState, roomReducer, type RoomState } from './roomState';
+import type { GuestRequest, LiveEvent, Participant, SessionView } from './types';
+
+const session: SessionView = {
+  id: 's',
+  room_name: 'r',
+  host_id: 'hana',
+  host_username: 'hana',
+  title: 'Show',
+  description: '',
+  session_type: 'camera',
+  status: 'live',
+  started_at: '2026-11-26T00:00:00Z',
+  viewer_count: 1,
+  peak_viewers: 1,
+  guest_count: 0,
+  max_participants: 100,
+  allow_guests: true,
+  require_approval: true,
+  max_guests: 4,
+  enable_chat: true,
+  enable_gifts: true,
+  chat_slow_mode: 0,
+  guest_audio_default: true,
+  guest_video_default: true,
+};
+
+const person = (user_id: string, over: Partial<Participant> = {}): Participant => ({
+  session_id: 's',
+  user_id,
+  username: user_id,
+  role: 'viewer',
+  status: 'active',
+  audio_enabled: true,
+  video_enabled: true,
+  screen_sharing: false,
+  joined_at: '2026-11-26T00:00:00Z',
+  ...over,
+});
+
+let seq = 0;
+const event = (type: LiveEvent['type'], data: unknown): LiveEvent => ({ type, data, seq: ++seq, id: `e${seq}`, session_id: 's', ts: '' }) as LiveEvent;
+const apply = (state: RoomState, ...events: LiveEvent[]) => roomReducer(state, { type: 'events', events });
+
+describe('roomReducer', () => {
+  it('shows viewers to hosts only, and stage members to everyone', () => {
+    const host = initialState(session, 'hana', 'host');
+    const viewer = initialState(session, 'theo', 'viewer');
+    const joined = event('participant.joined', person('vera'));
+    expect(Object.keys(apply(host, joined).participants)).toEqual(['vera']);
+    expect(Object.keys(apply(viewer, joined).participants)).toEqual([]);
+    const onStage = event('participant.updated', person('vera', { role: 'guest' }));
+    expect(Object.keys(apply(viewer, joined, onStage).participants)).toEqual(['vera']);
+    const left = event('participant.left', person('vera', { role: 'guest', status: 'left' }));
+    expect(apply(viewer, joined, onStage, left).participants).toEqual({});
+  });
+
+  it('follows my own role, the host controls on me and my removal', () => {
+    let me = initialState(session, 'vera', 'viewer');
+    me = apply(me, event('participant.updated', person('vera', { role: 'guest' })));
+    expect(me.role).toBe('guest');
+    me = apply(me, event('participant.updated', person('vera', { role: 'guest', audio_enabled: false })));
+    expect(me.participants.vera.audio_enabled).toBe(false);
+    me = apply(me, event('participant.updated', person('vera', { role: 'guest', unmute_requested: 'audio' })));
+    expect(me.unmuteAsked).toBe('audio');
+    me = apply(me, event('participant.left', person('vera', { status: 'kicked' })));
+    expect(me.removed).toBe('kicked');
+  });
+
+  it('keeps pending requests only', () => {
+    const r: GuestRequest = {
+      id: 'q',
+      session_id: 's',
+      user_id: 'vera',
+      username: 'vera',
+      request_type: 'guest',
+      origin: 'request',
+      status: 'pending',
+      created_at: '',
+    };
+    let host = apply(initialState(session, 'hana', 'host'), event('guest_request.created', r));
+    expect(Object.keys(host.requests)).toEqual(['q']);
+    host = apply(host, event('guest_request.updated', { ...r, status: 'approved' }));
+    expect(host.requests).toEqual({});
+  });
+
+  it('merges chat by id in time order, and floats what the reaction totals added', () => {
+    const msg = (id: string, at: string) => ({ id, session_id: 's', message: id, message_type: 'text', created_at: at });
+    let s = apply(initialState(session, 'theo', 'viewer'), event('chat.message', msg('b', '2026-11-26T00:00:02Z')));
+    s = roomReducer(s, { type: 'sent', message: msg('a', '2026-11-26T00:00:01Z') as never });
+    s = apply(s, event('chat.message', msg('b', '2026-11-26T00:00:02Z')));
+    expect(s.messages.map((m) => m.id)).toEqual(['a', 'b']);
+    s = apply(s, event('reactions', { totals: { fire: 2 } }));
+    s = apply(s, event('reactions', { totals: { fire: 3, heart: 1 } }));
+    expect(s.floaters.map((f) => f.reaction)).toEqual(['fire', 'fire', 'fire', 'heart']);
+    s = roomReducer(s, { type: 'floated', key: s.floaters[0].key });
+    expect(s.floaters).toHaveLength(3);
+  });
+
+  it('ends with session.ended', () => {
+    const s = apply(initialState(session, 'theo', 'viewer'), event('session.ended', { session_id: 's', ended_at: '', duration_seconds: 5 }));
+    expect(s.ended).toBe(true);
+  });
+});
