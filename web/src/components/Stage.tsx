@@ -88,13 +88,15 @@ function useCanPublish(participant: LocalParticipant): boolean {
 }
 
 function OwnControls({ state, api, dispatch, onLeftStage }: Props) {
-  const { localParticipant, isMicrophoneEnabled, isCameraEnabled, microphoneTrack, cameraTrack } = useLocalParticipant();
+  const { localParticipant, isMicrophoneEnabled, isCameraEnabled, isScreenShareEnabled, microphoneTrack, cameraTrack } =
+    useLocalParticipant();
   const [error, setError] = useState<string | null>(null);
   const me = state.participants[state.me];
   // What the host allows (the host's own flags are always on).
   const audioAllowed = state.role === 'host' || (me?.audio_enabled ?? true);
   const videoAllowed = state.role === 'host' || (me?.video_enabled ?? true);
   const visual = state.session.session_type !== 'voice';
+  const screenAllowed = visual && (state.role === 'host' || (me?.screen_share_allowed ?? false));
   const canPublish = useCanPublish(localParticipant);
 
   // Coming on stage: publish what the host allows, once the SFU allows it.
@@ -119,12 +121,16 @@ function OwnControls({ state, api, dispatch, onLeftStage }: Props) {
   useEffect(() => {
     if (!videoAllowed && isCameraEnabled) void localParticipant.setCameraEnabled(false);
   }, [videoAllowed, isCameraEnabled, localParticipant]);
+  useEffect(() => {
+    if (!screenAllowed && isScreenShareEnabled) void localParticipant.setScreenShareEnabled(false);
+  }, [screenAllowed, isScreenShareEnabled, localParticipant]);
 
-  const toggle = async (kind: 'audio' | 'video') => {
+  const toggle = async (kind: 'audio' | 'video' | 'screen') => {
     setError(null);
     try {
       if (kind === 'audio') await localParticipant.setMicrophoneEnabled(!isMicrophoneEnabled);
-      else await localParticipant.setCameraEnabled(!isCameraEnabled);
+      else if (kind === 'video') await localParticipant.setCameraEnabled(!isCameraEnabled);
+      else await localParticipant.setScreenShareEnabled(!isScreenShareEnabled);
       dispatch({ type: 'dismiss' });
     } catch (e) {
       setError(describe(e));
@@ -179,6 +185,16 @@ function OwnControls({ state, api, dispatch, onLeftStage }: Props) {
         <span className="pill warn" data-testid="video-muted-by-host">
           Camera turned off by the host
         </span>
+      )}
+      {screenAllowed && (
+        <button
+          type="button"
+          onClick={() => void toggle('screen')}
+          aria-pressed={isScreenShareEnabled}
+          aria-label={isScreenShareEnabled ? 'Stop sharing your screen' : 'Share your screen'}
+        >
+          {isScreenShareEnabled ? '🛑 Stop sharing' : '🖥 Share screen'}
+        </button>
       )}
       {cameraTrack === undefined && isCameraEnabled && <span className="muted">Starting camera…</span>}
       {state.role !== 'host' && (
