@@ -261,3 +261,45 @@ async fn targeted_events_reach_only_their_audience() {
     let created = |s: &Socket| s.of_type("guest_request.created").len();
     assert_eq!((created(&host), created(&ann), created(&ben)), (1, 1, 0));
 }
+
+#[tokio::test]
+async fn a_socket_that_comes_or_goes_between_windows_is_seen_by_the_next_one() {
+    // A warm fan-out reuses a shard's sockets while the session's connection epoch stands still
+    // (P12): every socket opened or forgotten must move it on, or the next window would miss the
+    // newcomer and post to the leaver.
+    let env = Env::start().await;
+    let id = session_with_viewers(&env, &["ann", "ben"]).await;
+    let mut host = env.connect("host", &id).await.unwrap();
+    let mut ann = env.connect("ann", &id).await.unwrap();
+    for round in 0..3 {
+        say(&env, &id, "host", &format!("steady {round}")).await;
+        ann.until("a steady message", |e| {
+            e["data"]["message"] == format!("steady {round}")
+        })
+        .await;
+    }
+    let mut ben = env.connect("ben", &id).await.unwrap();
+    say(&env, &id, "host", "after ben came").await;
+    ben.until("the message after he came", |e| {
+        e["data"]["message"] == "after ben came"
+    })
+    .await;
+    drop(ann);
+    // Ann's $disconnect has run once her connection is gone from the session's sockets.
+    let mut waited = 0;
+    while env.connections(&id).await.iter().any(|c| c.user_id == "ann") {
+        assert!(waited < 200, "ann's connection was never forgotten");
+        waited += 1;
+        host.send(json!({"action": "ping"})).await;
+        host.until("pong", |e| e["type"] == "pong").await;
+    }
+    say(&env, &id, "host", "after ann left").await;
+    ben.until("the message after ann left", |e| {
+        e["data"]["message"] == "after ann left"
+    })
+    .await;
+    host.sync().await;
+    ben.sync().await;
+    assert_contiguous(&ben);
+    assert_eq!(said(&ben), vec!["after ben came", "after ann left"]);
+}

@@ -11,6 +11,7 @@
 //!    and redelivered; a window already delivered is never posted again.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,10 @@ pub struct ShardDelivery {
     pub window_ms: u64,
     pub shard: u32,
     pub shards: u32,
+    /// The session's connection epoch when the window was numbered (P12): a shard's sockets read
+    /// at the same epoch are still its sockets. `0` (a message from before epochs): read them.
+    #[serde(default)]
+    pub epoch: u64,
 }
 
 /// How long a shard's posts may retry before what failed is handed to a redelivery.
@@ -136,9 +141,16 @@ async fn sequence_session(fx: &Effects, session_id: &SessionId, messages: Vec<(S
             if broadcast && !read.window_broadcast {
                 // Opened for the stage or single users, only its first shard was queued: now it
                 // goes to everyone.
-                let rest = 1..read.window_shards;
-                let w = (read.window_from, read.window_end_ms, read.window_ms, read.window_shards);
-                queue_deliveries(fx, session_id, w, rest).await?;
+                let window = ShardDelivery {
+                    session_id: *session_id,
+                    from: read.window_from,
+                    end_ms: read.window_end_ms,
+                    window_ms: read.window_ms,
+                    shard: 0,
+                    shards: read.window_shards,
+                    epoch: read.conn_epoch,
+                };
+                queue_deliveries(fx, &window, 1..read.window_shards).await?;
             }
             if fx.store.append_to_window(session_id, &read, &ids, broadcast).await? {
                 return Ok(());
@@ -164,9 +176,17 @@ async fn sequence_session(fx: &Effects, session_id: &SessionId, messages: Vec<(S
         // A crash between the two queues them again on redelivery: each shard's delivery of a
         // window is done once (P30), and a socket that still gets a window twice drops it by its
         // range. A window for the stage or single users only needs its first shard.
-        let w = (read.next_seq, window.end_ms, window.window_ms, window.shards);
+        let delivery = ShardDelivery {
+            session_id: *session_id,
+            from: read.next_seq,
+            end_ms: window.end_ms,
+            window_ms: window.window_ms,
+            shard: 0,
+            shards: window.shards,
+            epoch: read.conn_epoch,
+        };
         let queued = if broadcast { window.shards } else { 1 };
-        queue_deliveries(fx, session_id, w, 0..queued).await?;
+        queue_deliveries(fx, &delivery, 0..queued).await?;
         if fx.store.open_window(session_id, &read, &ids, &window).await? {
             return Ok(());
         }
@@ -174,22 +194,13 @@ async fn sequence_session(fx: &Effects, session_id: &SessionId, messages: Vec<(S
     Err(StoreError::Busy("numbering events".into()))
 }
 
-/// Queues the deliveries of `shards` of the window `(from, end_ms, window_ms, of shards)`.
-async fn queue_deliveries(
-    fx: &Effects,
-    session_id: &SessionId,
-    (from, end_ms, window_ms, of): (u64, i64, u64, u32),
-    shards: std::ops::Range<u32>,
-) -> StoreResult<()> {
+/// Queues the deliveries of `shards` of `window` (each a copy of it with its shard).
+async fn queue_deliveries(fx: &Effects, window: &ShardDelivery, shards: std::ops::Range<u32>) -> StoreResult<()> {
     let bodies: Vec<String> = shards
         .map(|shard| {
             serde_json::to_string(&ShardDelivery {
-                session_id: *session_id,
-                from,
-                end_ms,
-                window_ms,
                 shard,
-                shards: of,
+                ..window.clone()
             })
             .unwrap_or_default()
         })
@@ -286,11 +297,12 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
         .iter()
         .map(|u| u.to_string())
         .collect();
-    let to_whom: Vec<ConnectionRef> = match &checkpoint.owed {
-        Some(owed) => owed.iter().filter_map(|o| owed_connection(o)).collect(),
+    let to_whom: Arc<Vec<ConnectionRef>> = match &checkpoint.owed {
+        Some(owed) => Arc::new(owed.iter().filter_map(|o| owed_connection(o)).collect()),
         None if broadcast => {
-            let (first, last) = fanout::shard_buckets(d.shard, d.shards);
-            store.shard_connections(&d.session_id, first, last).await?
+            store
+                .shard_connections_at(&d.session_id, d.shard, d.shards, d.epoch)
+                .await?
         }
         None => {
             let mut users: Vec<String> = moderators.clone();
@@ -307,11 +319,13 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
                     let session_id = d.session_id;
                     async move { store.user_connections(&session_id, &u).await }
                 });
-            futures::future::try_join_all(lookups)
-                .await?
-                .into_iter()
-                .flatten()
-                .collect()
+            Arc::new(
+                futures::future::try_join_all(lookups)
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            )
         }
     };
     // The cap is per second of chat as it was sent: a window that carries more than its length's

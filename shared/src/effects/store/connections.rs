@@ -1,6 +1,9 @@
 //! Access patterns of WebSocket connections and the audiences of pushes (`docs/data-model.md`,
 //! P12, P17).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -42,6 +45,22 @@ fn connection_item(c: &Connection) -> StoreResult<Item> {
 fn socket_entry(c: &Connection) -> String {
     format!("{:013}#{}", c.connected_at.unix_millis(), c.connection_id)
 }
+
+/// One shard's sockets as a fan-out invocation last read them, with the session's connection
+/// epoch (P12) they were read at. A window opened at the same epoch reuses them: nothing
+/// connected or disconnected since, so the index would answer the same. Per process (a warm
+/// Lambda keeps it); bounded, and emptied when full.
+#[derive(Default)]
+pub struct ShardCache(std::sync::Mutex<HashMap<ShardKey, ReadAt>>);
+
+/// A session's shard `shard` of `shards`.
+type ShardKey = (SessionId, u32, u32);
+
+/// A shard's sockets and the connection epoch they were read at.
+type ReadAt = (u64, Arc<Vec<ConnectionRef>>);
+
+/// Shards kept at most by one process (a few hundred sessions of huge audiences).
+const SHARD_CACHE_MAX: usize = 4_096;
 
 /// How long after `$connect` recorded a connection a `410` for it means "still opening", not
 /// gone: longer than any `$connect` invocation runs.
@@ -94,7 +113,10 @@ impl Store {
         let mut let_go = Vec::new();
         for attempt in 0..MAX_ATTEMPTS {
             let why = match self.transact_settled(items.clone(), "opening a socket").await? {
-                Ok(()) => return Ok(let_go),
+                Ok(()) => {
+                    self.bump_connection_epoch(&c.session_id).await?;
+                    return Ok(let_go);
+                }
                 Err(why) => why,
             };
             if why.failed(0) {
@@ -182,6 +204,22 @@ impl Store {
             .expression_attribute_values(":it", AttributeValue::Ss(vec![socket_entry(&c)]))
             .send()
             .await
+            .map_err(db_err)?;
+        self.bump_connection_epoch(&c.session_id).await
+    }
+
+    /// P12: moves the session's connection epoch on (`ADD conn_epoch 1` on `STREAM`, after the
+    /// connection's own write and outside its transaction, so a socket storm never conflicts on
+    /// it): the fan-out reads its shards' sockets again for windows opened from then on.
+    async fn bump_connection_epoch(&self, session_id: &SessionId) -> StoreResult<()> {
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::stream(session_id))))
+            .update_expression("ADD conn_epoch :one")
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
             .map(|_| ())
             .map_err(db_err)
     }
@@ -248,6 +286,40 @@ impl Store {
             .collect())
     }
 
+    /// P12: one shard's sockets for a window opened at connection epoch `epoch`: as last read by
+    /// this process when that was at the same epoch, else read again (`0`, an epoch not known:
+    /// always read).
+    pub async fn shard_connections_at(
+        &self,
+        session_id: &SessionId,
+        shard: u32,
+        shards: u32,
+        epoch: u64,
+    ) -> StoreResult<Arc<Vec<ConnectionRef>>> {
+        let key = (*session_id, shard, shards);
+        if epoch > 0 {
+            let cache = self.shards.0.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, sockets)) = cache.get(&key) {
+                if *at == epoch {
+                    return Ok(sockets.clone());
+                }
+            }
+        }
+        let (first, last) = fanout::shard_buckets(shard, shards);
+        let sockets = Arc::new(self.shard_connections(session_id, first, last).await?);
+        if epoch > 0 {
+            let mut cache = self.shards.0.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() >= SHARD_CACHE_MAX {
+                cache.clear();
+            }
+            // A newer epoch already stored by a later window stays.
+            if cache.get(&key).is_none_or(|(at, _)| *at < epoch) {
+                cache.insert(key, (epoch, sockets.clone()));
+            }
+        }
+        Ok(sockets)
+    }
+
     /// P17: ids of the host and cohosts of a session, from the session item (which keeps the
     /// cohost list, so a push to the stage never reads the audience).
     pub async fn moderators(&self, session_id: &SessionId) -> StoreResult<Vec<UserId>> {
@@ -256,5 +328,58 @@ impl Store {
             .await?
             .map(|s| s.moderators())
             .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::operation::query::QueryOutput;
+    use aws_sdk_dynamodb::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+
+    fn socket(bucket: u32, user: &str, conn: &str) -> Item {
+        let mut item = Item::new();
+        let user = UserId::parse(user).unwrap();
+        item.insert(keys::GSI1_SK.into(), s(keys::connections_index_sk(bucket, &user, conn)));
+        item
+    }
+
+    #[tokio::test]
+    async fn a_shards_sockets_are_read_again_only_when_the_epoch_moved() {
+        let query = mock!(Client::query).then_output(|| {
+            QueryOutput::builder()
+                .items(socket(3, "bob", "c1"))
+                .items(socket(4, "eve", "c2"))
+                .build()
+        });
+        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&query]), "t");
+        let session = SessionId::parse("5b0c2f9e-8d1a-4c3b-9f7e-2a6d4e8b1c30").unwrap();
+        let first = store.shard_connections_at(&session, 0, 4, 7).await.unwrap();
+        assert_eq!(
+            first
+                .iter()
+                .map(|c| (c.user_id.as_str(), c.connection_id.as_str()))
+                .collect::<Vec<_>>(),
+            [("bob", "c1"), ("eve", "c2")]
+        );
+        // The same epoch: the same sockets, no read.
+        let again = store.shard_connections_at(&session, 0, 4, 7).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(query.num_calls(), 1);
+        // Another shard, or another shard count, is its own entry.
+        store.shard_connections_at(&session, 1, 4, 7).await.unwrap();
+        store.shard_connections_at(&session, 0, 8, 7).await.unwrap();
+        assert_eq!(query.num_calls(), 3);
+        // A socket came or went: read again, and an older window's epoch does not replace it.
+        store.shard_connections_at(&session, 0, 4, 8).await.unwrap();
+        store.shard_connections_at(&session, 0, 4, 7).await.unwrap();
+        store.shard_connections_at(&session, 0, 4, 8).await.unwrap();
+        assert_eq!(query.num_calls(), 5);
+        // No epoch known: never cached.
+        store.shard_connections_at(&session, 2, 4, 0).await.unwrap();
+        store.shard_connections_at(&session, 2, 4, 0).await.unwrap();
+        assert_eq!(query.num_calls(), 7);
     }
 }

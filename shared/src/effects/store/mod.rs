@@ -58,6 +58,8 @@ use item::{db_err, from_item, key_item, s, Item};
 pub struct Store {
     db: Client,
     table: String,
+    /// The fan-out's shards' sockets as last read, per connection epoch (P12).
+    shards: std::sync::Arc<connections::ShardCache>,
 }
 
 impl Store {
@@ -65,6 +67,7 @@ impl Store {
         Self {
             db,
             table: table.into(),
+            shards: Default::default(),
         }
     }
 

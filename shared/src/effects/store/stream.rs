@@ -49,6 +49,8 @@ pub struct StreamState {
     pub exists: bool,
     /// Message ids of the last batch numbered (a redelivery of them is skipped).
     pub last_batch: Vec<String>,
+    /// The session's connection epoch (P12): moved on by every socket opened or forgotten.
+    pub conn_epoch: u64,
 }
 
 /// A window the sequencer opens.
@@ -121,7 +123,9 @@ impl Store {
                 .and_then(|v| v.as_bool().ok())
                 .copied()
                 .unwrap_or(true),
-            exists: true,
+            // Only sockets may have written it yet (their epoch): no window then.
+            exists: item.contains_key("next_seq"),
+            conn_epoch: number(&item, "conn_epoch") as u64,
             last_batch: item
                 .get("last_batch")
                 .and_then(|v| v.as_l().ok())
@@ -227,7 +231,7 @@ impl Store {
             .expression_attribute_values(":ms", n(w.window_ms))
             .expression_attribute_values(":shards", n(w.shards))
             .condition_expression(
-                "attribute_not_exists(pk) OR (next_seq = :read AND (closed = :true OR window_end < :stale))",
+                "attribute_not_exists(next_seq) OR (next_seq = :read AND (closed = :true OR window_end < :stale))",
             )
             .expression_attribute_values(":stale", n(w.stale_before))
             .expression_attribute_values(":from", n(read.next_seq))
