@@ -121,10 +121,16 @@ impl Queues {
         Ok(())
     }
 
-    /// Makes a received fan-out message visible again after `seconds` (a quick redelivery of
-    /// what an invocation could not finish, instead of the queue's whole visibility timeout).
-    pub async fn retry_after(&self, receipt_handle: &str, seconds: i32) -> Result<(), QueueError> {
-        let Some((sqs, url)) = self.fanout() else {
+    /// Makes a message received from `queue` visible again after `seconds`: a quick redelivery
+    /// of what an invocation could not finish, instead of the queue's whole visibility timeout
+    /// (60 s; on the events queue it would hold the session's whole FIFO group that long). The
+    /// event source's poller grants (`sqs:ChangeMessageVisibility`) allow it.
+    pub async fn retry_after(&self, queue: Received, receipt_handle: &str, seconds: i32) -> Result<(), QueueError> {
+        let target = match queue {
+            Received::Events => self.events(),
+            Received::Fanout => self.fanout(),
+        };
+        let Some((sqs, url)) = target else {
             return Ok(());
         };
         sqs.change_message_visibility()
@@ -136,4 +142,11 @@ impl Queues {
             .map(|_| ())
             .map_err(queue_err)
     }
+}
+
+/// A queue whose messages a function receives (and may hand back for a quick redelivery).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Received {
+    Events,
+    Fanout,
 }

@@ -24,6 +24,7 @@ use crate::domain::fanout::{self, Audience, Sequenced};
 use crate::domain::ids::SessionId;
 use crate::domain::time::epoch_millis;
 use crate::effects::push::deadline_within;
+use crate::effects::queue::Received;
 use crate::effects::store::{ConnectionRef, NewWindow, StoreError, StoreResult, WindowEnd};
 use crate::effects::Effects;
 
@@ -54,7 +55,8 @@ pub struct ShardDelivery {
 
 /// How long a shard's posts may retry before what failed is handed to a redelivery.
 const POST_BUDGET: Duration = Duration::from_secs(3);
-/// How soon a fan-out message that could not finish is delivered again.
+/// How soon a message that could not be handled (a fan-out not finished, a session's events
+/// not numbered) is delivered again.
 const RETRY_SECONDS: i32 = 1;
 /// How often (50 ms apart) a delivery looks for its window before it is delivered again later.
 const NOT_OPEN_CHECKS: u32 = 20;
@@ -67,6 +69,11 @@ const STALE_WINDOW_MS: i64 = 30_000;
 /// as failures: FIFO delivers them again, in order, before any later one of that session.
 pub async fn sequence(fx: &Effects, batch: Vec<QueueMessage>) -> ApiResult<BatchResult> {
     let mut sessions: Vec<(SessionId, Vec<(String, Published)>)> = Vec::new();
+    let receipts: HashMap<String, String> = batch
+        .iter()
+        .map(|m| (m.message_id.clone(), m.receipt_handle.clone()))
+        .collect();
+    let receipts = &receipts;
     for m in batch {
         let published: Published = match serde_json::from_str(&m.body) {
             Ok(p) => p,
@@ -96,6 +103,13 @@ pub async fn sequence(fx: &Effects, batch: Vec<QueueMessage>) -> ApiResult<Batch
             Ok(()) => Vec::new(),
             Err(e) => {
                 tracing::warn!(error = %e, %session_id, "sequencer: events not numbered; redelivered");
+                // In a second, in order: FIFO holds the session's later events behind these.
+                for id in &ids {
+                    let Some(receipt) = receipts.get(id) else { continue };
+                    if let Err(e) = fx.queues.retry_after(Received::Events, receipt, RETRY_SECONDS).await {
+                        tracing::warn!(error = %e, "sequencer: quick redelivery not set; the queue's visibility timeout applies");
+                    }
+                }
                 ids
             }
         }
@@ -226,14 +240,14 @@ pub async fn deliver(fx: &Effects, batch: Vec<QueueMessage>) -> ApiResult<BatchR
         match deliver_shard(fx, &delivery, m.receive_count > 1).await {
             Ok(true) => None,
             Ok(false) => {
-                if let Err(e) = fx.queues.retry_after(&m.receipt_handle, RETRY_SECONDS).await {
+                if let Err(e) = fx.queues.retry_after(Received::Fanout, &m.receipt_handle, RETRY_SECONDS).await {
                     tracing::warn!(error = %e, "fan-out: quick redelivery not set; the queue's visibility timeout applies");
                 }
                 Some(m.message_id)
             }
             Err(e) => {
                 tracing::warn!(error = %e, session_id = %delivery.session_id, "fan-out: shard not delivered; redelivered");
-                if let Err(e) = fx.queues.retry_after(&m.receipt_handle, RETRY_SECONDS).await {
+                if let Err(e) = fx.queues.retry_after(Received::Fanout, &m.receipt_handle, RETRY_SECONDS).await {
                     tracing::warn!(error = %e, "fan-out: quick redelivery not set; the queue's visibility timeout applies");
                 }
                 Some(m.message_id)
@@ -527,4 +541,69 @@ pub async fn resync(
         to,
         last_seq,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_sdk_dynamodb::types::error::ResourceNotFoundException;
+    use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityOutput;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+    use crate::domain::config::{QueueUrls, SfuConfig, Tunables};
+    use crate::effects::push::Pusher;
+    use crate::effects::queue::Queues;
+    use crate::effects::sfu::Sfu;
+    use crate::effects::store::Store;
+
+    /// A session whose events could not be numbered is handed back for a redelivery in a second,
+    /// every message of it, not left to the queue's 60 s visibility timeout that would hold the
+    /// session's FIFO group (a failure moto cannot produce: staged with mocks).
+    #[tokio::test]
+    async fn events_not_numbered_come_back_in_a_second() {
+        let failing = mock!(aws_sdk_dynamodb::Client::get_item)
+            .then_error(|| GetItemError::ResourceNotFoundException(ResourceNotFoundException::builder().build()));
+        let db = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&failing]);
+        let retried = mock!(aws_sdk_sqs::Client::change_message_visibility)
+            .match_requests(|r| r.queue_url() == Some("http://events") && r.visibility_timeout() == Some(RETRY_SECONDS))
+            .then_output(|| ChangeMessageVisibilityOutput::builder().build());
+        let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, [&retried]);
+        let fx = Effects {
+            store: Store::new(db, "t"),
+            sfu: Sfu::new(SfuConfig {
+                url: "http://127.0.0.1:9".into(),
+                api_key: "k".into(),
+                api_secret: "s".into(),
+                token_ttl: SfuConfig::DEFAULT_TOKEN_TTL,
+                ice_servers: serde_json::json!([]),
+            }),
+            push: Pusher::new(None),
+            queues: Queues::new(
+                Some(sqs),
+                QueueUrls {
+                    events: Some("http://events".into()),
+                    ..Default::default()
+                },
+            ),
+            tunables: Tunables::default(),
+        };
+        let session = SessionId::new();
+        let message = |n: u32| {
+            QueueMessage {
+            message_id: format!("m{n}"),
+            receipt_handle: format!("r{n}"),
+            body: serde_json::json!({
+                "audience": {"to": "session"},
+                "event": {"type": "chat.message", "session_id": session.to_string(), "data": {}, "ts": "", "id": format!("e{n}")},
+            })
+            .to_string(),
+            receive_count: 1,
+        }
+        };
+        let result = sequence(&fx, vec![message(1), message(2)]).await.unwrap();
+        let failed: Vec<&str> = result.failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, ["m1", "m2"]);
+        assert_eq!(retried.num_calls(), 2, "each message made visible again in a second");
+    }
 }
