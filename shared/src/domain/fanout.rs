@@ -124,6 +124,15 @@ impl FanoutTuning {
         Duration::from_millis(ms as u64).clamp(self.window_min, self.window_max)
     }
 
+    /// How often an aggregate (`viewer_count`, `reactions`) is pushed at most in a room of
+    /// `viewers`: every second up to 1,000 viewers, then a millisecond per viewer, at most every
+    /// 5 s. Each push is a frame to every socket: at 5,000 viewers a join storm's counts would
+    /// otherwise cost 5,000 posts a second on their own (`docs/scale.md`). `None`: not known
+    /// (a reaction does not read the session): every second.
+    pub fn aggregate_window(&self, viewers: Option<u64>) -> Duration {
+        Duration::from_millis(viewers.unwrap_or(0).clamp(1_000, 5_000))
+    }
+
     /// Shards for a room of `viewers` (each holds up to 3 sockets: most hold one).
     pub fn shards(&self, viewers: u64) -> u32 {
         (viewers.div_ceil(u64::from(self.shard_size)) as u32).clamp(1, BUCKETS)
@@ -285,6 +294,10 @@ mod tests {
         assert_eq!(t.shards(250), 1);
         assert_eq!(t.shards(5_000), 20);
         assert_eq!(t.shards(10_000_000), BUCKETS);
+        assert_eq!(t.aggregate_window(None), Duration::from_secs(1));
+        assert_eq!(t.aggregate_window(Some(300)), Duration::from_secs(1));
+        assert_eq!(t.aggregate_window(Some(2_500)), Duration::from_millis(2_500));
+        assert_eq!(t.aggregate_window(Some(50_000)), Duration::from_secs(5));
         assert_eq!(t.chat_cap(Duration::from_millis(250)), 10);
         assert_eq!(t.chat_cap(Duration::from_millis(1000)), 20);
         assert_eq!(FanoutTuning::parse("100,1000,250,20"), Ok(FanoutTuning::default()));

@@ -53,9 +53,6 @@ pub mod kind {
     ];
 }
 
-/// Length of a coalescing window.
-pub const COALESCE_WINDOW: Duration = Duration::from_secs(1);
-
 /// Publishes an event to `audience`: one message on the session's ordered events queue; the
 /// fan-out numbers it and delivers it within the session's window (`rules::fanout`). Publishing
 /// never fails the request that caused it: the change is already durable, and a client that
@@ -137,9 +134,14 @@ fn remember(session_id: &SessionId, event_type: &'static str, w: KnownWindow) {
 
 /// Whether this caller pushes the aggregate now (`Some(0)`), after waiting until the window end
 /// (`Some(end)`), or not at all.
-async fn turn(fx: &Effects, session_id: &SessionId, event_type: &'static str) -> StoreResult<Option<i64>> {
+async fn turn(
+    fx: &Effects,
+    session_id: &SessionId,
+    event_type: &'static str,
+    window: Duration,
+) -> StoreResult<Option<i64>> {
     let now = epoch_millis();
-    let window = COALESCE_WINDOW.as_millis() as i64;
+    let window = window.as_millis() as i64;
     let end = match known(session_id, event_type, now) {
         Some(w) if w.trailer_taken => return Ok(None),
         Some(w) => w.end_ms,
@@ -170,11 +172,13 @@ async fn turn(fx: &Effects, session_id: &SessionId, event_type: &'static str) ->
     Ok(mine.then_some(end))
 }
 
-/// Pushes an aggregate to the whole session, coalesced per window (see the module docs).
-async fn coalesced(fx: &Effects, session_id: &SessionId, event_type: &'static str) {
-    let wait = match turn(fx, session_id, event_type).await {
+/// Pushes an aggregate to the whole session, coalesced per window of the audience's length
+/// (`FanoutTuning::aggregate_window`; see the module docs).
+async fn coalesced(fx: &Effects, session_id: &SessionId, event_type: &'static str, viewers: Option<u64>) {
+    let window = fx.tunables.fanout.aggregate_window(viewers);
+    let wait = match turn(fx, session_id, event_type, window).await {
         Ok(None) => return,
-        Ok(Some(at_ms)) => (at_ms - epoch_millis()).clamp(0, COALESCE_WINDOW.as_millis() as i64),
+        Ok(Some(at_ms)) => (at_ms - epoch_millis()).clamp(0, window.as_millis() as i64),
         Err(e) => {
             tracing::warn!(error = %e, event_type, "push window not claimed; skipping");
             return;
@@ -243,14 +247,16 @@ pub async fn publish_due(fx: &Effects, batch: Vec<QueueMessage>) -> ApiResult<Ba
     Ok(BatchResult::failed(failed))
 }
 
-/// `viewer_count`: the session's counters, coalesced.
-pub async fn viewer_count(fx: &Effects, session_id: &SessionId) {
-    coalesced(fx, session_id, kind::VIEWER_COUNT).await
+/// `viewer_count`: the session's counters, coalesced; `viewers`: about how many watch (when the
+/// caller read the session), which sets how often.
+pub async fn viewer_count(fx: &Effects, session_id: &SessionId, viewers: Option<u32>) {
+    coalesced(fx, session_id, kind::VIEWER_COUNT, viewers.map(u64::from)).await
 }
 
-/// `reactions`: the session's reaction totals, coalesced.
+/// `reactions`: the session's reaction totals, coalesced every second (a reaction does not read
+/// the session).
 pub async fn reactions(fx: &Effects, session_id: &SessionId) {
-    coalesced(fx, session_id, kind::REACTIONS).await
+    coalesced(fx, session_id, kind::REACTIONS, None).await
 }
 
 pub fn totals_json(totals: &std::collections::HashMap<ReactionType, i64>) -> Value {

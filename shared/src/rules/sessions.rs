@@ -337,7 +337,8 @@ pub async fn join(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<JoinR
     };
     if joined {
         // Viewers' comings and goings go to the stage; the audience sees the coalesced count.
-        arrival_or_departure(fx, &me, "joined", Audience::Stage).await;
+        let viewers = Some(session.viewer_count + 1);
+        arrival_or_departure(fx, &me, "joined", Audience::Stage, viewers).await;
     }
     let token = sfu_token(fx, user, &session, &me)?;
     Ok(JoinResponse {
@@ -380,7 +381,7 @@ pub async fn leave(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<Leav
         } else {
             Audience::Session
         };
-        arrival_or_departure(fx, &p, "left", audience).await;
+        arrival_or_departure(fx, &p, "left", audience, None).await;
     }
     if p.connected {
         // Leaving ends the media connection too (a guest who left must not keep publishing). A
@@ -405,7 +406,13 @@ pub async fn leave(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<Leav
 
 /// Tells `audience` that `p` `joined` or `left` (an event and a system message) and the session
 /// its new counts.
-async fn arrival_or_departure(fx: &Effects, p: &Participant, what: &'static str, audience: Audience) {
+async fn arrival_or_departure(
+    fx: &Effects,
+    p: &Participant,
+    what: &'static str,
+    audience: Audience,
+    viewers: Option<u32>,
+) {
     let kind = if what == "joined" {
         kind::PARTICIPANT_JOINED
     } else {
@@ -414,7 +421,7 @@ async fn arrival_or_departure(fx: &Effects, p: &Participant, what: &'static str,
     events::publish(fx, audience.clone(), kind, &p.session_id, events::participant_data(p)).await;
     let note = json!({"event": what, "user_id": p.user_id});
     events::system_message(fx, &p.session_id, format!("{} {what}", p.username), audience, note).await;
-    events::viewer_count(fx, &p.session_id).await;
+    events::viewer_count(fx, &p.session_id, viewers).await;
 }
 
 /// `POST /live/end/{session_id}`: the host ends the session. Idempotent: a repeat returns the

@@ -232,7 +232,7 @@ pub async fn manage(fx: &Effects, user: &User, req: ManageParticipant) -> ApiRes
     audit(fx, &s.id, &user.id, action.as_str(), &target.user_id, details).await;
     publish(fx, &after, action).await;
     if change.moves_counts() {
-        events::viewer_count(fx, &s.id).await;
+        events::viewer_count(fx, &s.id, Some(s.viewer_count)).await;
     }
     Ok(Managed {
         session_id: s.id,

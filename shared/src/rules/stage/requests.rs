@@ -280,7 +280,7 @@ async fn approve(
     publish_request(fx, kind::GUEST_REQUEST_UPDATED, &done).await;
     let text = format!("{} joined the stage as {}", p.username, p.role.as_str());
     on_stage_changed(fx, &p, text).await;
-    events::viewer_count(fx, &r.session_id).await;
+    events::viewer_count(fx, &r.session_id, Some(s.viewer_count)).await;
     Ok(done)
 }
 
