@@ -67,9 +67,11 @@ const SHARD_CACHE_MAX: usize = 4_096;
 pub const HANDSHAKE_GRACE_SECONDS: i64 = 30;
 
 impl Store {
-    /// P12: records a connection item (with its TTL) as it is, whoever its user.
+    /// P12: records a connection item (with its TTL) as it is, whoever its user, and moves the
+    /// session's connection epoch on like any socket opened.
     pub async fn put_connection(&self, c: &Connection) -> StoreResult<()> {
-        self.put(connection_item(c)?).await
+        self.put(connection_item(c)?).await?;
+        self.bump_connection_epoch(&c.session_id).await
     }
 
     /// P12: opens a socket of a present participant: in one transaction, the participant is still
