@@ -24,3 +24,24 @@ pub struct Effects {
     pub queues: queue::Queues,
     pub tunables: crate::domain::config::Tunables,
 }
+
+#[cfg(test)]
+impl Effects {
+    /// Effects for a unit test: `store` and `queues` as the test stages them, an SFU nobody
+    /// listens on, no pushes, the default tunables.
+    pub fn for_test(store: store::Store, queues: queue::Queues) -> Effects {
+        Effects {
+            store,
+            sfu: sfu::Sfu::new(crate::domain::config::SfuConfig {
+                url: "http://127.0.0.1:9".into(),
+                api_key: "k".into(),
+                api_secret: "s".into(),
+                token_ttl: crate::domain::config::SfuConfig::DEFAULT_TOKEN_TTL,
+                ice_servers: serde_json::json!([]),
+            }),
+            push: push::Pusher::new(None),
+            queues,
+            tunables: Default::default(),
+        }
+    }
+}

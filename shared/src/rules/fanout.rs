@@ -551,10 +551,8 @@ mod tests {
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
     use super::*;
-    use crate::domain::config::{QueueUrls, SfuConfig, Tunables};
-    use crate::effects::push::Pusher;
+    use crate::domain::config::QueueUrls;
     use crate::effects::queue::Queues;
-    use crate::effects::sfu::Sfu;
     use crate::effects::store::Store;
 
     /// A session whose events could not be numbered is handed back for a redelivery in a second,
@@ -569,25 +567,16 @@ mod tests {
             .match_requests(|r| r.queue_url() == Some("http://events") && r.visibility_timeout() == Some(RETRY_SECONDS))
             .then_output(|| ChangeMessageVisibilityOutput::builder().build());
         let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, [&retried]);
-        let fx = Effects {
-            store: Store::new(db, "t"),
-            sfu: Sfu::new(SfuConfig {
-                url: "http://127.0.0.1:9".into(),
-                api_key: "k".into(),
-                api_secret: "s".into(),
-                token_ttl: SfuConfig::DEFAULT_TOKEN_TTL,
-                ice_servers: serde_json::json!([]),
-            }),
-            push: Pusher::new(None),
-            queues: Queues::new(
+        let fx = Effects::for_test(
+            Store::new(db, "t"),
+            Queues::new(
                 Some(sqs),
                 QueueUrls {
                     events: Some("http://events".into()),
                     ..Default::default()
                 },
             ),
-            tunables: Tunables::default(),
-        };
+        );
         let session = SessionId::new();
         let message = |n: u32| {
             QueueMessage {

@@ -64,11 +64,8 @@ mod tests {
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
     use super::*;
-    use crate::domain::config::{SfuConfig, Tunables};
     use crate::domain::fixtures::{participant, session, user};
     use crate::domain::{keys, ParticipantStatus, Role, SessionStatus};
-    use crate::effects::push::Pusher;
-    use crate::effects::sfu::Sfu;
     use crate::effects::store::item::to_item;
     use crate::effects::store::Store;
 
@@ -103,19 +100,10 @@ mod tests {
             RuleMode::MatchAny,
             [&session_read, &participant_reads, &recorded, &forgotten, &unlisted]
         );
-        let fx = Effects {
-            store: Store::new(db, "t"),
-            sfu: Sfu::new(SfuConfig {
-                url: "http://127.0.0.1:9".into(),
-                api_key: "k".into(),
-                api_secret: "s".into(),
-                token_ttl: SfuConfig::DEFAULT_TOKEN_TTL,
-                ice_servers: serde_json::json!([]),
-            }),
-            push: Pusher::new(None),
-            queues: crate::effects::queue::Queues::new(None, Default::default()),
-            tunables: Tunables::default(),
-        };
+        let fx = Effects::for_test(
+            Store::new(db, "t"),
+            crate::effects::queue::Queues::new(None, Default::default()),
+        );
         let refused = connect(&fx, &user("vic"), id, "Conn0=".into()).await;
         assert_eq!(refused.err().map(|e| e.status().as_u16()), Some(403));
         assert_eq!(recorded.num_calls(), 1, "the connection was recorded first");
