@@ -197,7 +197,7 @@ async fn invoke(state: &HttpState, peer: SocketAddr, req: Request<AxumBody>) -> 
 }
 
 /// Writes a handler response as API Gateway writes a payload 2.0 response.
-fn to_wire(response: lambda_http::Response<Body>) -> AxumResponse {
+pub(crate) fn to_wire(response: lambda_http::Response<Body>) -> AxumResponse {
     let (parts, body) = response.into_parts();
     let bytes = match body {
         Body::Empty => Vec::new(),

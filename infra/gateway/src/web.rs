@@ -8,8 +8,9 @@ use std::path::PathBuf;
 
 use axum::body::Body as AxumBody;
 use axum::response::{IntoResponse, Response as AxumResponse};
-use http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Method, Request};
 use serde_json::json;
+use shared::domain::error::ApiError;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -17,8 +18,8 @@ use tower_http::services::{ServeDir, ServeFile};
 /// (trimmed): `make token USER=alice` and "alice" in the browser are the same user.
 const MAX_NAME: usize = 40;
 
-/// Dev tokens last as long as `make token`'s.
-const DEV_TOKEN_TTL_SECONDS: u64 = 12 * 3600;
+/// How long a dev token lasts (`POST /dev/token`, and `make token` unless told otherwise).
+pub const DEV_TOKEN_TTL_SECONDS: u64 = 12 * 3600;
 
 /// What the gateway serves for the browser client.
 #[derive(Clone, Debug, Default)]
@@ -86,11 +87,13 @@ impl Web {
         if path == "/dev/token" {
             return Ok(match &self.dev_sign_in {
                 Some(signer) if req.method() == Method::POST => dev_token(signer, req).await,
-                Some(_) => problem(StatusCode::METHOD_NOT_ALLOWED, "Use POST with {\"name\": \"...\"}."),
-                None => problem(
-                    StatusCode::NOT_FOUND,
-                    "Dev sign-in needs a local JWT_SECRET (make dev sets one).",
-                ),
+                Some(_) => problem(ApiError::MethodNotAllowed {
+                    method: req.method().to_string(),
+                    allowed: "POST".into(),
+                }),
+                None => problem(ApiError::NotFound(
+                    "dev sign-in needs a local JWT_SECRET (make dev sets one)".into(),
+                )),
             });
         }
         let Some(root) = &self.root else { return Err(req) };
@@ -108,7 +111,7 @@ impl Web {
         let files = ServeDir::new(root).fallback(ServeFile::new(&index));
         Ok(match files.oneshot(req).await {
             Ok(resp) => resp.into_response(),
-            Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, &format!("serving {root:?}: {e}")),
+            Err(e) => problem(ApiError::internal(format!("serving {root:?}: {e}"))),
         })
     }
 
@@ -135,40 +138,31 @@ impl Web {
 /// `POST /dev/token` `{"name": "alice"}` → `{"token", "user_id", "username"}`.
 async fn dev_token(signer: &DevSigner, req: Request<AxumBody>) -> AxumResponse {
     let Ok(bytes) = axum::body::to_bytes(req.into_body(), 4096).await else {
-        return problem(StatusCode::PAYLOAD_TOO_LARGE, "The body is larger than 4 KB.");
+        return problem(ApiError::PayloadTooLarge);
     };
     let name = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
         .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(|n| n.trim().to_string()));
     let Some(name) = name.filter(|n| shared::domain::ids::UserId::parse(n).is_ok() && n.chars().count() <= MAX_NAME)
     else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            &format!("`name` must be 1 to {MAX_NAME} characters, without control characters or '#'."),
-        );
+        return problem(ApiError::validation(
+            "name",
+            format!("`name` must be 1 to {MAX_NAME} characters, without control characters or '#'"),
+        ));
     };
     let token = signer.sign(&name, DEV_TOKEN_TTL_SECONDS);
     axum::Json(json!({"token": token, "user_id": name, "username": name})).into_response()
 }
 
-fn problem(status: StatusCode, detail: &str) -> AxumResponse {
-    let body = json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    resp
+/// A refusal as the API writes every one: the project's one error mapping to problem+json.
+fn problem(e: ApiError) -> AxumResponse {
+    crate::http_api::to_wire(shared::adapter::answer::problem(&e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::StatusCode;
     use http_body_util::BodyExt;
 
     fn signer() -> DevSigner {

@@ -3,7 +3,7 @@
 //! so tokens pass the same checks the functions apply. The browser client's dev sign-in
 //! (`POST /dev/token`) mints the same tokens.
 
-use local_gateway::web::DevSigner;
+use local_gateway::web::{DevSigner, DEV_TOKEN_TTL_SECONDS};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -11,7 +11,10 @@ fn main() {
         eprintln!("usage: dev-token USER [TTL_SECONDS]");
         std::process::exit(2);
     };
-    let ttl: u64 = args.next().and_then(|t| t.parse().ok()).unwrap_or(12 * 3600);
+    let ttl: u64 = args
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(DEV_TOKEN_TTL_SECONDS);
     let Some(signer) = DevSigner::from_env() else {
         eprintln!("dev-token: JWT_SECRET is not set (make dev sets a local default)");
         std::process::exit(2);
