@@ -47,10 +47,6 @@ pub struct ShardDelivery {
     pub window_ms: u64,
     pub shard: u32,
     pub shards: u32,
-    /// The session's connection epoch when the window was numbered (P12): a shard's sockets read
-    /// at the same epoch are still its sockets. `0` (a message from before epochs): read them.
-    #[serde(default)]
-    pub epoch: u64,
 }
 
 /// How long a shard's posts may retry before what failed is handed to a redelivery.
@@ -162,7 +158,6 @@ async fn sequence_session(fx: &Effects, session_id: &SessionId, messages: Vec<(S
                     window_ms: read.window_ms,
                     shard: 0,
                     shards: read.window_shards,
-                    epoch: read.conn_epoch,
                 };
                 queue_deliveries(fx, &window, 1..read.window_shards).await?;
             }
@@ -197,7 +192,6 @@ async fn sequence_session(fx: &Effects, session_id: &SessionId, messages: Vec<(S
             window_ms: window.window_ms,
             shard: 0,
             shards: window.shards,
-            epoch: read.conn_epoch,
         };
         let queued = if broadcast { window.shards } else { 1 };
         queue_deliveries(fx, &delivery, 0..queued).await?;
@@ -277,16 +271,19 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
     // The sequencer queues a window's deliveries just before it records the window: one that
     // arrives first finds it opening within moments.
     let mut attempt = 0;
-    let (to, broadcast, plain_from) = loop {
+    // The connection epoch comes with the close, not with the delivery: a socket that opened
+    // while the window was open and sent into it has moved the epoch on before the close.
+    let (to, broadcast, plain_from, epoch) = loop {
         match store.close_window(&d.session_id, d.from).await? {
             WindowEnd::Closed {
                 to,
                 broadcast,
                 plain_from,
-            } => break (to, broadcast, plain_from),
+                conn_epoch,
+            } => break (to, broadcast, plain_from, conn_epoch),
             // Long closed, a later window open: posted to everyone, from its own start (a socket
             // that skipped windows before it asks for them).
-            WindowEnd::Passed { next_from } => break (next_from - 1, true, d.from),
+            WindowEnd::Passed { next_from, conn_epoch } => break (next_from - 1, true, d.from, conn_epoch),
             WindowEnd::NotOpen if attempt < NOT_OPEN_CHECKS => {
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -315,7 +312,7 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
         Some(owed) => Arc::new(owed.iter().filter_map(|o| owed_connection(o)).collect()),
         None if broadcast => {
             store
-                .shard_connections_at(&d.session_id, d.shard, d.shards, d.epoch)
+                .shard_connections_at(&d.session_id, d.shard, d.shards, epoch)
                 .await?
         }
         None => {

@@ -70,11 +70,18 @@ pub struct NewWindow {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WindowEnd {
     /// Closed at `to` (by this call or an earlier one); `broadcast`: it holds an event for the
-    /// whole session; `plain_from`: where its frames to everyone start.
-    Closed { to: u64, broadcast: bool, plain_from: u64 },
+    /// whole session; `plain_from`: where its frames to everyone start; `conn_epoch`: the
+    /// session's connection epoch (P12) as the window closed, after every socket whose events it
+    /// holds had opened.
+    Closed {
+        to: u64,
+        broadcast: bool,
+        plain_from: u64,
+        conn_epoch: u64,
+    },
     /// The sequence moved past it (a later window is open, from `next_from`): its events are
     /// those numbered into it, below `next_from`.
-    Passed { next_from: u64 },
+    Passed { next_from: u64, conn_epoch: u64 },
     /// Not opened yet (its opener has not recorded it): try again later.
     NotOpen,
 }
@@ -284,6 +291,7 @@ impl Store {
                         .copied()
                         .unwrap_or(true),
                     plain_from: (number(&item, "plain_from") as u64).min(from).max(1),
+                    conn_epoch: number(&item, "conn_epoch") as u64,
                 })
             }
             Err(e) => match e.into_service_error() {
@@ -292,6 +300,7 @@ impl Store {
                     Ok(if now.exists && now.window_from > from {
                         WindowEnd::Passed {
                             next_from: now.window_from,
+                            conn_epoch: now.conn_epoch,
                         }
                     } else {
                         WindowEnd::NotOpen
