@@ -28,7 +28,7 @@ fi
 export WEB_ROOT=${WEB_ROOT:-$root/web/dist}
 
 if [ "$AWS_ENDPOINT_URL_DYNAMODB" = "http://127.0.0.1:$DYNAMODB_PORT" ]; then
-  .venv/bin/python infra/scripts/dynamodb_emulator.py --host 127.0.0.1 --port "$DYNAMODB_PORT" >"$logs/dynamodb.log" 2>&1 &
+  .venv/bin/python infra/scripts/emulator --host 127.0.0.1 --port "$DYNAMODB_PORT" >"$logs/dynamodb.log" 2>&1 &
   pids+=($!)
   wait_http "$AWS_ENDPOINT_URL_DYNAMODB/moto-api/" 60 || { echo "dev: DynamoDB emulator did not start (see $logs/dynamodb.log)" >&2; exit 1; }
   # The dev secrets as SSM SecureString parameters too, in the same emulator, for

@@ -96,11 +96,11 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts the emulator (`infra/scripts/dynamodb_emulator.py`, moto with atomic requests) with
+    /// Starts the emulator (`infra/scripts/emulator`, moto with atomic requests) with
     /// the project's .venv Python (installed by `make test`).
     pub async fn start() -> Moto {
         let python = venv_python();
-        let script = repo_root().join("infra/scripts/dynamodb_emulator.py");
+        let script = repo_root().join("infra/scripts/emulator");
         for _ in 0..5 {
             let port = free_port();
             let port_arg = port.to_string();

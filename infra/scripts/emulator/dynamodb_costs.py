@@ -1,34 +1,20 @@
-"""The DynamoDB emulator: moto's server on loopback, with every request applied atomically.
+"""DynamoDB in moto at DynamoDB's cost shape: what the emulator changes in moto's DynamoDB backend.
 
-moto's own `moto_server` serves requests on many threads and its DynamoDB backend takes no locks,
-so two concurrent TransactWriteItems can both pass a condition that only one of them may pass
-(seen: 62 joins admitted with max_participants 60). Real DynamoDB applies each conditional write
-and each transaction atomically. This launcher keeps moto's threaded server (keep-alive and
-parallel connections still work) but runs the application under one lock, which makes every
-request atomic as in DynamoDB. Usage: dynamodb_emulator.py [--host 127.0.0.1] [--port 8000]
+Requests reach the backend one at a time (the launcher's lock), which the transaction snapshot
+below relies on. Every change keeps moto's answers; only the cost differs.
 """
 
-import argparse
 import base64
 import copy
-import functools
 import json
 import os
-import signal
 import sys
-import threading
-import time
 
-import moto.backends as moto_backends
-import moto.core.responses as moto_responses
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
-from moto.moto_server.werkzeug_app import MotoRequestHandler  # the handler moto_server uses
-from moto.server import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
 
 # moto's TransactWriteItems deep-copies the whole table once per action to be able to roll back,
 # which makes every transaction cost O(table size) (a 4-action transaction on a table of a few
@@ -317,36 +303,6 @@ Table.query = _query
 Table.all_items = _all_items
 
 
-class _Profile:
-    """Where the emulator's time goes, when `EMULATOR_PROFILE` names a file: requests and seconds
-    per operation (DynamoDB's `X-Amz-Target`, SQS's `Action`), rewritten every two seconds (the
-    emulator is killed, not stopped, by the tests and the bench)."""
-
-    @classmethod
-    def from_env(cls):
-        path = os.environ.get("EMULATOR_PROFILE")
-        return cls(f"{path}.{os.getpid()}") if path else None
-
-    def __init__(self, path):
-        self.path, self.ops, self.guard = path, {}, threading.Lock()
-        threading.Thread(target=self._dump, daemon=True).start()
-
-    def add(self, environ, seconds):
-        op = environ.get("HTTP_X_AMZ_TARGET") or environ.get("QUERY_STRING") or environ.get("PATH_INFO", "")
-        with self.guard:
-            count, total = self.ops.get(op, (0, 0.0))
-            self.ops[op] = (count + 1, total + seconds)
-
-    def _dump(self):
-        while True:
-            time.sleep(2)
-            with self.guard:
-                rows = sorted(self.ops.items(), key=lambda kv: -kv[1][1])
-            with open(self.path, "w") as f:
-                for op, (count, total) in rows:
-                    f.write(f"{total:9.3f} s {count:8d} calls {1e3 * total / count:7.2f} ms  {op}\n")
-
-
 # moto serialises every answer by walking the operation's botocore model, attribute by attribute:
 # about 0.3 ms per item, so a Query of 1,280 items spent 400 ms there. An item operation's answer
 # is already DynamoDB's JSON (attribute values as {type: value}): it is written as it is, with what
@@ -382,36 +338,3 @@ def _execute_result(self, context):
 
 DynamoResult.execute_result = _execute_result
 
-# Per request, moto lists its own package directory (a stat of every service's folder) to route
-# the request, and lists the responder class's methods to find the action: a quarter of a GetItem's
-# time. Neither answer changes while the server runs: both are computed once.
-_moto_modules = tuple(moto_backends.list_of_moto_modules())
-moto_backends.list_of_moto_modules = lambda: _moto_modules
-moto_responses.method_names_from_class = functools.lru_cache(maxsize=None)(moto_responses.method_names_from_class)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    args = parser.parse_args()
-
-    app = DomainDispatcherApplication(create_backend_app)
-    lock = threading.Lock()
-    profile = _Profile.from_env()
-
-    def atomic(environ, start_response):
-        with lock:
-            started = time.perf_counter()
-            # Consume the whole response inside the lock: the backend's work happens while iterating.
-            body = list(app(environ, start_response))
-            if profile:
-                profile.add(environ, time.perf_counter() - started)
-            return body
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    run_simple(args.host, args.port, atomic, threaded=True, request_handler=MotoRequestHandler)
-
-
-if __name__ == "__main__":
-    main()
