@@ -12,7 +12,7 @@ import sys
 
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
 
@@ -338,3 +338,35 @@ def _execute_result(self, context):
 
 DynamoResult.execute_result = _execute_result
 
+
+# An index Query projects each item it returns (KEYS_ONLY, INCLUDE): moto turns the item into plain
+# JSON, looks each projected name up in it and serialises the result back into a new item — half
+# of a fan-out shard's Query (250 connections: 50 ms, 25 of them projecting). A projection of
+# top-level names (every index projection, and most ProjectionExpressions) only needs those
+# attributes copied: the same item, without the round trip. Nested paths, and values the round
+# trip changes in form (binary becomes bytes, sets are reordered; maps and lists may hold either),
+# keep moto's way.
+_original_project = Item.project
+_PLAIN_TYPES = frozenset({"S", "N", "BOOL", "NULL"})
+
+
+def _project(self, projection_expressions):
+    plain = all(
+        len(path) == 1 and (path[0] not in self.attrs or self.attrs[path[0]].type in _PLAIN_TYPES)
+        for path in projection_expressions
+    )
+    if not plain:
+        return _original_project(self, projection_expressions)
+    projected = Item.__new__(Item)
+    projected.hash_key = self.hash_key
+    projected.range_key = self.range_key
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.__init__(attrs)
+    for (name,) in projection_expressions:
+        if name in self.attrs:
+            dict.__setitem__(attrs, name, copy.deepcopy(self.attrs[name]))
+    projected.attrs = attrs
+    return projected
+
+
+Item.project = _project
