@@ -11,9 +11,10 @@ test:
 bench:
 	bash infra/scripts/bench.sh
 
-# make token USER=alice — a dev JWT for USER, signed with JWT_SECRET (local default as in make dev).
+# make token USER=alice — a dev JWT for USER, signed with JWT_SECRET (local default as in make dev);
+# make token SERVICE=billing — a server token (it may credit wallets).
 token:
-	@bash infra/scripts/token.sh $(USER)
+	@bash infra/scripts/token.sh $(if $(SERVICE),--service $(SERVICE),$(USER))
 
 # Installs livekit-server (go install from the module proxy) into the cache without starting anything.
 sfu:

@@ -62,6 +62,14 @@ base="http://127.0.0.1:$GATEWAY_HTTP_PORT"
 wait_http "$base/live/active" 60 || { echo "dev: gateway did not start (see $logs/gateway.log)" >&2; exit 1; }
 
 token=$("$target_dir/debug/dev-token" alice)
+# Dev wallets: coins for a few users to send gifts and tips with (credited once: the reference
+# makes a repeat a no-op), as the embedding app's backend would after a purchase.
+service=$("$target_dir/debug/dev-token" --service billing)
+for user in alice bob carol dan; do
+  curl -s -o /dev/null -X POST "$base/live/wallet/credit" -H "Authorization: Bearer $service" \
+    -H "Idempotency-Key: dev-seed-$user" -H "Content-Type: application/json" \
+    -d "{\"user_id\": \"$user\", \"coins\": 5000, \"reference\": \"dev-seed-$user\"}"
+done
 cat <<INFO
 
 TrendKe Live is running locally.
@@ -75,6 +83,10 @@ TrendKe Live is running locally.
 
 A dev token for user "alice" (more: make token USER=bob):
   $token
+
+Wallets: alice, bob, carol and dan hold 5,000 dev coins each. Credit more with a server token
+(make token SERVICE=billing); a new reference (and key) for each credit:
+  curl -s -X POST $base/live/wallet/credit -H "Authorization: Bearer $service" -H "Idempotency-Key: topup-1" -H "Content-Type: application/json" -d '{"user_id": "bob", "coins": 1000, "reference": "topup-1"}'
 
 Try:
   curl -s -X POST $base/live/start -H "Authorization: Bearer $token" -H "Content-Type: application/json" -d '{"title": "Test Live", "session_type": "camera"}'

@@ -171,6 +171,7 @@ pub fn test_config(table: &str, sfu_url: &str) -> Config {
             audience: None,
             leeway_seconds: 0,
             jwks_refetch_cooldown: Duration::from_secs(30),
+            service_role: JwtConfig::default_service_role(),
         },
         sfu: SfuConfig {
             url: sfu_url.into(),

@@ -60,6 +60,7 @@ fn auth(url: &str, cooldown: Duration) -> Authenticator {
         audience: Some("trendke".into()),
         leeway_seconds: 0,
         jwks_refetch_cooldown: cooldown,
+        service_role: JwtConfig::default_service_role(),
     })
 }
 

@@ -62,8 +62,32 @@ impl DevSigner {
 
     /// A user JWT for `user`, valid `ttl_seconds`.
     pub fn sign(&self, user: &str, ttl_seconds: u64) -> String {
+        self.sign_claims(user, ttl_seconds, None)
+    }
+
+    /// A server token (the embedding app's backend, which credits wallets): a user JWT for
+    /// `name` with the server-token claim (`SERVICE_ROLE_CLAIM` = `SERVICE_ROLE_VALUE`, by default
+    /// `role` = `service_role`).
+    pub fn sign_service(&self, name: &str, ttl_seconds: u64) -> String {
+        let var = |n: &str, default: &str| {
+            std::env::var(n)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or(default.into())
+        };
+        let claim = (
+            var("SERVICE_ROLE_CLAIM", "role"),
+            var("SERVICE_ROLE_VALUE", "service_role"),
+        );
+        self.sign_claims(name, ttl_seconds, Some(claim))
+    }
+
+    fn sign_claims(&self, user: &str, ttl_seconds: u64, extra: Option<(String, String)>) -> String {
         let now = jsonwebtoken::get_current_timestamp();
         let mut claims = json!({"sub": user, "username": user, "iat": now, "exp": now + ttl_seconds});
+        if let Some((claim, value)) = extra {
+            claims[claim] = json!(value);
+        }
         if let Some(iss) = &self.issuer {
             claims["iss"] = json!(iss);
         }

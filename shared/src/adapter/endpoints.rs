@@ -8,8 +8,8 @@
 
 use super::answer::{Empty, Paged};
 use super::extract::{
-    Before, BeforeOrTime, Cursor, Json, Messages, Page, Path, Query, RawBody, RequestLine, Signed, Socket, Tick,
-    TokenUser,
+    Before, BeforeOrTime, Cursor, Json, Messages, Page, Path, PaymentKey, Query, RawBody, RequestLine, Service, Signed,
+    Socket, Tick, TokenUser,
 };
 use super::iam::Policy;
 use super::routes::{self, Matched};
@@ -20,7 +20,7 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::SessionId;
 use crate::domain::User;
 use crate::rules::stage::{controls, requests};
-use crate::rules::{batch, chat, events, fanout, reactions, realtime, sessions, webhook};
+use crate::rules::{batch, chat, economy, events, fanout, reactions, realtime, sessions, webhook};
 #[cfg(feature = "openapi")]
 use {
     super::docs::{examples::*, Doc, Example},
@@ -175,7 +175,8 @@ endpoints! {
     /// `GET /live/session/{session_id}`: session detail.
     GetSession = "get-session" {
         route: Route::get("/live/session/{session_id}"),
-        policy: Policy { dynamodb: &["BatchGetItem"], ..Policy::NOTHING },
+        // One BatchGetItem; the top gifters' Query (GSI2) once anyone has given.
+        policy: Policy { dynamodb: &["BatchGetItem", "Query"], indexes: true, ..Policy::NOTHING },
         run: |fx, caller: Option<User>, id: Path<SessionId>| sessions::detail(fx, caller, id.0),
         ok: 200 Json<sessions::SessionView>,
         example: Example::anyone().in_session(),
@@ -183,7 +184,7 @@ endpoints! {
             tag: "sessions",
             summary: "Session detail",
             who: "none (a token shows more)",
-            description: "Live or ended: settings, `status`, counters (`viewer_count`, `peak_viewers`, `guest_count`), `started_at`, `ended_at`, `duration_seconds` and reaction totals (`reactions`). The session's `blocked_words` are shown to its host and present cohosts only (signed in).",
+            description: "Live or ended: settings, `status`, counters (`viewer_count`, `peak_viewers`, `guest_count`), `started_at`, `ended_at`, `duration_seconds`, reaction totals (`reactions`), coins paid in gifts and tips (`gift_revenue`, `tip_revenue`) and the 10 `top_gifters` by coins given (exact totals; a payment of the last moment may rank a moment later). The session's `blocked_words` are shown to its host and present cohosts only (signed in).",
             ok: "The session",
             answer: session_detail_example(),
             errors: vec![no_session()],
@@ -277,6 +278,115 @@ endpoints! {
             ok: "The reaction was counted",
             answer: json!({"session_id": SESSION, "reaction_type": "heart"}),
             errors: vec![E::validation("reaction_type", "unknown variant `smile`, expected one of `heart`, `fire`, `clap`, `wow`, `sad`"), E::join_first(), no_session(), rate_limited(Limited::Reactions), E::session_ended(), busy()],
+        }),
+    }
+
+    /// `GET /live/gifts`: the gift catalogue.
+    ListGifts = "list-gifts" {
+        route: Route::get("/live/gifts"),
+        policy: Policy::NOTHING,
+        run: |fx| economy::catalogue(fx),
+        ok: 200 Json<economy::Catalogue>,
+        example: Example::anyone(),
+        doc: Some(Doc {
+            tag: "economy",
+            summary: "The gift catalogue",
+            who: "none",
+            description: "Every gift (`id`, `name`, `emoji`, `price` in coins) and the recipients' revenue share in percent (the rest is the platform's). The catalogue is configuration (`GIFT_CATALOGUE_JSON`).",
+            ok: "The catalogue",
+            answer: json!({"gifts": [{"id": "rose", "name": "Rose", "emoji": "🌹", "price": 1}, {"id": "universe", "name": "Universe", "emoji": "🌌", "price": 10000}], "revenue_share_percent": 70}),
+            // It reads configuration only: the one refusal is the route's (the fallback's 405).
+            errors: vec![E::MethodNotAllowed { method: "POST".into(), allowed: "GET".into() }],
+        }),
+    }
+
+    /// `GET /live/wallet`: the caller's wallet.
+    GetWallet = "get-wallet" {
+        route: Route::get("/live/wallet"),
+        policy: Policy { dynamodb: &["GetItem"], ..Policy::NOTHING },
+        run: |fx, user: User| economy::wallet(fx, &user),
+        ok: 200 Json<crate::domain::economy::Wallet>,
+        example: Example::by("bob"),
+        doc: Some(Doc {
+            tag: "economy",
+            summary: "Your wallet",
+            who: "user",
+            description: "The caller's own wallet: `balance` (coins to spend) and `earnings` (coins earned from gifts and tips, after the platform's share). Zero before the first movement.",
+            ok: "The wallet",
+            answer: json!({"user_id": "bob", "balance": 120, "earnings": 35}),
+            errors: vec![],
+        }),
+    }
+
+    /// `GET /live/wallet/ledger`: the caller's wallet movements, newest first.
+    ListLedger = "list-ledger" {
+        route: Route::get("/live/wallet/ledger"),
+        policy: Policy { dynamodb: &["Query"], ..Policy::NOTHING },
+        run: |fx, user: User, page: Page<Before, 50, 100>| economy::ledger(fx, &user, page.0),
+        ok: 200 Json<economy::LedgerPage>,
+        example: Example::by("bob").query(&[("limit", "50")]),
+        doc: Some(Doc {
+            tag: "economy",
+            summary: "Your wallet's movements, newest first",
+            who: "user",
+            description: "`{entries, next_cursor}`, **newest first**: every credit, gift and tip, sent or received. `balance_change` summed over all entries is the wallet's `balance`, `earnings_change` its `earnings`; a received payment's entry also names the platform's share.",
+            ok: "One page of entries",
+            answer: json!({"entries": [ledger_example()], "next_cursor": null}),
+            errors: vec![E::bad_cursor("before")],
+        }),
+    }
+
+    /// `POST /live/wallet/credit`: coins bought through the embedding app (server tokens only).
+    CreditWallet = "credit-wallet" {
+        route: Route::post("/live/wallet/credit"),
+        policy: Policy { dynamodb: &["TransactWriteItems", "UpdateItem", "DeleteItem"], ..Policy::NOTHING },
+        run: |fx, _service: Service, _key: PaymentKey, body: Json<economy::CreditRequest>| economy::credit(fx, body.0),
+        ok: 200 Json<economy::CreditReceipt>,
+        example: Example::by_service("billing").keyed("credit-pay_3MtwBwLkdIwHu7ix").body(json!({"user_id": "bob", "coins": 500, "reference": "pay_3MtwBwLkdIwHu7ix"})),
+        doc: Some(Doc {
+            tag: "economy",
+            summary: "Credit coins bought in the app (server tokens only)",
+            who: "server token (`role: service_role`)",
+            description: "The embedding app's backend credits coins its own payments sold: `coins` 1..=1,000,000, `reference` its payment id (1..128 visible ASCII). A token whose `role` claim is not `service_role` (`SERVICE_ROLE_CLAIM` / `SERVICE_ROLE_VALUE`) → `403`. A `reference` credits once, whatever the `Idempotency-Key`: again with the same user and coins → `credited: false` and the first credit's entry; with others → `409 reference-used`. The credit, the balance and the ledger entry are one transaction.",
+            ok: "The credit",
+            answer: json!({"user_id": "bob", "coins": 500, "reference": "pay_3MtwBwLkdIwHu7ix", "entry_id": "01938f8c-6d1e-7b4a-9c3e-4f5a6b7c8d9e", "credited": true}),
+            errors: vec![E::validation("coins", "must be an integer between 1 and 1000000"), E::conflict("reference-used", "this reference was credited with another user or amount"), busy()],
+        }),
+    }
+
+    /// `POST /live/send-gift`: send a gift to the host or a guest on stage.
+    SendGift = "send-gift" {
+        route: Route::post("/live/send-gift"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, key: PaymentKey, body: Json<economy::SendGift>| economy::send_gift(fx, &user, key.0, body.0),
+        ok: 200 Json<economy::PaymentReceipt>,
+        example: Example::by("bob").keyed("0f8fad5b-d9cb-469f-a165-70867728950e").body(json!({"session_id": SESSION, "gift_id": "rose", "quantity": 3})),
+        doc: Some(Doc {
+            tag: "economy",
+            summary: "Send a gift",
+            who: "present participant",
+            description: "`quantity` (1..99) of a catalogue gift to the host, or to `recipient_id`, a guest or cohost on stage, never yourself, in a live session with `enable_gifts`. ONE transaction debits the sender if the balance covers `price × quantity` (else `402 insufficient-coins` with `balance` and `needed`), credits the recipient's earnings with the revenue share, adds to the session's `gift_revenue` and the sender's total (top gifters), writes a ledger entry for each wallet and records the `Idempotency-Key` (required): a retry pays nothing again. Then a `gift` chat message (one per combo) and `gift.sent` follow; sends of the same gift within 5 s of the last are one combo (`combo.count`).",
+            ok: "The payment",
+            answer: payment_example(),
+            errors: vec![E::validation("quantity", "must be an integer between 1 and 99"), E::insufficient_coins(2, 3), E::Forbidden("gifts and tips are turned off in this session".into()), no_session(), E::conflict("recipient-not-on-stage", "gifts and tips go to the host or a guest or cohost on stage"), E::session_ended(), busy()],
+        }),
+    }
+
+    /// `POST /live/tip`: tip the host or a guest on stage.
+    SendTip = "send-tip" {
+        route: Route::post("/live/tip"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, key: PaymentKey, body: Json<economy::Tip>| economy::tip(fx, &user, key.0, body.0),
+        ok: 200 Json<economy::PaymentReceipt>,
+        example: Example::by("bob").keyed("7c9e6679-7425-40de-944b-e07fc1f90ae7").body(json!({"session_id": SESSION, "coins": 50, "message": "Great set!"})),
+        doc: Some(Doc {
+            tag: "economy",
+            summary: "Tip the host or a guest",
+            who: "present participant",
+            description: "`coins` (1..=1,000,000) straight to the host, or to `recipient_id` on stage, with an optional `message` (at most 200 characters): the rules, the split and the one transaction of a gift (`402`, the required `Idempotency-Key`), adding to the session's `tip_revenue`. A `gift` chat message and `tip.sent` follow.",
+            ok: "The payment",
+            answer: payment_example(),
+            errors: vec![E::validation("coins", "must be an integer between 1 and 1000000"), E::insufficient_coins(20, 50), E::Forbidden("gifts and tips are turned off in this session".into()), no_session(), E::conflict("recipient-not-on-stage", "gifts and tips go to the host or a guest or cohost on stage"), E::session_ended(), busy()],
         }),
     }
 
@@ -589,6 +699,7 @@ mod tests {
                 audience: None,
                 leeway_seconds: 0,
                 jwks_refetch_cooldown: Duration::from_secs(30),
+                service_role: JwtConfig::default_service_role(),
             },
             sfu: SfuConfig {
                 url: "ws://127.0.0.1:9".into(),

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::app::App;
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::idempotency::{IdempotencyKey, HEADER};
 use crate::domain::ids::SessionId;
 use crate::domain::page::PageRequest;
 use crate::domain::time::Timestamp;
@@ -230,6 +231,39 @@ impl Extract for TokenUser {
             .first("token")
             .ok_or_else(|| ApiError::Unauthorized("missing `token` query parameter".into()))?;
         app.auth.verify(token).await.map(TokenUser)
+    }
+}
+
+/// A server token's caller (`Authorization: Bearer <JWT>` whose `role` claim is `service_role`,
+/// both configurable): 401 without a valid token, 403 with any other.
+pub struct Service(pub User);
+
+impl Extract for Service {
+    async fn extract(app: &App, req: &Request) -> ApiResult<Self> {
+        let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        app.auth.authenticate_service(header).await.map(Service)
+    }
+
+    fn caller(&self) -> Option<&User> {
+        Some(&self.0)
+    }
+}
+
+/// The `Idempotency-Key` of a request that moves money: required (400 without one). Its replays
+/// are answered before the rule runs (`super::idempotency`); the rule records the key with the
+/// payment itself, so that nothing is paid twice even after that record is gone.
+pub struct PaymentKey(pub IdempotencyKey);
+
+impl Extract for PaymentKey {
+    async fn extract(_: &App, req: &Request) -> ApiResult<Self> {
+        let raw = req
+            .headers()
+            .get(HEADER)
+            .ok_or_else(|| ApiError::validation(HEADER, "is required: payments are retried safely only with one"))?;
+        raw.to_str()
+            .map_err(|_| ApiError::validation(HEADER, "must be visible ASCII characters"))
+            .and_then(|text| IdempotencyKey::parse(text).map_err(|why| ApiError::validation(HEADER, why)))
+            .map(PaymentKey)
     }
 }
 

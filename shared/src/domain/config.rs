@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::economy::Economy;
 use super::fanout::FanoutTuning;
 use super::rate::RateLimits;
 
@@ -28,6 +29,17 @@ pub struct JwtConfig {
     pub leeway_seconds: u64,
     /// Minimum time between two JWKS refetches triggered by unknown `kid`s.
     pub jwks_refetch_cooldown: Duration,
+    /// The claim and value that make a token a server token (`SERVICE_ROLE_CLAIM`, default
+    /// `role`; `SERVICE_ROLE_VALUE`, default `service_role`: Supabase's convention): only server
+    /// tokens may credit wallets.
+    pub service_role: (String, String),
+}
+
+impl JwtConfig {
+    /// The default server-token claim: `"role": "service_role"`.
+    pub fn default_service_role() -> (String, String) {
+        ("role".into(), "service_role".into())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -90,6 +102,9 @@ pub struct Tunables {
     pub host_gone_grace: Duration,
     /// Frame windows, shards and the chat cap of the fan-out (`FANOUT`, see [`FanoutTuning`]).
     pub fanout: FanoutTuning,
+    /// The gift catalogue (`GIFT_CATALOGUE_JSON`) and the recipients' revenue share
+    /// (`REVENUE_SHARE_PERCENT`, default 70, 0..=100).
+    pub economy: Economy,
 }
 
 impl Default for Tunables {
@@ -100,6 +115,7 @@ impl Default for Tunables {
             rates: RateLimits::default(),
             host_gone_grace: Duration::from_secs(120),
             fanout: FanoutTuning::default(),
+            economy: Economy::default(),
         }
     }
 }
@@ -193,6 +209,11 @@ impl Config {
                 "IDEMPOTENCY_TTL_SECONDS must be within 3600..=604800".into(),
             ));
         }
+        let revenue_share = parse_var("REVENUE_SHARE_PERCENT", 70)?;
+        if revenue_share > 100 {
+            return Err(ConfigError("REVENUE_SHARE_PERCENT must be within 0..=100".into()));
+        }
+        let revenue_share = u8::try_from(revenue_share).map_err(|e| ConfigError(e.to_string()))?;
         let host_gone = parse_var("HOST_GONE_END_SECONDS", 120)?;
         if !(10..=86_400).contains(&host_gone) {
             return Err(ConfigError("HOST_GONE_END_SECONDS must be within 10..=86400".into()));
@@ -215,6 +236,14 @@ impl Config {
                     Some(v) => FanoutTuning::parse(&v).map_err(|e| ConfigError(format!("FANOUT: {e}")))?,
                     None => FanoutTuning::default(),
                 },
+                economy: Economy {
+                    gifts: match var("GIFT_CATALOGUE_JSON") {
+                        Some(v) => Economy::parse_catalogue(&v)
+                            .map_err(|e| ConfigError(format!("GIFT_CATALOGUE_JSON: {e}")))?,
+                        None => Economy::default().gifts,
+                    },
+                    revenue_share_percent: revenue_share,
+                },
             },
             jwt: JwtConfig {
                 keys,
@@ -222,6 +251,10 @@ impl Config {
                 audience: var("JWT_AUDIENCE"),
                 leeway_seconds: parse_var("JWT_LEEWAY_SECONDS", 30)?,
                 jwks_refetch_cooldown: Duration::from_secs(parse_var("JWT_JWKS_COOLDOWN_SECONDS", 30)?),
+                service_role: (
+                    var("SERVICE_ROLE_CLAIM").unwrap_or_else(|| JwtConfig::default_service_role().0),
+                    var("SERVICE_ROLE_VALUE").unwrap_or_else(|| JwtConfig::default_service_role().1),
+                ),
             },
             // No defaults: `make dev` sets the local SFU's; anywhere else a missing one is a
             // mistake that must not run with the dev key.

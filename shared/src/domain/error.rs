@@ -46,6 +46,15 @@ pub enum ApiError {
     /// Well-formed, but not something we can process as sent; `code` is a stable reason.
     #[error("unprocessable ({code}): {detail}")]
     Unprocessable { code: &'static str, detail: String },
+    /// A payment the caller's coins do not cover (`balance` held, `needed` to pay), or access
+    /// that must be bought first; `code` is a stable reason (`insufficient-coins`).
+    #[error("payment required ({code}): {detail}")]
+    PaymentRequired {
+        code: &'static str,
+        detail: String,
+        balance: Option<u64>,
+        needed: Option<u64>,
+    },
     /// Body larger than we accept.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -91,6 +100,12 @@ pub struct Problem<'a> {
     /// for socket `error` frames, which have no headers.
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    /// Coins in the caller's wallet (`402 insufficient-coins`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    balance: Option<u64>,
+    /// Coins the refused payment needed (`402 insufficient-coins`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    needed: Option<u64>,
 }
 
 impl ApiError {
@@ -186,6 +201,16 @@ impl ApiError {
         }
     }
 
+    /// 402 `insufficient-coins`: the wallet holds `balance` coins, the payment needs `needed`.
+    pub fn insufficient_coins(balance: u64, needed: u64) -> Self {
+        Self::PaymentRequired {
+            code: "insufficient-coins",
+            detail: format!("this needs {needed} coins and your wallet holds {balance}"),
+            balance: Some(balance),
+            needed: Some(needed),
+        }
+    }
+
     /// 400: a cursor that this list did not hand out.
     pub fn bad_cursor(param: &str) -> Self {
         Self::validation(param, "is not a cursor returned by this endpoint")
@@ -212,6 +237,7 @@ impl ApiError {
                 "unprocessable",
                 "Request cannot be processed",
             ),
+            PaymentRequired { .. } => (StatusCode::PAYMENT_REQUIRED, "payment-required", "Payment required"),
             PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -250,6 +276,7 @@ impl ApiError {
             }
             ApiError::Conflict { detail, .. }
             | ApiError::Unprocessable { detail, .. }
+            | ApiError::PaymentRequired { detail, .. }
             | ApiError::TooManyRequests { detail, .. } => detail.clone(),
             ApiError::PayloadTooLarge => "the request body exceeds the accepted size".into(),
             ApiError::Upstream(cause) => {
@@ -271,7 +298,9 @@ impl ApiError {
         };
         let (field, code) = match self {
             ApiError::Validation { field, .. } => (Some(field.as_str()), None),
-            ApiError::Conflict { code, .. } | ApiError::Unprocessable { code, .. } => (None, Some(*code)),
+            ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::PaymentRequired { code, .. } => (None, Some(*code)),
             _ => (None, None),
         };
         serde_json::to_value(Problem {
@@ -285,6 +314,14 @@ impl ApiError {
                 ApiError::TooManyRequests {
                     retry_after_seconds, ..
                 } => Some(*retry_after_seconds),
+                _ => None,
+            },
+            balance: match self {
+                ApiError::PaymentRequired { balance, .. } => *balance,
+                _ => None,
+            },
+            needed: match self {
+                ApiError::PaymentRequired { needed, .. } => *needed,
                 _ => None,
             },
         })

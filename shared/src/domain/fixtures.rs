@@ -47,6 +47,8 @@ pub fn session(id: SessionId, status: SessionStatus, started_at: Timestamp) -> S
         viewer_count: 0,
         peak_viewers: 0,
         guest_count: 0,
+        gift_revenue: 0,
+        tip_revenue: 0,
         settings: settings(),
         cohosts: vec![],
     }

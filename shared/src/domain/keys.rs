@@ -257,6 +257,77 @@ pub fn idempotency(user_id: &UserId, key: &IdempotencyKey) -> Key {
     }
 }
 
+/// GSI2: a sparse ranking index whose sort key is a number (`gsi2sk`), so that an `ADD` in a
+/// transaction keeps an item ranked: top-N is one Query, descending.
+pub const GSI2: &str = "gsi2";
+pub const GSI2_PK: &str = "gsi2pk";
+pub const GSI2_SK: &str = "gsi2sk";
+
+/// `WALLET#<user>` / `WALLET`: a user's coins (`balance`) and earnings.
+pub fn wallet(user_id: &UserId) -> Key {
+    Key {
+        pk: wallet_pk(user_id),
+        sk: "WALLET".into(),
+    }
+}
+
+pub fn wallet_pk(user_id: &UserId) -> String {
+    format!("WALLET#{user_id}")
+}
+
+/// `WALLET#<user>` / `LEDGER#<at>#<entry id>`: one movement of the wallet, newest last in text
+/// order (the id, time-ordered too, keeps keys unique).
+pub fn ledger_entry(user_id: &UserId, at: &Timestamp, entry_id: &str) -> Key {
+    Key {
+        pk: wallet_pk(user_id),
+        sk: format!("{LEDGER_PREFIX}{at}#{entry_id}"),
+    }
+}
+
+pub const LEDGER_PREFIX: &str = "LEDGER#";
+
+/// `PAYMENT#<user>#<idempotency key>` / `PAYMENT`: a payment (gift, tip) already made under this
+/// key of this user, with its receipt: written in the payment's own transaction, so that a retry
+/// can never pay twice, even after the key's record (P24) has expired or was lost.
+pub fn payment(user_id: &UserId, key: &IdempotencyKey) -> Key {
+    Key {
+        pk: format!("PAYMENT#{user_id}#{}", key.as_str()),
+        sk: "PAYMENT".into(),
+    }
+}
+
+/// `CREDITREF#<reference>` / `CREDITREF`: a credit of the embedding app's payment `reference`,
+/// written with the credit: a reference credits once.
+pub fn credit_reference(reference: &str) -> Key {
+    Key {
+        pk: format!("CREDITREF#{reference}"),
+        sk: "CREDITREF".into(),
+    }
+}
+
+/// `SESSION#<id>` / `GIFTER#<user>`: what a user gave in a session (ranked in GSI2).
+pub fn gifter(session_id: &SessionId, user_id: &UserId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("{GIFTER_PREFIX}{user_id}"),
+    }
+}
+
+pub const GIFTER_PREFIX: &str = "GIFTER#";
+
+/// GSI2 partition ranking a session's gifters by coins.
+pub fn gifters_index_pk(session_id: &SessionId) -> String {
+    format!("SESSION#{session_id}#GIFTERS")
+}
+
+/// `SESSION#<id>` / `COMBO#<user>#<gift>`: the sender's current streak of one gift.
+pub fn gift_combo(session_id: &SessionId, user_id: &UserId, gift_id: &str) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("COMBO#{user_id}#{gift_id}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 
 pub mod change;
 pub mod config;
+pub mod economy;
 pub mod error;
 pub mod fanout;
 #[cfg(test)]
@@ -182,6 +183,12 @@ pub struct Session {
     /// Present guests and cohosts (the stage, bounded by `max_guests`).
     pub guest_count: u32,
     pub settings: Settings,
+    /// Coins paid in gifts in this session (before the recipients' share).
+    #[serde(default)]
+    pub gift_revenue: u64,
+    /// Coins paid in tips in this session.
+    #[serde(default)]
+    pub tip_revenue: u64,
     /// User ids of the cohosts (kept here so that pushes to the stage read one item).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cohosts: Vec<UserId>,

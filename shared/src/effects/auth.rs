@@ -29,6 +29,9 @@ struct Claims {
     name: Option<String>,
     avatar_url: Option<String>,
     picture: Option<String>,
+    /// Every other claim (the server-token claim is configurable).
+    #[serde(flatten)]
+    other: HashMap<String, serde_json::Value>,
 }
 
 /// JWKS documents are refreshed at least this often, even when every `kid` is known.
@@ -84,18 +87,28 @@ impl Authenticator {
 
     /// Verifies an `Authorization` header value and returns the caller.
     pub async fn authenticate(&self, authorization: Option<&str>) -> ApiResult<User> {
-        let header = authorization.ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into()))?;
-        self.verify(token).await
+        self.verify(bearer(authorization)?).await
     }
 
     /// Verifies a raw JWT (also used for WebSocket `$connect`, where the token is in the query).
     pub async fn verify(&self, token: &str) -> ApiResult<User> {
+        user_from_claims(self.claims(token).await?)
+    }
+
+    /// Verifies a server token (the embedding app's backend): a token verified like any other
+    /// whose configured claim (`role`) holds the configured value (`service_role`); 403 for any
+    /// other valid token.
+    pub async fn authenticate_service(&self, authorization: Option<&str>) -> ApiResult<User> {
+        let claims = self.claims(bearer(authorization)?).await?;
+        let (claim, value) = &self.config.service_role;
+        if claims.other.get(claim).and_then(|v| v.as_str()) != Some(value.as_str()) {
+            return Err(ApiError::Forbidden("only a server token may do this".into()));
+        }
+        user_from_claims(claims)
+    }
+
+    /// A token's verified claims.
+    async fn claims(&self, token: &str) -> ApiResult<Claims> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(ApiError::Unauthorized(format!(
                 "token is larger than {MAX_TOKEN_BYTES} bytes"
@@ -105,10 +118,9 @@ impl Authenticator {
             Some(k) => (k.clone(), Algorithm::HS256),
             None => self.jwks_key(token).await?,
         };
-        let claims = decode::<Claims>(token, &key, &self.validation(alg))
-            .map_err(|e| ApiError::Unauthorized(describe(&e)))?
-            .claims;
-        user_from_claims(claims)
+        decode::<Claims>(token, &key, &self.validation(alg))
+            .map(|data| data.claims)
+            .map_err(|e| ApiError::Unauthorized(describe(&e)))
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {
@@ -227,6 +239,17 @@ fn key_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(authorization: Option<&str>) -> ApiResult<&str> {
+    let header = authorization.ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into()))
+}
+
 fn user_from_claims(c: Claims) -> ApiResult<User> {
     let sub = UserId::parse(c.sub.trim())
         .map_err(|_| ApiError::Unauthorized("token `sub` is empty, too long or has forbidden characters".into()))?;
@@ -292,6 +315,7 @@ mod tests {
             audience: audience.map(Into::into),
             leeway_seconds: 0,
             jwks_refetch_cooldown: Duration::from_secs(30),
+            service_role: JwtConfig::default_service_role(),
         })
     }
 

@@ -34,11 +34,13 @@ pub mod kind {
     pub const GUEST_REQUEST_CREATED: &str = "guest_request.created";
     pub const GUEST_REQUEST_UPDATED: &str = "guest_request.updated";
     pub const SESSION_ENDED: &str = "session.ended";
+    pub const GIFT_SENT: &str = "gift.sent";
+    pub const TIP_SENT: &str = "tip.sent";
     pub const ERROR: &str = "error";
     pub const PONG: &str = "pong";
 
     /// Every event type, each documented in `docs/events.md`.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 13] = [
         CHAT_MESSAGE,
         REACTIONS,
         VIEWER_COUNT,
@@ -48,6 +50,8 @@ pub mod kind {
         GUEST_REQUEST_CREATED,
         GUEST_REQUEST_UPDATED,
         SESSION_ENDED,
+        GIFT_SENT,
+        TIP_SENT,
         ERROR,
         PONG,
     ];

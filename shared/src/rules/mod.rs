@@ -3,7 +3,8 @@
 //! validated request, and answers a value or an [`ApiError`].
 //!
 //! - [`access`]: the one guard of who may act in a session (present, not barred, moderator).
-//! - [`sessions`], [`chat`], [`reactions`], [`stage`], [`webhook`], [`realtime`]: the endpoints.
+//! - [`sessions`], [`chat`], [`reactions`], [`stage`], [`webhook`], [`realtime`], [`economy`]: the
+//!   endpoints.
 //! - [`events`]: what the rules publish (event types, system messages, coalesced aggregates).
 //! - [`fanout`]: the sequencer and the per-shard fan-out that deliver what is published;
 //!   [`batch`]: the SQS batches they (and the aggregates' trailing edges) are fed.
@@ -20,6 +21,7 @@ use crate::effects::store::{Refusal, StoreError};
 pub mod access;
 pub mod batch;
 pub mod chat;
+pub mod economy;
 pub mod events;
 pub mod fanout;
 pub mod idempotency;
@@ -53,6 +55,12 @@ impl From<Refusal> for ApiError {
             Refusal::ParticipantChanged => ApiError::participant_changed(),
             Refusal::ActorChanged => ApiError::Forbidden("your role in this session changed".into()),
             Refusal::SessionChanged => ApiError::conflict("session-changed", "the session changed; retry"),
+            Refusal::GiftsDisabled => ApiError::Forbidden("gifts and tips are turned off in this session".into()),
+            Refusal::RecipientOffStage => ApiError::conflict(
+                "recipient-not-on-stage",
+                "gifts and tips go to the host or a guest or cohost on stage",
+            ),
+            Refusal::InsufficientCoins { balance, needed } => ApiError::insufficient_coins(balance, needed),
             Refusal::SlowMode { wait_ms } => ApiError::TooManyRequests {
                 retry_after_seconds: seconds_after(wait_ms),
                 detail: "slow mode: wait before sending another message".into(),

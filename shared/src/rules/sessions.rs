@@ -8,8 +8,10 @@ use serde_json::json;
 
 use super::access::{self, Need};
 use super::after_kept;
+use super::economy;
 use super::events::{self, kind};
 use super::rates;
+use crate::domain::economy::Gifter;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::fanout::Audience;
 use crate::domain::ids::{SessionId, UserId};
@@ -72,11 +74,18 @@ pub struct SessionView {
     pub viewer_count: u32,
     pub peak_viewers: u32,
     pub guest_count: u32,
+    /// Coins paid in gifts in this session.
+    pub gift_revenue: u64,
+    /// Coins paid in tips in this session.
+    pub tip_revenue: u64,
     #[serde(flatten)]
     pub settings: Settings,
     /// Reaction totals by type (session detail only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reactions: Option<serde_json::Value>,
+    /// The top 10 gifters by coins given in gifts and tips (session detail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_gifters: Option<Vec<Gifter>>,
 }
 
 impl From<Session> for SessionView {
@@ -97,8 +106,11 @@ impl From<Session> for SessionView {
             viewer_count: s.viewer_count,
             peak_viewers: s.peak_viewers,
             guest_count: s.guest_count,
+            gift_revenue: s.gift_revenue,
+            tip_revenue: s.tip_revenue,
             settings: s.settings,
             reactions: None,
+            top_gifters: None,
         }
     }
 }
@@ -294,6 +306,8 @@ pub fn opening(id: SessionId, user: &User, req: &StartRequest, now: Timestamp) -
         viewer_count: 0,
         peak_viewers: 0,
         guest_count: 0,
+        gift_revenue: 0,
+        tip_revenue: 0,
         settings,
         cohosts: Vec::new(),
     };
@@ -550,6 +564,12 @@ pub async fn detail(fx: &Effects, caller: Option<User>, session_id: SessionId) -
         view = view.public();
     }
     view.reactions = Some(events::totals_json(&detail.reactions));
+    // Nobody has given anything yet: no ranking to read.
+    view.top_gifters = Some(if view.gift_revenue + view.tip_revenue > 0 {
+        economy::top_gifters(fx, &session_id).await?
+    } else {
+        Vec::new()
+    });
     Ok(view)
 }
 

@@ -56,7 +56,18 @@ fn http(method: &str, template: &str, e: &Example, webhook: bool) -> Value {
         "x-forwarded-proto": "https", "x-amzn-trace-id": "Root=1-67450a30-0123456789abcdef01234567"
     });
     if let Some(user) = e.user {
-        headers["authorization"] = json!(format!("Bearer {}", user_token(user)));
+        let token = if e.service {
+            sign(
+                &json!({"sub": user, "username": user, "exp": EXPIRES, "role": "service_role"}),
+                DEV_JWT_SECRET,
+            )
+        } else {
+            user_token(user)
+        };
+        headers["authorization"] = json!(format!("Bearer {token}"));
+    }
+    for (name, value) in &e.headers {
+        headers[*name] = json!(value);
     }
     let raw_query: Vec<String> = e.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let mut ev = json!({

@@ -79,7 +79,8 @@ pub fn session_example() -> Value {
         "id": SESSION, "room_name": ROOM, "host_id": "alice",
         "host_username": "alice", "title": "My Amazing Live Stream", "description": "Let's chat about tech!",
         "session_type": "camera", "status": "live", "started_at": "2026-11-25T19:00:00.000000Z",
-        "viewer_count": 123, "peak_viewers": 150, "guest_count": 3, "max_participants": 1000,
+        "viewer_count": 123, "peak_viewers": 150, "guest_count": 3, "gift_revenue": 1250, "tip_revenue": 300,
+        "max_participants": 1000,
         "allow_guests": true, "require_approval": true, "max_guests": 8, "enable_chat": true,
         "enable_gifts": true, "chat_slow_mode": 0, "guest_audio_default": true, "guest_video_default": true,
         "blocked_words": []
@@ -89,6 +90,7 @@ pub fn session_example() -> Value {
 pub fn session_detail_example() -> Value {
     let mut v = session_example();
     v["reactions"] = json!({"heart": 120, "fire": 30, "clap": 12, "wow": 4, "sad": 0});
+    v["top_gifters"] = json!([{"user_id": "bob", "username": "bob", "coins": 900}, {"user_id": "dan", "username": "dan", "coins": 650}]);
     v
 }
 
@@ -146,4 +148,12 @@ pub fn queue_event(queue: &str, body: Value) -> Value {
             md5_of_body: "",
         }],
     )
+}
+
+pub fn ledger_example() -> Value {
+    json!({"id": "01938f8c-6d1e-7b4a-9c3e-4f5a6b7c8d9e", "user_id": "bob", "kind": "gift_sent", "balance_change": -3, "earnings_change": 0, "counterparty_id": "alice", "session_id": SESSION, "gift_id": "rose", "quantity": 3, "created_at": "2026-11-25T18:59:59.000000Z"})
+}
+
+pub fn payment_example() -> Value {
+    json!({"id": "01938f8c-6d1e-7b4a-9c3e-4f5a6b7c8d9e", "session_id": SESSION, "sender_id": "bob", "recipient_id": "alice", "coins": 3, "split": {"recipient": 2, "platform": 1}, "gift": {"id": "rose", "name": "Rose", "emoji": "🌹", "price": 1}, "quantity": 3, "combo": {"id": "01938f8c-6d1e-7b4a-9c3e-4f5a6b7c8d9e", "count": 3}, "created_at": "2026-11-25T18:59:59.000000Z"})
 }

@@ -18,7 +18,8 @@ use utoipa::ToSchema;
 
 use super::answer::{Empty, Paged};
 use super::extract::{
-    CursorParam, Json, Messages, Page, Path, PathParam, Query, RawBody, RequestLine, Signed, Socket, Tick, TokenUser,
+    CursorParam, Json, Messages, Page, Path, PathParam, PaymentKey, Query, RawBody, RequestLine, Service, Signed,
+    Socket, Tick, TokenUser,
 };
 use super::idempotency::takes_key;
 use super::table::Route;
@@ -80,6 +81,10 @@ pub struct Example {
     pub body: Option<Value>,
     /// The method and path, for a route that takes any (the catch-all).
     pub line: Option<(&'static str, &'static str)>,
+    /// The user's token is a server token (`role: service_role`).
+    pub service: bool,
+    /// Request headers beyond the token (an `Idempotency-Key`).
+    pub headers: Vec<(&'static str, &'static str)>,
 }
 
 impl Example {
@@ -92,6 +97,21 @@ impl Example {
             user: Some(user),
             ..Self::default()
         }
+    }
+
+    /// Signed in as the embedding app's backend, `name`, with a server token.
+    pub fn by_service(name: &'static str) -> Self {
+        Example {
+            user: Some(name),
+            service: true,
+            ..Self::default()
+        }
+    }
+
+    /// With an `Idempotency-Key` (the events' replays need one where it is required).
+    pub fn keyed(mut self, key: &'static str) -> Self {
+        self.headers.push(("idempotency-key", key));
+        self
     }
 
     pub fn body(self, body: Value) -> Self {
@@ -162,8 +182,9 @@ pub struct OperationDoc {
     pub paging: Option<(i32, i32)>,
     /// Refusals the types make, each an example of its status.
     pub errors: Vec<ApiError>,
-    /// Whether it takes an `Idempotency-Key` (`super::idempotency`).
+    /// Whether it takes an `Idempotency-Key` (`super::idempotency`); `requires_key`: must.
     pub takes_key: bool,
+    pub requires_key: bool,
     /// Every schema the operation refers to.
     pub schemas: Vec<(String, RefOr<Schema>)>,
 }
@@ -209,6 +230,21 @@ impl Describe for User {
     fn describe(op: &mut OperationDoc) {
         op.auth = Auth::User;
         op.errors.push(ApiError::Unauthorized("token expired".into()));
+    }
+}
+
+impl Describe for Service {
+    fn describe(op: &mut OperationDoc) {
+        op.auth = Auth::User;
+        op.errors.push(ApiError::Unauthorized("token expired".into()));
+        op.errors
+            .push(ApiError::Forbidden("only a server token may do this".into()));
+    }
+}
+
+impl Describe for PaymentKey {
+    fn describe(op: &mut OperationDoc) {
+        op.requires_key = true;
     }
 }
 

@@ -80,18 +80,19 @@ fn parameter(p: Param, at: ParameterIn, example: Option<&str>) -> ParameterBuild
 }
 
 /// The `Idempotency-Key` header of a state-changing request.
-fn idempotency_key() -> ParameterBuilder {
+fn idempotency_key(required: bool) -> ParameterBuilder {
+    let must = if required { "**Required** (payments): " } else { "" };
     ParameterBuilder::new()
         .name(HEADER)
         .parameter_in(ParameterIn::Header)
-        .required(Required::False)
-        .description(Some(
-            "Makes a retry safe: the same key with the same request (method, path, body) within `IDEMPOTENCY_TTL_SECONDS` \
+        .required(if required { Required::True } else { Required::False })
+        .description(Some(format!(
+            "{must}Makes a retry safe: the same key with the same request (method, path, body) within `IDEMPOTENCY_TTL_SECONDS` \
              replays the first successful answer (status, headers, body; with `Idempotent-Replayed: true`) and does nothing \
              again; the same key with another request → `422 idempotency-key-reused`; while the first is still running → \
              `409 idempotency-in-progress`. A refused or failed request keeps nothing: its retry runs. Keys are the \
-             caller's own (a UUID is the usual choice).",
-        ))
+             caller's own (a UUID is the usual choice)."
+        )))
         .schema(Some(
             ObjectBuilder::new()
                 .schema_type(Type::String)
@@ -126,7 +127,7 @@ fn operation(e: impl Documented, doc: Doc, example: Example, op: OperationDoc) -
         b = b.parameter(parameter(p, ParameterIn::Query, None));
     }
     if op.takes_key {
-        b = b.parameter(idempotency_key());
+        b = b.parameter(idempotency_key(op.requires_key));
     }
     if let Some(body) = op.body {
         b = b.request_body(Some(
@@ -280,6 +281,7 @@ pub fn document(endpoints: &[impl Documented]) -> OpenApi {
         ("reactions", "Reactions"),
         ("realtime", "Catching up with the WebSocket API's events"),
         ("stage", "Guest requests, invitations and host controls"),
+        ("economy", "Gifts, tips, wallets and their ledgers"),
         ("sfu", "What the SFU (LiveKit) reports"),
     ]
     .map(|(name, description)| TagBuilder::new().name(name).description(Some(description)).build());

@@ -37,6 +37,12 @@ pub enum Refusal {
     ActorChanged,
     /// The session changed under the write (neither ended nor full): the caller may retry.
     SessionChanged,
+    /// The session does not take gifts or tips now (`enable_gifts` is false).
+    GiftsDisabled,
+    /// The named recipient is not on stage (nor hosting).
+    RecipientOffStage,
+    /// The wallet holds `balance` coins; the payment needed `needed`.
+    InsufficientCoins { balance: u64, needed: u64 },
     /// Slow mode: the author may chat again in this many milliseconds.
     SlowMode { wait_ms: i64 },
     /// The user's `rate` of `what` is used up; the next window opens in `retry_after_ms`.
