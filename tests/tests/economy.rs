@@ -440,3 +440,87 @@ async fn tips_and_gifts_reach_the_stage_and_every_socket() {
         .collect();
     assert_eq!(gifts.len(), 2, "{}", history.body);
 }
+
+#[tokio::test]
+async fn a_paid_session_admits_ticket_holders_only() {
+    let env = Env::start().await;
+    // A paid session needs its price; a free one has none.
+    for (settings, field) in [
+        (json!({"access": "paid"}), "ticket_price"),
+        (json!({"access": "paid", "ticket_price": 0}), "ticket_price"),
+        (json!({"ticket_price": 5}), "ticket_price"),
+    ] {
+        let mut body = json!({"title": "t"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(settings.as_object().cloned().unwrap());
+        let r = env.post("/live/start", token("alice"), body).await;
+        assert_eq!((r.status, r.body["field"].clone()), (400, json!(field)), "{}", r.body);
+    }
+    let id = env
+        .start_session("alice", json!({"access": "paid", "ticket_price": 100}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let join = |user: &'static str| env.post("/live/join", token(user), json!({"session_id": id}));
+    let buy = |user: &'static str, key: &'static str| {
+        env.post_keyed("/live/buy-ticket", token(user), Some(json!({"session_id": id})), key)
+    };
+    assert_eq!(credit(&env, "bob", 150, "bob-tickets").await.status, 200);
+
+    let r = join("bob").await;
+    assert_eq!(
+        (r.status, r.body["code"].clone(), r.body["needed"].clone()),
+        (402, json!("ticket-required"), json!(100)),
+        "{}",
+        r.body
+    );
+    assert!(env.connect("bob", &id).await.is_err(), "no socket without the join");
+    let r = buy("carol", "c1").await;
+    assert_eq!((r.status, r.body["code"].clone()), (402, json!("insufficient-coins")));
+
+    let bought = buy("bob", "b1").await;
+    assert_eq!(
+        (
+            bought.status,
+            bought.body["bought"].clone(),
+            bought.body["split"].clone()
+        ),
+        (200, json!(true), json!({"recipient": 70, "platform": 30})),
+        "{}",
+        bought.body
+    );
+    let again = buy("bob", "b2").await;
+    assert_eq!(
+        (again.status, again.body["bought"].clone(), again.body["price"].clone()),
+        (200, json!(false), json!(0))
+    );
+    let replay = buy("bob", "b1").await;
+    assert_eq!(
+        (replay.header("idempotent-replayed"), replay.body["id"].clone()),
+        (Some("true"), bought.body["id"].clone())
+    );
+
+    let r = join("bob").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["access_token"].is_string());
+    assert!(env.connect("bob", &id).await.is_ok(), "the ticket holder's socket");
+    assert_eq!(join("carol").await.status, 402);
+
+    assert_eq!(reconciled(&env, "bob").await, (50, 0));
+    assert_eq!(reconciled(&env, "alice").await, (0, 70));
+    assert_eq!(detail(&env, &id).await["ticket_revenue"], 100);
+    assert_eq!(detail(&env, &id).await["access"], "paid");
+
+    let free = env.live_with_viewers("dan", json!({}), &[]).await;
+    let r = env
+        .post_keyed(
+            "/live/buy-ticket",
+            token("bob"),
+            Some(json!({"session_id": free})),
+            "f1",
+        )
+        .await;
+    assert_eq!((r.status, r.body["code"].clone()), (409, json!("no-ticket-needed")));
+}

@@ -93,7 +93,7 @@ endpoints! {
             tag: "sessions",
             summary: "Go live as host",
             who: "user",
-            description: "Creates the session, its settings and the host participant in one transaction and mints the host's SFU token: `201` with the session, `access_token` and `webrtc_config`; `409 already-live` if the caller already hosts a live session. Every setting is optional but `title` (bounds below).",
+            description: "Creates the session, its settings and the host participant in one transaction and mints the host's SFU token: `201` with the session, `access_token` and `webrtc_config`; `409 already-live` if the caller already hosts a live session. Every setting is optional but `title` (bounds below); `access` is `public` (default) or `paid`, which needs a `ticket_price` of 1..1,000,000 coins.",
             ok: "The live session, with the host's SFU token",
             answer: start_answer(),
             errors: vec![E::validation("max_guests", "must be between 1 and 20 (got 21)"), already_live(), busy()],
@@ -111,10 +111,10 @@ endpoints! {
             tag: "sessions",
             summary: "Join as a viewer (or get a fresh token for the role held)",
             who: "user",
-            description: "Capacity (`max_participants`) is enforced together with the viewer count: `409 session-full` beyond it, `409 session-ended`, `403` for kicked and banned users. Joining again while present is idempotent (`joined: false`, same role, a fresh token).",
+            description: "Capacity (`max_participants`) is enforced together with the viewer count: `409 session-full` beyond it, `409 session-ended`, `403` for kicked and banned users; a `paid` session admits its host, its stage (guests and cohosts coming back) and ticket holders only: `402 ticket-required` with the price (`needed`) for anyone else (`POST /live/buy-ticket`), and sockets and SFU tokens need the join. Joining again while present is idempotent (`joined: false`, same role, a fresh token).",
             ok: "The SFU connection details for the caller's role",
             answer: json!({"session_id": SESSION, "room_name": ROOM, "access_token": TOKEN, "webrtc_config": webrtc_example(), "role": "viewer", "can_request_guest": true, "joined": true, "token_ttl_seconds": 600}),
-            errors: vec![bad_session_id(), E::removed(), no_session(), E::conflict("session-full", "this live session is full"), rate_limited(Limited::Presence), busy()],
+            errors: vec![bad_session_id(), E::PaymentRequired { code: "ticket-required", detail: "this live session needs a ticket of 100 coins (POST /live/buy-ticket)".into(), balance: None, needed: Some(100) }, E::removed(), no_session(), E::conflict("session-full", "this live session is full"), rate_limited(Limited::Presence), busy()],
         }),
     }
 
@@ -387,6 +387,24 @@ endpoints! {
             ok: "The payment",
             answer: payment_example(),
             errors: vec![E::validation("coins", "must be an integer between 1 and 1000000"), E::insufficient_coins(20, 50), E::Forbidden("gifts and tips are turned off in this session".into()), no_session(), E::conflict("recipient-not-on-stage", "gifts and tips go to the host or a guest or cohost on stage"), E::session_ended(), busy()],
+        }),
+    }
+
+    /// `POST /live/buy-ticket`: a ticket to a paid session.
+    BuyTicket = "buy-ticket" {
+        route: Route::post("/live/buy-ticket"),
+        policy: Policy { dynamodb: &["GetItem", "TransactWriteItems", "UpdateItem", "DeleteItem"], ..Policy::NOTHING },
+        run: |fx, user: User, key: PaymentKey, body: Json<sessions::SessionRef>| economy::buy_ticket(fx, &user, key.0, body.0),
+        ok: 200 Json<economy::TicketReceipt>,
+        example: Example::by("bob").keyed("3b241101-e2bb-4255-8caf-4136c566a962").body(json!({"session_id": SESSION})),
+        doc: Some(Doc {
+            tag: "economy",
+            summary: "Buy a ticket to a paid session",
+            who: "user",
+            description: "A live session started with `access: paid` admits ticket holders (besides its host and its stage): ONE transaction takes `ticket_price` coins from the caller (`402 insufficient-coins` with `balance` and `needed`), credits the host's earnings with the revenue share, adds to the session's `ticket_revenue`, writes both ledger entries and records the ticket and the `Idempotency-Key` (required). A ticket held already: `bought: false`, nothing moves. A free session, or its host: `409 no-ticket-needed`.",
+            ok: "The ticket",
+            answer: json!({"id": "01938f8c-6d1e-7b4a-9c3e-4f5a6b7c8d9e", "session_id": SESSION, "user_id": "bob", "price": 100, "split": {"recipient": 70, "platform": 30}, "bought": true, "created_at": "2026-11-25T18:59:59.000000Z"}),
+            errors: vec![bad_session_id(), E::insufficient_coins(20, 100), no_session(), E::conflict("no-ticket-needed", "this live session is free to join"), E::session_ended(), busy()],
         }),
     }
 

@@ -16,6 +16,8 @@ pub const GIFT_QUANTITY: std::ops::RangeInclusive<u32> = 1..=99;
 pub const CREDIT_COINS: std::ops::RangeInclusive<u64> = 1..=1_000_000;
 /// Coins one tip may carry.
 pub const TIP_COINS: std::ops::RangeInclusive<u64> = 1..=1_000_000;
+/// Coins a paid session's ticket may cost.
+pub const TICKET_PRICE: std::ops::RangeInclusive<u64> = 1..=1_000_000;
 /// A tip's message, in characters.
 pub const TIP_MESSAGE_MAX_CHARS: usize = 200;
 /// A credit's `reference` (the embedding app's payment id), in bytes of visible ASCII.
@@ -158,6 +160,8 @@ pub enum EntryKind {
     GiftReceived,
     TipSent,
     TipReceived,
+    TicketBought,
+    TicketSold,
 }
 
 /// One movement of one wallet (`WALLET#<user>` / `LEDGER#<at>#<id>`). A wallet's `balance` is

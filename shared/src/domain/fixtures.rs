@@ -3,7 +3,7 @@
 
 use super::ids::{SessionId, UserId};
 use super::time::Timestamp;
-use super::{Participant, ParticipantStatus, Role, Session, SessionStatus, SessionType, Settings, User};
+use super::{Access, Participant, ParticipantStatus, Role, Session, SessionStatus, SessionType, Settings, User};
 
 pub fn user(id: &str) -> User {
     User {
@@ -26,6 +26,8 @@ pub fn settings() -> Settings {
         guest_audio_default: true,
         guest_video_default: true,
         blocked_words: vec![],
+        access: Access::Public,
+        ticket_price: None,
     }
 }
 
@@ -49,6 +51,7 @@ pub fn session(id: SessionId, status: SessionStatus, started_at: Timestamp) -> S
         guest_count: 0,
         gift_revenue: 0,
         tip_revenue: 0,
+        ticket_revenue: 0,
         settings: settings(),
         cohosts: vec![],
     }

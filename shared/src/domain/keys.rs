@@ -320,6 +320,14 @@ pub fn gifters_index_pk(session_id: &SessionId) -> String {
     format!("SESSION#{session_id}#GIFTERS")
 }
 
+/// `SESSION#<id>` / `TICKET#<user>`: the user's ticket to a paid session.
+pub fn ticket(session_id: &SessionId, user_id: &UserId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("TICKET#{user_id}"),
+    }
+}
+
 /// `SESSION#<id>` / `COMBO#<user>#<gift>`: the sender's current streak of one gift.
 pub fn gift_combo(session_id: &SessionId, user_id: &UserId, gift_id: &str) -> Key {
     Key {

@@ -151,10 +151,28 @@ pub struct Settings {
     pub chat_slow_mode: u32,
     pub guest_audio_default: bool,
     pub guest_video_default: bool,
+    /// Who may join (`public` by default; `paid`: ticket holders, the stage and the host).
+    #[serde(default)]
+    pub access: Access,
+    /// Coins a ticket costs (`paid` sessions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_price: Option<u64>,
     /// Chat messages containing one of these words (folded: `text::folded`) are refused. Shown
     /// to the host and cohosts only (absent for everyone else, and when empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked_words: Vec<String>,
+}
+
+/// Who may join a session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Anyone not barred.
+    #[default]
+    Public,
+    /// Holders of a ticket (`POST /live/buy-ticket`), besides the host and the stage.
+    Paid,
 }
 
 /// The session item (`SESSION#<id>` / `META`).
@@ -189,6 +207,9 @@ pub struct Session {
     /// Coins paid in tips in this session.
     #[serde(default)]
     pub tip_revenue: u64,
+    /// Coins paid for tickets to this session.
+    #[serde(default)]
+    pub ticket_revenue: u64,
     /// User ids of the cohosts (kept here so that pushes to the stage read one item).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cohosts: Vec<UserId>,

@@ -14,6 +14,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::access::{self, Need};
 use super::events::{self, kind};
+use super::sessions::SessionRef;
 use crate::domain::economy::{
     self, EntryKind, Gift, Gifter, LedgerEntry, Split, Wallet, COMBO_WINDOW_MS, CREDIT_COINS, GIFT_QUANTITY,
     REFERENCE_MAX_BYTES, TIP_COINS, TIP_MESSAGE_MAX_CHARS,
@@ -25,8 +26,8 @@ use crate::domain::ids::{SessionId, UserId};
 use crate::domain::page::PageRequest;
 use crate::domain::text::{check_blocked, check_text};
 use crate::domain::time::Timestamp;
-use crate::domain::{ChatMessage, MessageType, User};
-use crate::effects::store::{ComboSend, Paid, Payment};
+use crate::domain::{Access, ChatMessage, MessageType, Role, Session, SessionStatus, User};
+use crate::effects::store::{ComboSend, Paid, Payment, TicketSale, Ticketed};
 use crate::effects::Effects;
 
 /// `GET /live/gifts` answer.
@@ -447,4 +448,128 @@ async fn chat_line(fx: &Effects, user: &User, receipt: &PaymentReceipt, text: St
 /// A session's top gifters (by coins given in gifts and tips), for its detail.
 pub async fn top_gifters(fx: &Effects, session_id: &SessionId) -> ApiResult<Vec<Gifter>> {
     Ok(fx.store.top_gifters(session_id, economy::TOP_GIFTERS).await?)
+}
+
+/// `POST /live/buy-ticket` answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketReceipt {
+    /// The purchase (its ledger entries' id).
+    pub id: String,
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    /// Coins taken from the buyer's balance (0 when the ticket was held already).
+    pub price: u64,
+    /// How they split: the host's earnings and the platform's share.
+    pub split: Split,
+    /// `false`: the caller held a ticket already, and nothing moved.
+    pub bought: bool,
+    pub created_at: Timestamp,
+}
+
+/// Whether `user_id` may enter `session`: anyone in a public session; in a paid one the host,
+/// those who have been on its stage (guests and cohosts coming back) and ticket holders —
+/// `402 ticket-required` for anyone else, with the price.
+pub async fn admits(fx: &Effects, session: &Session, user_id: &UserId) -> ApiResult<()> {
+    if session.settings.access == Access::Public || *user_id == session.host_id {
+        return Ok(());
+    }
+    let staged = fx
+        .store
+        .participant(&session.id, user_id)
+        .await?
+        .is_some_and(|p| p.role != Role::Viewer);
+    if staged || fx.store.has_ticket(&session.id, user_id).await? {
+        return Ok(());
+    }
+    let price = session.settings.ticket_price.unwrap_or_default();
+    Err(ApiError::PaymentRequired {
+        code: "ticket-required",
+        detail: format!("this live session needs a ticket of {price} coins (POST /live/buy-ticket)"),
+        balance: None,
+        needed: Some(price),
+    })
+}
+
+/// `POST /live/buy-ticket`: a ticket to a live paid session, bought once (the host's earnings
+/// take their share); a ticket held already is answered with `bought: false` and costs nothing.
+pub async fn buy_ticket(fx: &Effects, user: &User, key: IdempotencyKey, req: SessionRef) -> ApiResult<TicketReceipt> {
+    let session = access::existing_session(fx, &req.session_id).await?;
+    if session.status != SessionStatus::Live {
+        return Err(ApiError::session_ended());
+    }
+    let (Access::Paid, Some(price)) = (session.settings.access, session.settings.ticket_price) else {
+        return Err(ApiError::conflict(
+            "no-ticket-needed",
+            "this live session is free to join",
+        ));
+    };
+    if user.id == session.host_id {
+        return Err(ApiError::conflict("no-ticket-needed", "the host needs no ticket"));
+    }
+    let request = serde_json::to_string(&json!({"buy-ticket": req.session_id})).map_err(ApiError::internal)?;
+    let split = fx.tunables.economy.split(price);
+    let id = uuid::Uuid::now_v7().to_string();
+    let created_at = Timestamp::now();
+    let signed = |c: u64| i64::try_from(c).map_err(ApiError::internal);
+    let entry = |user_id: &UserId, kind, balance_change, earnings_change, other: &UserId| LedgerEntry {
+        id: id.clone(),
+        user_id: user_id.clone(),
+        kind,
+        balance_change,
+        earnings_change,
+        platform_share: (kind == EntryKind::TicketSold).then_some(split.platform),
+        counterparty_id: Some(other.clone()),
+        session_id: Some(session.id),
+        gift_id: None,
+        quantity: None,
+        reference: None,
+        message: None,
+        created_at,
+    };
+    let buyer_entry = entry(&user.id, EntryKind::TicketBought, -signed(price)?, 0, &session.host_id);
+    let host_entry = entry(
+        &session.host_id,
+        EntryKind::TicketSold,
+        0,
+        signed(split.recipient)?,
+        &user.id,
+    );
+    let receipt = TicketReceipt {
+        id: id.clone(),
+        session_id: session.id,
+        user_id: user.id.clone(),
+        price,
+        split,
+        bought: true,
+        created_at,
+    };
+    let kept = serde_json::to_string(&receipt).map_err(ApiError::internal)?;
+    let sale = TicketSale {
+        session_id: &session.id,
+        buyer: &user.id,
+        host: &session.host_id,
+        price,
+        earned: split.recipient,
+        buyer_entry: &buyer_entry,
+        host_entry: &host_entry,
+        key: &key,
+        request: &request,
+        receipt: &kept,
+        now_s: created_at.unix_millis() / 1000,
+    };
+    match fx.store.buy_ticket(&sale).await? {
+        Ticketed::Bought => Ok(receipt),
+        Ticketed::Held => Ok(TicketReceipt {
+            price: 0,
+            split: Split {
+                recipient: 0,
+                platform: 0,
+            },
+            bought: false,
+            ..receipt
+        }),
+        Ticketed::Before { request: earlier, .. } if earlier != request => Err(ApiError::idempotency_key_reused()),
+        Ticketed::Before { receipt, .. } => serde_json::from_str(&receipt).map_err(ApiError::internal),
+    }
 }

@@ -11,7 +11,7 @@ use super::after_kept;
 use super::economy;
 use super::events::{self, kind};
 use super::rates;
-use crate::domain::economy::Gifter;
+use crate::domain::economy::{Gifter, TICKET_PRICE};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::fanout::Audience;
 use crate::domain::ids::{SessionId, UserId};
@@ -20,7 +20,7 @@ use crate::domain::rate::Limited;
 use crate::domain::text::{check_text, folded};
 use crate::domain::time::Timestamp;
 use crate::domain::{
-    limits, Participant, ParticipantStatus, Role, Session, SessionStatus, SessionType, Settings, User,
+    limits, Access, Participant, ParticipantStatus, Role, Session, SessionStatus, SessionType, Settings, User,
 };
 use crate::effects::deadline;
 use crate::effects::sfu::{Allowed, TokenSubject};
@@ -46,6 +46,12 @@ pub struct StartRequest {
     pub guest_audio_default: Option<bool>,
     pub guest_video_default: Option<bool>,
     pub blocked_words: Option<Vec<String>>,
+    /// `public` (default) or `paid` (joining needs a ticket, `POST /live/buy-ticket`).
+    #[serde(default)]
+    pub access: Option<Access>,
+    /// A `paid` session's ticket, 1..=1,000,000 coins (required with `paid`, refused otherwise).
+    #[serde(default)]
+    pub ticket_price: Option<u64>,
 }
 
 /// `POST /live/join` and `POST /live/leave` body.
@@ -78,6 +84,8 @@ pub struct SessionView {
     pub gift_revenue: u64,
     /// Coins paid in tips in this session.
     pub tip_revenue: u64,
+    /// Coins paid for tickets to this session.
+    pub ticket_revenue: u64,
     #[serde(flatten)]
     pub settings: Settings,
     /// Reaction totals by type (session detail only).
@@ -108,6 +116,7 @@ impl From<Session> for SessionView {
             guest_count: s.guest_count,
             gift_revenue: s.gift_revenue,
             tip_revenue: s.tip_revenue,
+            ticket_revenue: s.ticket_revenue,
             settings: s.settings,
             reactions: None,
             top_gifters: None,
@@ -255,6 +264,23 @@ impl StartRequest {
             guest_audio_default: self.guest_audio_default.unwrap_or(true),
             guest_video_default: self.guest_video_default.unwrap_or(true),
             blocked_words: blocked_words(self.blocked_words.as_deref().unwrap_or_default())?,
+            access: self.access.unwrap_or_default(),
+            ticket_price: match (self.access.unwrap_or_default(), self.ticket_price) {
+                (Access::Paid, Some(price)) if TICKET_PRICE.contains(&price) => Some(price),
+                (Access::Paid, _) => {
+                    return Err(ApiError::validation(
+                        "ticket_price",
+                        "a paid session needs a ticket_price of 1..=1000000 coins",
+                    ))
+                }
+                (Access::Public, None) => None,
+                (Access::Public, Some(_)) => {
+                    return Err(ApiError::validation(
+                        "ticket_price",
+                        "only a paid session has a ticket price",
+                    ))
+                }
+            },
         };
         Ok((
             title,
@@ -308,6 +334,7 @@ pub fn opening(id: SessionId, user: &User, req: &StartRequest, now: Timestamp) -
         guest_count: 0,
         gift_revenue: 0,
         tip_revenue: 0,
+        ticket_revenue: 0,
         settings,
         cohosts: Vec::new(),
     };
@@ -344,6 +371,7 @@ pub async fn join(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<JoinR
         return Err(ApiError::session_ended());
     }
     rates::count(fx, &user.id, &session_id, Limited::Presence).await?;
+    economy::admits(fx, &session, &user.id).await?;
     let viewer = Participant::entering(session_id, user, Role::Viewer, Timestamp::now());
     let (me, joined) = match fx.store.join(&viewer).await? {
         JoinOutcome::Joined => (viewer, true),

@@ -12,7 +12,7 @@
 //! - [`sessions`] (P1, P2, P7, P8), [`participants`] (P3–P6), [`changes`] (P18), [`requests`]
 //!   (P9, P10, P19, P20), [`audit`] (P21), [`chat`] (P11, P13), [`reactions`] (P14, P15),
 //!   [`connections`] (P12, P17), [`push_windows`] (P16), [`webhooks`] (P22, P23), [`idempotency`]
-//!   (P24), [`rates`] (P25), [`stream`] (P28–P30), [`wallets`] (P31–P36).
+//!   (P24), [`rates`] (P25), [`stream`] (P28–P30), [`wallets`] (P31–P37).
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -51,7 +51,7 @@ pub use idempotency::{KeyClaim, KeyTaken, KeyTerms};
 pub use participants::{JoinOutcome, LeaveOutcome};
 pub use reactions::REACTION_SHARDS;
 pub use stream::{Checkpoint, NewWindow, StreamState, WindowEnd};
-pub use wallets::{Combo, ComboSend, EarlierCredit, Paid, Payment};
+pub use wallets::{Combo, ComboSend, EarlierCredit, Paid, Payment, TicketSale, Ticketed};
 pub use webhooks::{HostGone, MediaState, WebhookClaim};
 
 use item::{db_err, from_item, key_item, s, Item};

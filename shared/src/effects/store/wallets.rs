@@ -1,5 +1,6 @@
-//! Access patterns of money (`docs/data-model.md`, P31–P36): wallets and their ledgers, credits
-//! from the embedding app, payments (gifts, tips) in a session, its top gifters and gift combos.
+//! Access patterns of money (`docs/data-model.md`, P31–P37): wallets and their ledgers, credits
+//! from the embedding app, payments (gifts, tips) in a session, its top gifters and gift combos,
+//! tickets to paid sessions.
 //!
 //! Every movement of coins is ONE transaction that changes the balances, writes a ledger entry
 //! for each wallet it touches and records what makes it happen once: a credit's `reference`
@@ -54,6 +55,33 @@ pub struct Payment<'a> {
     pub request: &'a str,
     pub receipt: &'a str,
     pub now_s: i64,
+}
+
+/// A ticket sale, as the rule decided it.
+pub struct TicketSale<'a> {
+    pub session_id: &'a SessionId,
+    pub buyer: &'a UserId,
+    pub host: &'a UserId,
+    pub price: u64,
+    /// The host's part of the price.
+    pub earned: u64,
+    pub buyer_entry: &'a LedgerEntry,
+    pub host_entry: &'a LedgerEntry,
+    pub key: &'a IdempotencyKey,
+    pub request: &'a str,
+    pub receipt: &'a str,
+    pub now_s: i64,
+}
+
+/// A ticket sale's outcome.
+#[derive(Debug)]
+pub enum Ticketed {
+    /// Bought now.
+    Bought,
+    /// The buyer held a ticket already: nothing moved.
+    Held,
+    /// Bought before under this key: the request it answered and its receipt.
+    Before { request: String, receipt: String },
 }
 
 /// A payment's outcome.
@@ -164,17 +192,6 @@ impl Store {
             p.recipient,
             Some(&[Role::Host, Role::Cohost, Role::Guest]),
         )?;
-        let debit = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::wallet(p.sender))))
-            .update_expression("SET user_id = :u ADD balance :minus")
-            .condition_expression("balance >= :coins")
-            .expression_attribute_values(":u", s(p.sender))
-            .expression_attribute_values(":minus", n(-i128::from(p.coins)))
-            .expression_attribute_values(":coins", n(p.coins))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(failed)?;
         let ranked = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::gifter(p.session_id, p.sender))))
@@ -193,7 +210,7 @@ impl Store {
             TransactWriteItem::builder().update(revenue).build(),
             sender_present,
             on_stage,
-            TransactWriteItem::builder().update(debit).build(),
+            self.debit(p.sender, p.coins)?,
             self.put_entry(p.sender_entry)?,
             self.add_to_wallet(p.recipient, "earnings", i64::try_from(p.earned).map_err(failed)?)?,
             self.put_entry(p.recipient_entry)?,
@@ -239,6 +256,81 @@ impl Store {
             return Err(failed("payment refused without a reason"));
         };
         Err(refusal.into())
+    }
+
+    /// P37: buys `buyer`'s ticket to a live paid session, once, in ONE transaction: the key's
+    /// record, the ticket (unless held), the session's ticket revenue if it is still live, paid
+    /// and at this price, the buyer's balance debited if it covers the price, the host's earnings
+    /// credited, a ledger entry for each. A ticket held already moves nothing.
+    pub async fn buy_ticket(&self, t: &TicketSale<'_>) -> StoreResult<Ticketed> {
+        let mut record = key_item(&keys::payment(t.buyer, t.key));
+        record.insert("request".into(), s(t.request));
+        record.insert("receipt".into(), s(t.receipt));
+        record.insert("expires_at".into(), n(t.now_s + PAYMENT_RECORD_TTL_S));
+        let mut ticket = key_item(&keys::ticket(t.session_id, t.buyer));
+        ticket.insert("user_id".into(), s(t.buyer));
+        ticket.insert("price".into(), n(t.price));
+        ticket.insert("entry_id".into(), s(&t.buyer_entry.id));
+        let revenue = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::session(t.session_id))))
+            .update_expression("ADD ticket_revenue :price")
+            .condition_expression("#st = :live AND #set.#access = :paid AND #set.ticket_price = :price")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#set", "settings")
+            .expression_attribute_names("#access", "access")
+            .expression_attribute_values(":live", s("live"))
+            .expression_attribute_values(":paid", s("paid"))
+            .expression_attribute_values(":price", n(t.price))
+            .build()
+            .map_err(failed)?;
+        let items = vec![
+            self.put_new(record, true)?,
+            self.put_new(ticket, false)?,
+            TransactWriteItem::builder().update(revenue).build(),
+            self.debit(t.buyer, t.price)?,
+            self.put_entry(t.buyer_entry)?,
+            self.add_to_wallet(t.host, "earnings", i64::try_from(t.earned).map_err(failed)?)?,
+            self.put_entry(t.host_entry)?,
+        ];
+        let Err(c) = self.transact_settled(items, "buy_ticket").await? else {
+            return Ok(Ticketed::Bought);
+        };
+        if c.failed(0) {
+            let old = c.item(0).unwrap_or_default();
+            return Ok(Ticketed::Before {
+                request: text(&old, "request").unwrap_or_default().to_string(),
+                receipt: text(&old, "receipt").unwrap_or_default().to_string(),
+            });
+        }
+        if c.failed(1) {
+            return Ok(Ticketed::Held);
+        }
+        if c.failed(2) {
+            return Err(match self.session(t.session_id).await? {
+                None => Refusal::SessionMissing,
+                Some(s) if s.status != SessionStatus::Live => Refusal::SessionEnded,
+                Some(_) => Refusal::SessionChanged,
+            }
+            .into());
+        }
+        if c.failed(3) {
+            let old = c.item(3).unwrap_or_default();
+            return Err(Refusal::InsufficientCoins {
+                balance: u64::try_from(number(&old, "balance")).unwrap_or(0),
+                needed: t.price,
+            }
+            .into());
+        }
+        Err(failed("ticket refused without a reason"))
+    }
+
+    /// P37: whether `user_id` holds a ticket to the session.
+    pub async fn has_ticket(&self, session_id: &SessionId, user_id: &UserId) -> StoreResult<bool> {
+        Ok(self
+            .get::<serde_json::Value>(keys::ticket(session_id, user_id))
+            .await?
+            .is_some())
     }
 
     /// P35: the session's top `limit` gifters by coins given (GSI2, descending; eventually
@@ -342,6 +434,23 @@ impl Store {
             put = put.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         }
         Ok(TransactWriteItem::builder().put(put.build().map_err(failed)?).build())
+    }
+
+    /// Takes `coins` from `user_id`'s balance if it covers them (the wallet as it was when it
+    /// does not), in a transaction.
+    fn debit(&self, user_id: &UserId, coins: u64) -> StoreResult<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::wallet(user_id))))
+            .update_expression("SET user_id = :u ADD balance :minus")
+            .condition_expression("balance >= :coins")
+            .expression_attribute_values(":u", s(user_id))
+            .expression_attribute_values(":minus", n(-i128::from(coins)))
+            .expression_attribute_values(":coins", n(coins))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(failed)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// A ledger entry, in a transaction.
