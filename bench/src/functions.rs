@@ -82,6 +82,14 @@ pub const MINIMUM: &[(&str, u32, &str)] = &[
     ("sequence-events", 3, "the session's stream head, the numbered events in one BatchWriteItem, the head moved on a condition"),
     ("publish-aggregates", 1, "the aggregate's state in one read (the session's counters, or its reaction shards in one BatchGetItem); publishing is SQS"),
     ("fan-out", 2, "the shard's connections (one index Query) and the window's events (one Query); posts are not DynamoDB calls"),
+    ("list-gifts", 0, "the catalogue is configuration: nothing to read"),
+    ("get-wallet", 1, "one GetItem of the wallet"),
+    ("list-ledger", 1, "one Query of the wallet's ledger"),
+    ("credit-wallet", 1, "one transaction: the reference's record, the balance and the ledger entry; the Idempotency-Key's record (take, keep) is extra by design"),
+    ("send-gift", 2, "the session and the sender in one BatchGetItem (gifts on, present, the host to pay), then one transaction: key record, revenue, presence checks, debit, credit, both ledger entries, the ranking; the combo, the chat line and the key's record are extra by design"),
+    ("send-tip", 2, "as send-gift, without the combo"),
+    ("buy-ticket", 1, "one transaction: key record, ticket, revenue under the session's conditions, debit, credit, both ledger entries (the event replayed is refused: the session is free)"),
+    ("set-access-list", 2, "the session (the host's, subscribers only), then the list's Query; the writes that differ follow"),
 ];
 
 /// The artifact's functions, the end of the session last (the events build on each other).
