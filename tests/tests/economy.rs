@@ -524,3 +524,50 @@ async fn a_paid_session_admits_ticket_holders_only() {
         .await;
     assert_eq!((r.status, r.body["code"].clone()), (409, json!("no-ticket-needed")));
 }
+
+#[tokio::test]
+async fn a_subscribers_only_session_admits_the_listed_users() {
+    let env = Env::start().await;
+    let id = env.start_session("alice", json!({"access": "subscribers"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let join = |user: &'static str| env.post("/live/join", token(user), json!({"session_id": id}));
+    let path = format!("/live/access/{id}");
+    let list = |user: &'static str, ids: Value| {
+        let (env, path) = (&env, path.clone());
+        async move {
+            env.call(
+                reqwest::Method::PUT,
+                &path,
+                Some(&token(user)),
+                Some(json!({"user_ids": ids})),
+            )
+            .await
+        }
+    };
+    assert_eq!(join("carol").await.status, 403);
+    let r = list("alice", json!(["carol", "dan", "carol"])).await;
+    assert_eq!((r.status, r.body["admitted"].clone()), (200, json!(2)), "{}", r.body);
+    assert_eq!(join("carol").await.status, 200);
+    assert_eq!(join("erin").await.status, 403);
+    // The list is replaced whole: dan stays, carol goes, erin comes.
+    assert_eq!(list("alice", json!(["dan", "erin"])).await.status, 200);
+    assert_eq!(join("erin").await.status, 200);
+    assert_eq!(join("carol").await.status, 403, "carol's subscription ended");
+    // Only the host lists; only a subscribers-only session has a list; and it is bounded.
+    assert_eq!(list("dan", json!(["dan"])).await.status, 403);
+    let too_many: Vec<String> = (0..10_001).map(|i| format!("u{i}")).collect();
+    let r = list("alice", json!(too_many)).await;
+    assert_eq!((r.status, r.body["field"].clone()), (400, json!("user_ids")));
+    let free = env.live_with_viewers("bob", json!({}), &[]).await;
+    let r = env
+        .call(
+            reqwest::Method::PUT,
+            &format!("/live/access/{free}"),
+            Some(&token("bob")),
+            Some(json!({"user_ids": ["dan"]})),
+        )
+        .await;
+    assert_eq!((r.status, r.body["code"].clone()), (409, json!("not-subscribers-only")));
+}

@@ -93,7 +93,7 @@ endpoints! {
             tag: "sessions",
             summary: "Go live as host",
             who: "user",
-            description: "Creates the session, its settings and the host participant in one transaction and mints the host's SFU token: `201` with the session, `access_token` and `webrtc_config`; `409 already-live` if the caller already hosts a live session. Every setting is optional but `title` (bounds below); `access` is `public` (default) or `paid`, which needs a `ticket_price` of 1..1,000,000 coins.",
+            description: "Creates the session, its settings and the host participant in one transaction and mints the host's SFU token: `201` with the session, `access_token` and `webrtc_config`; `409 already-live` if the caller already hosts a live session. Every setting is optional but `title` (bounds below); `access` is `public` (default), `paid`, which needs a `ticket_price` of 1..1,000,000 coins, or `subscribers` (`PUT /live/access/{session_id}` lists who may join).",
             ok: "The live session, with the host's SFU token",
             answer: start_answer(),
             errors: vec![E::validation("max_guests", "must be between 1 and 20 (got 21)"), already_live(), busy()],
@@ -111,7 +111,7 @@ endpoints! {
             tag: "sessions",
             summary: "Join as a viewer (or get a fresh token for the role held)",
             who: "user",
-            description: "Capacity (`max_participants`) is enforced together with the viewer count: `409 session-full` beyond it, `409 session-ended`, `403` for kicked and banned users; a `paid` session admits its host, its stage (guests and cohosts coming back) and ticket holders only: `402 ticket-required` with the price (`needed`) for anyone else (`POST /live/buy-ticket`), and sockets and SFU tokens need the join. Joining again while present is idempotent (`joined: false`, same role, a fresh token).",
+            description: "Capacity (`max_participants`) is enforced together with the viewer count: `409 session-full` beyond it, `409 session-ended`, `403` for kicked and banned users; a `paid` session admits its host, its stage (guests and cohosts coming back) and ticket holders only: `402 ticket-required` with the price (`needed`) for anyone else (`POST /live/buy-ticket`); a `subscribers` session admits its host, its stage and the listed users (`PUT /live/access/{session_id}`), `403` for anyone else; sockets and SFU tokens need the join. Joining again while present is idempotent (`joined: false`, same role, a fresh token).",
             ok: "The SFU connection details for the caller's role",
             answer: json!({"session_id": SESSION, "room_name": ROOM, "access_token": TOKEN, "webrtc_config": webrtc_example(), "role": "viewer", "can_request_guest": true, "joined": true, "token_ttl_seconds": 600}),
             errors: vec![bad_session_id(), E::PaymentRequired { code: "ticket-required", detail: "this live session needs a ticket of 100 coins (POST /live/buy-ticket)".into(), balance: None, needed: Some(100) }, E::removed(), no_session(), E::conflict("session-full", "this live session is full"), rate_limited(Limited::Presence), busy()],
@@ -405,6 +405,24 @@ endpoints! {
             ok: "The ticket",
             answer: json!({"id": "01938f8c-6d1e-7b4a-9c3e-4f5a6b7c8d9e", "session_id": SESSION, "user_id": "bob", "price": 100, "split": {"recipient": 70, "platform": 30}, "bought": true, "created_at": "2026-11-25T18:59:59.000000Z"}),
             errors: vec![bad_session_id(), E::insufficient_coins(20, 100), no_session(), E::conflict("no-ticket-needed", "this live session is free to join"), E::session_ended(), busy()],
+        }),
+    }
+
+    /// `PUT /live/access/{session_id}`: who a subscribers-only session admits (host only).
+    SetAccessList = "set-access-list" {
+        route: Route::put("/live/access/{session_id}"),
+        policy: Policy { dynamodb: &["GetItem", "Query", "BatchWriteItem"], ..Policy::NOTHING },
+        run: |fx, user: User, id: Path<SessionId>, body: Json<sessions::AccessList>| sessions::set_access_list(fx, &user, id.0, body.0),
+        ok: 200 Json<sessions::AccessListSet>,
+        example: Example::by("alice").in_session().body(json!({"user_ids": ["bob", "dan"]})),
+        doc: Some(Doc {
+            tag: "sessions",
+            summary: "Who a subscribers-only session admits (host only)",
+            who: "host",
+            description: "A session started with `access: subscribers` admits its host, its stage and the users listed here; anyone else's join is `403`. The embedding app keeps subscriptions in its own billing and mirrors them with this call: the list (at most 10,000 user ids) replaces the last one whole, so repeating it changes nothing. `409 not-subscribers-only` for any other session.",
+            ok: "The list was replaced",
+            answer: json!({"session_id": SESSION, "admitted": 2}),
+            errors: vec![bad_session_id(), E::validation("user_ids", "at most 10000 user ids"), E::Forbidden("only the host sets who may join".into()), no_session(), E::conflict("not-subscribers-only", "this live session is not for subscribers only (access: subscribers at start)"), busy()],
         }),
     }
 

@@ -41,6 +41,10 @@ impl Route {
         Route::Http { method: "POST", path }
     }
 
+    pub const fn put(path: &'static str) -> Route {
+        Route::Http { method: "PUT", path }
+    }
+
     /// Every method (API Gateway's `ANY`).
     pub const fn any(path: &'static str) -> Route {
         Route::Http { method: "ANY", path }

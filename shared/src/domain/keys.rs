@@ -328,6 +328,16 @@ pub fn ticket(session_id: &SessionId, user_id: &UserId) -> Key {
     }
 }
 
+/// `SESSION#<id>` / `ADMIT#<user>`: a user a subscribers-only session admits.
+pub fn admitted(session_id: &SessionId, user_id: &UserId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("{ADMITTED_PREFIX}{user_id}"),
+    }
+}
+
+pub const ADMITTED_PREFIX: &str = "ADMIT#";
+
 /// `SESSION#<id>` / `COMBO#<user>#<gift>`: the sender's current streak of one gift.
 pub fn gift_combo(session_id: &SessionId, user_id: &UserId, gift_id: &str) -> Key {
     Key {

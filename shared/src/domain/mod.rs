@@ -151,7 +151,8 @@ pub struct Settings {
     pub chat_slow_mode: u32,
     pub guest_audio_default: bool,
     pub guest_video_default: bool,
-    /// Who may join (`public` by default; `paid`: ticket holders, the stage and the host).
+    /// Who may join (`public` by default; `paid`: ticket holders; `subscribers`: the listed users;
+    /// the host and the stage always).
     #[serde(default)]
     pub access: Access,
     /// Coins a ticket costs (`paid` sessions only).
@@ -173,6 +174,9 @@ pub enum Access {
     Public,
     /// Holders of a ticket (`POST /live/buy-ticket`), besides the host and the stage.
     Paid,
+    /// The users the embedding app lists (`PUT /live/access/{session_id}`), besides the host and
+    /// the stage.
+    Subscribers,
 }
 
 /// The session item (`SESSION#<id>` / `META`).

@@ -8,7 +8,7 @@
 
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::{SessionId, UserId};
-use crate::domain::{Participant, Role, Session, SessionStatus};
+use crate::domain::{Access, Participant, Role, Session, SessionStatus};
 use crate::effects::Effects;
 
 /// What an action requires of the caller.
@@ -95,6 +95,41 @@ pub async fn admit_present(
     let (session, me) = admit(fx, session_id, user_id, need).await?;
     let me = me.ok_or_else(ApiError::join_first)?;
     Ok((session, me))
+}
+
+/// Whether `user_id` may enter `session` (join, and so open sockets and get SFU tokens): anyone
+/// in a public session; in a paid or subscribers-only one its host, those who have been on its
+/// stage (guests and cohosts coming back), and ticket holders — `402 ticket-required` with the
+/// price for anyone else — or the listed users — `403` for anyone else.
+pub async fn admits(fx: &Effects, session: &Session, user_id: &UserId) -> ApiResult<()> {
+    if session.settings.access == Access::Public || *user_id == session.host_id {
+        return Ok(());
+    }
+    let staged = fx
+        .store
+        .participant(&session.id, user_id)
+        .await?
+        .is_some_and(|p| p.role != Role::Viewer);
+    if staged {
+        return Ok(());
+    }
+    match session.settings.access {
+        Access::Public => Ok(()),
+        Access::Paid if fx.store.has_ticket(&session.id, user_id).await? => Ok(()),
+        Access::Paid => {
+            let price = session.settings.ticket_price.unwrap_or_default();
+            Err(ApiError::PaymentRequired {
+                code: "ticket-required",
+                detail: format!("this live session needs a ticket of {price} coins (POST /live/buy-ticket)"),
+                balance: None,
+                needed: Some(price),
+            })
+        }
+        Access::Subscribers if fx.store.is_admitted(&session.id, user_id).await? => Ok(()),
+        Access::Subscribers => Err(ApiError::Forbidden(
+            "this live session is for its subscribers only".into(),
+        )),
+    }
 }
 
 /// The session, or 404.

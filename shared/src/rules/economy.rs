@@ -26,7 +26,7 @@ use crate::domain::ids::{SessionId, UserId};
 use crate::domain::page::PageRequest;
 use crate::domain::text::{check_blocked, check_text};
 use crate::domain::time::Timestamp;
-use crate::domain::{Access, ChatMessage, MessageType, Role, Session, SessionStatus, User};
+use crate::domain::{Access, ChatMessage, MessageType, SessionStatus, User};
 use crate::effects::store::{ComboSend, Paid, Payment, TicketSale, Ticketed};
 use crate::effects::Effects;
 
@@ -465,30 +465,6 @@ pub struct TicketReceipt {
     /// `false`: the caller held a ticket already, and nothing moved.
     pub bought: bool,
     pub created_at: Timestamp,
-}
-
-/// Whether `user_id` may enter `session`: anyone in a public session; in a paid one the host,
-/// those who have been on its stage (guests and cohosts coming back) and ticket holders —
-/// `402 ticket-required` for anyone else, with the price.
-pub async fn admits(fx: &Effects, session: &Session, user_id: &UserId) -> ApiResult<()> {
-    if session.settings.access == Access::Public || *user_id == session.host_id {
-        return Ok(());
-    }
-    let staged = fx
-        .store
-        .participant(&session.id, user_id)
-        .await?
-        .is_some_and(|p| p.role != Role::Viewer);
-    if staged || fx.store.has_ticket(&session.id, user_id).await? {
-        return Ok(());
-    }
-    let price = session.settings.ticket_price.unwrap_or_default();
-    Err(ApiError::PaymentRequired {
-        code: "ticket-required",
-        detail: format!("this live session needs a ticket of {price} coins (POST /live/buy-ticket)"),
-        balance: None,
-        needed: Some(price),
-    })
 }
 
 /// `POST /live/buy-ticket`: a ticket to a live paid session, bought once (the host's earnings

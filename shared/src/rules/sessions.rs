@@ -46,13 +46,34 @@ pub struct StartRequest {
     pub guest_audio_default: Option<bool>,
     pub guest_video_default: Option<bool>,
     pub blocked_words: Option<Vec<String>>,
-    /// `public` (default) or `paid` (joining needs a ticket, `POST /live/buy-ticket`).
+    /// `public` (default), `paid` (joining needs a ticket, `POST /live/buy-ticket`) or
+    /// `subscribers` (the users `PUT /live/access/{session_id}` lists).
     #[serde(default)]
     pub access: Option<Access>,
     /// A `paid` session's ticket, 1..=1,000,000 coins (required with `paid`, refused otherwise).
     #[serde(default)]
     pub ticket_price: Option<u64>,
 }
+
+/// `PUT /live/access/{session_id}` body: the whole list, replacing the last one.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessList {
+    /// At most 10,000 user ids.
+    pub user_ids: Vec<UserId>,
+}
+
+/// `PUT /live/access/{session_id}` answer.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessListSet {
+    pub session_id: SessionId,
+    /// Distinct users the session now admits (besides its host and stage).
+    pub admitted: usize,
+}
+
+/// Users one access list may name.
+pub const ACCESS_LIST_MAX: usize = 10_000;
 
 /// `POST /live/join` and `POST /live/leave` body.
 #[derive(Debug, Deserialize)]
@@ -273,8 +294,8 @@ impl StartRequest {
                         "a paid session needs a ticket_price of 1..=1000000 coins",
                     ))
                 }
-                (Access::Public, None) => None,
-                (Access::Public, Some(_)) => {
+                (Access::Public | Access::Subscribers, None) => None,
+                (Access::Public | Access::Subscribers, Some(_)) => {
                     return Err(ApiError::validation(
                         "ticket_price",
                         "only a paid session has a ticket price",
@@ -371,7 +392,7 @@ pub async fn join(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<JoinR
         return Err(ApiError::session_ended());
     }
     rates::count(fx, &user.id, &session_id, Limited::Presence).await?;
-    economy::admits(fx, &session, &user.id).await?;
+    access::admits(fx, &session, &user.id).await?;
     let viewer = Participant::entering(session_id, user, Role::Viewer, Timestamp::now());
     let (me, joined) = match fx.store.join(&viewer).await? {
         JoinOutcome::Joined => (viewer, true),
@@ -620,4 +641,36 @@ pub async fn participants(
 ) -> ApiResult<Listing<Participant>> {
     access::admit(fx, &session_id, &user.id, Need::READER).await?;
     Ok(fx.store.present_participants(&session_id, &page).await?)
+}
+
+/// `PUT /live/access/{session_id}`: the host replaces who a subscribers-only session admits (the
+/// embedding app keeps subscriptions in its own billing and mirrors them here).
+pub async fn set_access_list(
+    fx: &Effects,
+    user: &User,
+    session_id: SessionId,
+    req: AccessList,
+) -> ApiResult<AccessListSet> {
+    if req.user_ids.len() > ACCESS_LIST_MAX {
+        return Err(ApiError::validation(
+            "user_ids",
+            format!("at most {ACCESS_LIST_MAX} user ids"),
+        ));
+    }
+    let session = access::existing_session(fx, &session_id).await?;
+    if session.host_id != user.id {
+        return Err(ApiError::Forbidden("only the host sets who may join".into()));
+    }
+    if session.settings.access != Access::Subscribers {
+        return Err(ApiError::conflict(
+            "not-subscribers-only",
+            "this live session is not for subscribers only (access: subscribers at start)",
+        ));
+    }
+    let users: std::collections::BTreeSet<UserId> = req.user_ids.into_iter().collect();
+    fx.store.replace_admitted(&session_id, &users).await?;
+    Ok(AccessListSet {
+        session_id,
+        admitted: users.len(),
+    })
 }

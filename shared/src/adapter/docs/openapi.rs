@@ -235,6 +235,7 @@ pub fn document(endpoints: &[impl Documented]) -> OpenApi {
         let method = match method {
             "GET" => HttpMethod::Get,
             "POST" => HttpMethod::Post,
+            "PUT" => HttpMethod::Put,
             other => panic!("undocumented method {other}"),
         };
         let item = PathItem::new(method, operation(e, doc, e.example(), op));

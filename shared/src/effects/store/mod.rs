@@ -12,18 +12,19 @@
 //! - [`sessions`] (P1, P2, P7, P8), [`participants`] (P3–P6), [`changes`] (P18), [`requests`]
 //!   (P9, P10, P19, P20), [`audit`] (P21), [`chat`] (P11, P13), [`reactions`] (P14, P15),
 //!   [`connections`] (P12, P17), [`push_windows`] (P16), [`webhooks`] (P22, P23), [`idempotency`]
-//!   (P24), [`rates`] (P25), [`stream`] (P28–P30), [`wallets`] (P31–P37).
+//!   (P24), [`rates`] (P25), [`stream`] (P28–P30), [`wallets`] (P31–P37), [`admissions`] (P38).
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::KeysAndAttributes;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 
 use crate::domain::keys::{self, Key};
 use crate::domain::page::{Listing, PageRequest};
 
+pub mod admissions;
 pub mod audit;
 pub mod changes;
 pub mod chat;
@@ -175,6 +176,37 @@ impl Store {
             }
         }
         Ok(found)
+    }
+
+    /// BatchWriteItem of `requests` (any number: sent 25 at a time), retrying unprocessed items
+    /// with backoff; `what` names the write in the `Busy` error when they stay unprocessed.
+    async fn batch_write(&self, requests: Vec<WriteRequest>, what: &str) -> StoreResult<()> {
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let out = self
+                    .db
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(db_err)?;
+                pending = out
+                    .unprocessed_items
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt >= transact::MAX_ATTEMPTS {
+                        return Err(StoreError::Busy(what.into()));
+                    }
+                    transact::backoff(attempt).await;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every item of a partition whose sort key starts with `prefix`, following pages.

@@ -12,9 +12,8 @@
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
 
-use super::error::{StoreError, StoreResult};
+use super::error::StoreResult;
 use super::item::{db_err, failed, key_item, n, number, s, text, Item};
-use super::transact::{backoff, MAX_ATTEMPTS};
 use super::Store;
 use crate::domain::fanout::{Audience, Sequenced};
 use crate::domain::ids::SessionId;
@@ -161,32 +160,7 @@ impl Store {
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<StoreResult<_>>()?;
-        for chunk in requests.chunks(25) {
-            let mut pending = chunk.to_vec();
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                let out = self
-                    .db
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(db_err)?;
-                pending = out
-                    .unprocessed_items
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    attempt += 1;
-                    if attempt >= MAX_ATTEMPTS {
-                        return Err(StoreError::Busy("writing events".into()));
-                    }
-                    backoff(attempt).await;
-                }
-            }
-        }
-        Ok(())
+        self.batch_write(requests, "writing events").await
     }
 
     /// P28: numbers `ids.len()` more events into the open window (`broadcast`: one of them is for
