@@ -81,6 +81,22 @@ async function videoPlays(page: Page, identity: string): Promise<void> {
   );
 }
 
+/** Coins for `user`, credited as the embedding app's backend would (a server token the script signs). */
+async function credit(user: string, coins: number): Promise<void> {
+  const token = process.env.SERVICE_TOKEN;
+  assert.ok(token, 'SERVICE_TOKEN: tests/web_e2e.sh signs a server token');
+  const resp = await fetch(`${BASE}/live/wallet/credit`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${token}`,
+      'Content-Type': 'application/json',
+      'Idempotency-Key': `e2e-${user}`,
+    },
+    body: JSON.stringify({ user_id: user, coins, reference: `e2e-${user}` }),
+  });
+  assert.equal(resp.status, 200, await resp.text());
+}
+
 async function hostControl(page: Page, who: string, label: string): Promise<void> {
   await page.getByRole('button', { name: `Controls for ${who}` }).click();
   await page.getByRole('menuitem', { name: label }).click();
@@ -130,11 +146,20 @@ test('a host, a guest and a viewer run a live from three browser contexts', asyn
   await host.locator('[data-testid="floating-reaction"][data-reaction="fire"]').first().waitFor(WAIT);
   await viewer.locator('[data-testid="floating-reaction"][data-reaction="fire"]').first().waitFor(WAIT);
 
+  // 5. The viewer sends a gift from the tray: it floats up the host's page with the sender's name,
+  // and the host's earnings show their share (70% of 5 coins, rounded down: 3).
+  await credit(VIEWER, 100);
+  await viewer.getByRole('button', { name: /Gifts/ }).click();
+  await viewer.getByRole('button', { name: 'Send Heart (5 coins)' }).click();
+  await host.locator('[data-testid="floating-gift"][data-gift="heart"]').filter({ hasText: VIEWER }).waitFor(WAIT);
+  await host.getByTestId('host-earnings').filter({ hasText: 'Earned: 3 coins' }).waitFor(WAIT);
+  await host.getByTestId('top-gifters').filter({ hasText: VIEWER }).waitFor(WAIT);
+
   await host.screenshot({ path: join(ARTIFACTS, 'host-room.png') });
   await guest.screenshot({ path: join(ARTIFACTS, 'guest-room-375px.png') });
   await viewer.screenshot({ path: join(ARTIFACTS, 'viewer-room.png') });
 
-  // 5. The host removes the guest: her page says so and she cannot come back.
+  // 6. The host removes the guest: her page says so and she cannot come back.
   await hostControl(host, GUEST, 'Remove from live');
   await guest.getByTestId('removed').waitFor(WAIT);
   await guest.getByRole('button', { name: 'Back to the lobby' }).click();

@@ -103,6 +103,8 @@ function StartForm({ api, onStarted }: { api: Api; onStarted: (sessionId: string
   const [guestAudio, setGuestAudio] = useState(true);
   const [guestVideo, setGuestVideo] = useState(true);
   const [blockedWords, setBlockedWords] = useState('');
+  const [paid, setPaid] = useState(false);
+  const [ticketPrice, setTicketPrice] = useState(100);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -127,6 +129,7 @@ function StartForm({ api, onStarted }: { api: Api; onStarted: (sessionId: string
         .split(',')
         .map((w) => w.trim())
         .filter(Boolean),
+      ...(paid ? { access: 'paid' as const, ticket_price: ticketPrice } : {}),
     };
     try {
       const started = await api.start(request);
@@ -177,7 +180,9 @@ function StartForm({ api, onStarted }: { api: Api; onStarted: (sessionId: string
           {check('start-enable-gifts', 'Gifts', enableGifts, setEnableGifts)}
           {check('start-guest-audio', 'Guests start with microphone on', guestAudio, setGuestAudio)}
           {check('start-guest-video', 'Guests start with camera on', guestVideo, setGuestVideo)}
+          {check('start-paid', 'Paid entry (viewers buy a ticket)', paid, setPaid)}
         </fieldset>
+        {paid && count('start-ticket-price', 'Ticket price (coins)', ticketPrice, setTicketPrice, 1, 1000000)}
         <label htmlFor="start-blocked">Blocked words (comma-separated)</label>
         <input id="start-blocked" value={blockedWords} onChange={(e) => setBlockedWords(e.target.value)} />
         <Alert>{error}</Alert>

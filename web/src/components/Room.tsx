@@ -12,6 +12,7 @@ import { initialState, isStaff, onStage, roomReducer, type RoomState } from '../
 import type { JoinResponse, SessionView } from '../lib/types';
 import { Chat } from './Chat';
 import { HostPanel } from './HostPanel';
+import { Gifts } from './Gifts';
 import { Reactions } from './Reactions';
 import { Stage } from './Stage';
 import { StagePanel } from './StagePanel';
@@ -36,17 +37,34 @@ export function Room({ api, config, identity, sessionId, onExit }: Props) {
   const [join, setJoin] = useState<JoinResponse | null>(null);
   const [session, setSession] = useState<SessionView | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
+  /** A paid live's ticket price, when the join was refused for want of a ticket. */
+  const [ticket, setTicket] = useState<number | null>(null);
 
   const enter = useCallback(async () => {
     setFailure(null);
+    setTicket(null);
     try {
       const [joined, detail] = await Promise.all([api.join(sessionId), api.session(sessionId)]);
       setSession(detail);
       setJoin(joined);
     } catch (e) {
+      if (e instanceof ApiError && e.problem.code === 'ticket-required') setTicket(e.problem.needed ?? 0);
       setFailure(refusal(e));
     }
   }, [api, sessionId]);
+
+  const buyTicket = async () => {
+    try {
+      await api.buyTicket(sessionId);
+      await enter();
+    } catch (e) {
+      setFailure(
+        e instanceof ApiError && e.problem.code === 'insufficient-coins'
+          ? `Not enough coins for the ticket: it costs ${e.problem.needed ?? 0}, your wallet holds ${e.problem.balance ?? 0}.`
+          : describe(e),
+      );
+    }
+  };
 
   useEffect(() => {
     void enter();
@@ -60,6 +78,11 @@ export function Room({ api, config, identity, sessionId, onExit }: Props) {
             {failure}
           </p>
           <div className="row">
+            {ticket !== null && (
+              <button type="button" onClick={() => void buyTicket()}>
+                Buy a ticket ({ticket} coins)
+              </button>
+            )}
             <button type="button" onClick={() => void enter()}>
               Try again
             </button>
@@ -95,6 +118,7 @@ export function Room({ api, config, identity, sessionId, onExit }: Props) {
 /** Words for a refused join (`docs/permissions.md`). */
 function refusal(e: unknown): string {
   if (e instanceof ApiError) {
+    if (e.status === 402) return `This live needs a ticket: ${e.message}`;
     if (e.status === 403) return `You cannot join this live: ${e.message}`;
     if (e.status === 404) return 'This live does not exist (any more).';
     if (e.status === 409) return `This live is not open: ${e.message}`;
@@ -244,6 +268,7 @@ function JoinedRoom({ api, config, identity, join, session, onRejoin, onExit }: 
         <section className="stage-area" aria-label="Stage">
           <Stage state={state} api={api} dispatch={dispatch} onLeftStage={onRejoin} />
           <Reactions api={api} state={state} dispatch={dispatch} />
+          <Gifts api={api} state={state} dispatch={dispatch} />
         </section>
         <aside className="side">
           {staff && <HostPanel api={api} state={state} dispatch={dispatch} />}

@@ -4,11 +4,13 @@
 import type {
   Action,
   ChatMessage,
+  Gift,
   GuestRequest,
   JoinResponse,
   LiveEvent,
   Page,
   Participant,
+  Payment,
   Problem,
   ReactionType,
   RequestStatus,
@@ -16,6 +18,8 @@ import type {
   SessionView,
   StartRequest,
   StartResponse,
+  TicketReceipt,
+  Wallet,
 } from './types';
 
 export class ApiError extends Error {
@@ -52,9 +56,16 @@ export class Api {
     this.token = token;
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ data: T; headers: Headers }> {
+  private async call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    idempotencyKey?: string,
+  ): Promise<{ data: T; headers: Headers }> {
     const headers: Record<string, string> = { Authorization: `Bearer ${this.token}` };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    // Payments require one: a retry of this call then pays nothing twice.
+    if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
     const resp = await fetch(`${this.base}${path}`, {
       method,
       headers,
@@ -77,6 +88,8 @@ export class Api {
         field: p.field ?? null,
         code: p.code ?? null,
         retry_after: p.retry_after ?? (Number(resp.headers.get('retry-after')) || null),
+        balance: p.balance ?? null,
+        needed: p.needed ?? null,
       });
     }
     return { data: parsed as T, headers: resp.headers };
@@ -170,6 +183,24 @@ export class Api {
   async manage(sessionId: string, userId: string, action: Action): Promise<Participant> {
     const body = { session_id: sessionId, user_id: userId, action };
     return (await this.call<{ participant: Participant }>('POST', '/live/manage-participant', body)).data.participant;
+  }
+
+  async gifts(): Promise<Gift[]> {
+    return (await this.call<{ gifts: Gift[] }>('GET', '/live/gifts')).data.gifts;
+  }
+
+  async wallet(): Promise<Wallet> {
+    return (await this.call<Wallet>('GET', '/live/wallet')).data;
+  }
+
+  async sendGift(sessionId: string, giftId: string, quantity = 1, recipientId?: string): Promise<Payment> {
+    const body = { session_id: sessionId, gift_id: giftId, quantity, recipient_id: recipientId ?? null };
+    return (await this.call<Payment>('POST', '/live/send-gift', body, crypto.randomUUID())).data;
+  }
+
+  async buyTicket(sessionId: string): Promise<TicketReceipt> {
+    const body = { session_id: sessionId };
+    return (await this.call<TicketReceipt>('POST', '/live/buy-ticket', body, crypto.randomUUID())).data;
   }
 
   /** Events after `after` (resync after a gap): `to` is the last sequence number covered. */

@@ -103,3 +103,44 @@ describe('roomReducer', () => {
     expect(s.ended).toBe(true);
   });
 });
+
+describe('gifts', () => {
+  const rose = { id: 'rose', name: 'Rose', emoji: '🌹', price: 1 };
+  const gift = (id: string, combo: string, count: number): LiveEvent => ({
+    type: 'gift.sent',
+    id,
+    session_id: 's',
+    ts: '2026-11-26T00:00:01Z',
+    data: {
+      id,
+      session_id: 's',
+      sender_id: 'theo',
+      recipient_id: 'hana',
+      coins: 2,
+      split: { recipient: 1, platform: 1 },
+      gift: rose,
+      quantity: 2,
+      combo: { id: combo, count },
+      created_at: '2026-11-26T00:00:01Z',
+      sender: { user_id: 'theo', username: 'Theo' },
+    },
+  });
+
+  it('shows one floater per combo, its count rising, and counts the revenue', () => {
+    let state = initialState(session, 'hana', 'host');
+    state = roomReducer(state, { type: 'events', events: [gift('g1', 'c1', 2), gift('g2', 'c1', 4)] });
+    expect(state.gifts).toEqual([{ key: 'c1', emoji: '🌹', giftId: 'rose', sender: 'Theo', count: 4 }]);
+    expect(state.session.gift_revenue).toBe(4);
+    state = roomReducer(state, { type: 'events', events: [gift('g3', 'c2', 2)] });
+    expect(state.gifts.map((g) => g.key)).toEqual(['c1', 'c2']);
+    state = roomReducer(state, { type: 'giftFloated', key: 'c1' });
+    expect(state.gifts.map((g) => g.key)).toEqual(['c2']);
+  });
+
+  it('counts a tip without a floater', () => {
+    const tip: LiveEvent = { ...gift('t1', 'x', 1), type: 'tip.sent' } as LiveEvent;
+    const state = roomReducer(initialState(session, 'hana', 'host'), { type: 'events', events: [tip] });
+    expect(state.gifts).toEqual([]);
+    expect(state.session.tip_revenue).toBe(2);
+  });
+});

@@ -1,13 +1,22 @@
 // The room as this client knows it: loaded over HTTP once, then kept current by the session's
 // events (docs/events.md). A pure reducer, so every event's effect is in one place.
 
-import type { ChatMessage, GuestRequest, LiveEvent, Participant, ReactionType, Role, SessionView } from './types';
+import type { ChatMessage, GuestRequest, LiveEvent, Participant, Payment, ReactionType, Role, SessionView } from './types';
 
 export type Removal = 'kicked' | 'banned';
 
 export interface Floater {
   key: number;
   reaction: ReactionType;
+}
+
+/** A gift floating up the stage: one per combo, its count rising as the combo goes on. */
+export interface GiftFloater {
+  key: string;
+  emoji: string;
+  giftId: string;
+  sender: string;
+  count: number;
 }
 
 export interface RoomState {
@@ -22,6 +31,7 @@ export interface RoomState {
   olderCursor: string | null;
   reactions: Partial<Record<ReactionType, number>>;
   floaters: Floater[];
+  gifts: GiftFloater[];
   ended: boolean;
   removed: Removal | null;
   /** Set when the host lifts a mute: the app asks its user to unmute. */
@@ -45,6 +55,7 @@ export type RoomAction =
   | { type: 'request'; request: GuestRequest }
   | { type: 'participant'; participant: Participant }
   | { type: 'floated'; key: number }
+  | { type: 'giftFloated'; key: string }
   | { type: 'removed'; how: Removal }
   | { type: 'ended' }
   | { type: 'dismiss' };
@@ -64,6 +75,7 @@ export function initialState(session: SessionView, me: string, role: Role): Room
     olderCursor: null,
     reactions: session.reactions ?? {},
     floaters: [],
+    gifts: [],
     ended: session.status === 'ended',
     removed: null,
     unmuteAsked: null,
@@ -119,6 +131,26 @@ function withReactions(state: RoomState, totals: Partial<Record<ReactionType, nu
   };
 }
 
+const MAX_GIFTS = 8;
+
+/** A gift or tip: the session's revenue, and for a gift its floater (a combo replaces its own). */
+function withPayment(state: RoomState, p: Payment, tip: boolean): RoomState {
+  const session = tip
+    ? { ...state.session, tip_revenue: (state.session.tip_revenue ?? 0) + p.coins }
+    : { ...state.session, gift_revenue: (state.session.gift_revenue ?? 0) + p.coins };
+  if (tip || !p.gift) return { ...state, session };
+  const key = p.combo?.id ?? p.id;
+  const floater: GiftFloater = {
+    key,
+    emoji: p.gift.emoji,
+    giftId: p.gift.id,
+    sender: p.sender?.username ?? p.sender_id,
+    count: p.combo?.count ?? p.quantity ?? 1,
+  };
+  const gifts = [...state.gifts.filter((g) => g.key !== key), floater].slice(-MAX_GIFTS);
+  return { ...state, session, gifts };
+}
+
 function applyEvent(state: RoomState, event: LiveEvent): RoomState {
   switch (event.type) {
     case 'chat.message':
@@ -136,6 +168,10 @@ function applyEvent(state: RoomState, event: LiveEvent): RoomState {
       return withRequest(state, event.data);
     case 'session.ended':
       return { ...state, ended: true, session: { ...state.session, status: 'ended', ended_at: event.data.ended_at } };
+    case 'gift.sent':
+      return withPayment(state, event.data, false);
+    case 'tip.sent':
+      return withPayment(state, event.data, true);
     case 'error':
       return { ...state, notice: event.data.detail || event.data.title };
     case 'pong':
@@ -172,6 +208,8 @@ export function roomReducer(state: RoomState, action: RoomAction): RoomState {
       return withParticipant(state, action.participant);
     case 'floated':
       return { ...state, floaters: state.floaters.filter((f) => f.key !== action.key) };
+    case 'giftFloated':
+      return { ...state, gifts: state.gifts.filter((g) => g.key !== action.key) };
     case 'removed':
       return { ...state, removed: action.how };
     case 'ended':

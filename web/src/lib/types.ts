@@ -29,6 +29,9 @@ export interface Settings {
   guest_audio_default: boolean;
   guest_video_default: boolean;
   blocked_words?: string[];
+  /** `paid`: joining needs a ticket of `ticket_price` coins. */
+  access?: 'public' | 'paid' | 'subscribers';
+  ticket_price?: number | null;
 }
 
 export interface SessionView extends Settings {
@@ -47,6 +50,54 @@ export interface SessionView extends Settings {
   peak_viewers: number;
   guest_count: number;
   reactions?: Partial<Record<ReactionType, number>>;
+  gift_revenue?: number;
+  tip_revenue?: number;
+  ticket_revenue?: number;
+  top_gifters?: Gifter[];
+}
+
+/** One gift of the catalogue (`GET /live/gifts`). */
+export interface Gift {
+  id: string;
+  name: string;
+  emoji: string;
+  price: number;
+}
+
+export interface Wallet {
+  user_id: string;
+  balance: number;
+  earnings: number;
+}
+
+export interface Gifter {
+  user_id: string;
+  username: string;
+  coins: number;
+}
+
+/** A gift's or tip's answer, also the `gift.sent` / `tip.sent` event (with `sender`). */
+export interface Payment {
+  id: string;
+  session_id: string;
+  sender_id: string;
+  recipient_id: string;
+  coins: number;
+  split: { recipient: number; platform: number };
+  gift?: Gift;
+  quantity?: number;
+  message?: string;
+  combo?: { id: string; count: number };
+  created_at: string;
+  sender?: { user_id: string; username: string; avatar_url?: string | null };
+}
+
+export interface TicketReceipt {
+  id: string;
+  session_id: string;
+  user_id: string;
+  price: number;
+  bought: boolean;
 }
 
 export interface WebrtcConfig {
@@ -88,6 +139,9 @@ export interface StartRequest {
   guest_audio_default?: boolean;
   guest_video_default?: boolean;
   blocked_words?: string[];
+  /** `paid`: viewers buy a ticket of `ticket_price` coins; `subscribers`: the listed users only. */
+  access?: 'public' | 'paid' | 'subscribers';
+  ticket_price?: number;
 }
 
 export interface Participant {
@@ -150,6 +204,9 @@ export interface Problem {
   field?: string | null;
   code?: string | null;
   retry_after?: number | null;
+  /** `402`: the wallet's balance, and what the refused payment needed. */
+  balance?: number | null;
+  needed?: number | null;
 }
 
 /** One event of a frame (`docs/events.md`). */
@@ -160,6 +217,7 @@ export type LiveEvent =
   | Envelope<'participant.joined' | 'participant.left' | 'participant.updated', Participant>
   | Envelope<'guest_request.created' | 'guest_request.updated', GuestRequest>
   | Envelope<'session.ended', { session_id: string; ended_at: string; duration_seconds: number }>
+  | Envelope<'gift.sent' | 'tip.sent', Payment>
   | Envelope<'error', Problem>
   | Envelope<'pong', Record<string, never>>;
 
