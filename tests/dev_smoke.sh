@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of `make dev`: starts it on free ports (no SFU, to stay fast), waits for its banner,
-# runs the curl line it prints, checks the session it starts is listed and the web client is
-# served. Stops it afterwards.
+# runs the curl lines it prints, checks the session it starts is listed, the dev wallets were
+# seeded and the printed credit adds to one, and the web client is served. Stops it afterwards.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export DEV_SFU=off
@@ -20,5 +20,13 @@ asset=$(grep -o '/assets/[^"]*\.js' <<<"$page" | head -1)
 curl -sf -o /dev/null "http://127.0.0.1:$GATEWAY_HTTP_PORT$asset" || { echo "dev_smoke: $asset not served" >&2; exit 1; }
 curl -sf "http://127.0.0.1:$GATEWAY_HTTP_PORT/config.json" | grep -q "ws://127.0.0.1:$GATEWAY_WS_PORT" \
   || { echo "dev_smoke: /config.json does not name the WebSocket API" >&2; exit 1; }
+# The dev wallets: bob was seeded with 5,000 coins; the printed credit line adds 1,000 once.
+credit_line=$(grep -m1 "live/wallet/credit" "$dev_out")
+credited=$(eval "$credit_line")
+grep -q '"credited":true' <<<"$credited" || { echo "dev_smoke: the printed credit failed: $credited" >&2; exit 1; }
+bob=$("$root/infra/scripts/token.sh" bob)
+balance=$(curl -s "http://127.0.0.1:$GATEWAY_HTTP_PORT/live/wallet" -H "Authorization: Bearer $bob" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["balance"])')
+[ "$balance" = 6000 ] || { echo "dev_smoke: bob's dev wallet holds $balance, not 5,000 + 1,000" >&2; exit 1; }
 grep -q "open http://127.0.0.1:$GATEWAY_HTTP_PORT/" "$dev_out" || { echo "dev_smoke: no 'open' line" >&2; exit 1; }
-echo "dev_smoke: make dev served the API and the web client; the printed curl line started session $id"
+echo "dev_smoke: make dev served the API and the web client; the printed curl lines started session $id and credited bob"

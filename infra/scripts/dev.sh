@@ -84,13 +84,13 @@ TrendKe Live is running locally.
 A dev token for user "alice" (more: make token USER=bob):
   $token
 
-Wallets: alice, bob, carol and dan hold 5,000 dev coins each. Credit more with a server token
-(make token SERVICE=billing); a new reference (and key) for each credit:
-  curl -s -X POST $base/live/wallet/credit -H "Authorization: Bearer $service" -H "Idempotency-Key: topup-1" -H "Content-Type: application/json" -d '{"user_id": "bob", "coins": 1000, "reference": "topup-1"}'
-
 Try:
   curl -s -X POST $base/live/start -H "Authorization: Bearer $token" -H "Content-Type: application/json" -d '{"title": "Test Live", "session_type": "camera"}'
   curl -s $base/live/active
+
+Wallets: alice, bob, carol and dan hold 5,000 dev coins each. Credit more with a server token
+(make token SERVICE=billing); a new reference (and key) for each credit:
+  curl -s -X POST $base/live/wallet/credit -H "Authorization: Bearer $service" -H "Idempotency-Key: topup-1" -H "Content-Type: application/json" -d '{"user_id": "bob", "coins": 1000, "reference": "topup-1"}'
 
 Ctrl-C stops everything.
 

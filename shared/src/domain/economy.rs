@@ -196,6 +196,56 @@ pub struct LedgerEntry {
     pub created_at: Timestamp,
 }
 
+/// One payment between two wallets in a session: the payer's balance falls by the price, the
+/// payee's earnings rise by their share, and the platform's share is named on the payee's entry.
+pub struct Transfer<'a> {
+    /// The payment's id (both entries').
+    pub id: &'a str,
+    pub payer: &'a UserId,
+    pub payee: &'a UserId,
+    pub sent: EntryKind,
+    pub received: EntryKind,
+    pub split: Split,
+    pub session_id: SessionId,
+    pub created_at: Timestamp,
+}
+
+impl Transfer<'_> {
+    /// The payer's entry and the payee's; what else they name (a gift, a message) is the
+    /// caller's to add.
+    pub fn entries(&self) -> (LedgerEntry, LedgerEntry) {
+        // Prices are bounded far below i64::MAX (a million coins times 99 at most).
+        let signed = |coins: u64| i64::try_from(coins).unwrap_or(i64::MAX);
+        let entry = |user_id: &UserId, kind, other: &UserId| LedgerEntry {
+            id: self.id.to_string(),
+            user_id: user_id.clone(),
+            kind,
+            balance_change: 0,
+            earnings_change: 0,
+            platform_share: None,
+            counterparty_id: Some(other.clone()),
+            session_id: Some(self.session_id),
+            gift_id: None,
+            quantity: None,
+            reference: None,
+            message: None,
+            created_at: self.created_at,
+        };
+        let paid = self.split.recipient + self.split.platform;
+        (
+            LedgerEntry {
+                balance_change: -signed(paid),
+                ..entry(self.payer, self.sent, self.payee)
+            },
+            LedgerEntry {
+                earnings_change: signed(self.split.recipient),
+                platform_share: Some(self.split.platform),
+                ..entry(self.payee, self.received, self.payer)
+            },
+        )
+    }
+}
+
 /// One of a session's top gifters: coins given in gifts and tips in the session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

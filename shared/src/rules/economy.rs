@@ -16,7 +16,7 @@ use super::access::{self, Need};
 use super::events::{self, kind};
 use super::sessions::SessionRef;
 use crate::domain::economy::{
-    self, EntryKind, Gift, Gifter, LedgerEntry, Split, Wallet, COMBO_WINDOW_MS, CREDIT_COINS, GIFT_QUANTITY,
+    EntryKind, Gift, LedgerEntry, Split, Transfer, Wallet, COMBO_WINDOW_MS, CREDIT_COINS, GIFT_QUANTITY,
     REFERENCE_MAX_BYTES, TIP_COINS, TIP_MESSAGE_MAX_CHARS,
 };
 use crate::domain::error::{ApiError, ApiResult};
@@ -315,24 +315,22 @@ async fn pay(
         Paying::Gift { .. } => (EntryKind::GiftSent, EntryKind::GiftReceived, "gift_revenue"),
         Paying::Tip { .. } => (EntryKind::TipSent, EntryKind::TipReceived, "tip_revenue"),
     };
-    let entry = |user_id: &UserId, kind, balance_change: i64, earnings_change: i64, other: &UserId| LedgerEntry {
-        id: id.clone(),
-        user_id: user_id.clone(),
-        kind,
-        balance_change,
-        earnings_change,
-        platform_share: (kind == received).then_some(split.platform),
-        counterparty_id: Some(other.clone()),
-        session_id: Some(session_id),
-        gift_id: gift.as_ref().map(|g| g.id.clone()),
-        quantity,
-        reference: None,
-        message: message.clone(),
+    let (mut sender_entry, mut recipient_entry) = Transfer {
+        id: &id,
+        payer: &user.id,
+        payee: &recipient,
+        sent,
+        received,
+        split,
+        session_id,
         created_at,
-    };
-    let signed = |c: u64| i64::try_from(c).map_err(ApiError::internal);
-    let sender_entry = entry(&user.id, sent, -signed(coins)?, 0, &recipient);
-    let recipient_entry = entry(&recipient, received, 0, signed(split.recipient)?, &user.id);
+    }
+    .entries();
+    for e in [&mut sender_entry, &mut recipient_entry] {
+        e.gift_id = gift.as_ref().map(|g| g.id.clone());
+        e.quantity = quantity;
+        e.message = message.clone();
+    }
     let receipt = PaymentReceipt {
         id: id.clone(),
         session_id,
@@ -445,11 +443,6 @@ async fn chat_line(fx: &Effects, user: &User, receipt: &PaymentReceipt, text: St
     events::publish(fx, Audience::Session, kind::CHAT_MESSAGE, &receipt.session_id, data).await;
 }
 
-/// A session's top gifters (by coins given in gifts and tips), for its detail.
-pub async fn top_gifters(fx: &Effects, session_id: &SessionId) -> ApiResult<Vec<Gifter>> {
-    Ok(fx.store.top_gifters(session_id, economy::TOP_GIFTERS).await?)
-}
-
 /// `POST /live/buy-ticket` answer.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -487,30 +480,17 @@ pub async fn buy_ticket(fx: &Effects, user: &User, key: IdempotencyKey, req: Ses
     let split = fx.tunables.economy.split(price);
     let id = uuid::Uuid::now_v7().to_string();
     let created_at = Timestamp::now();
-    let signed = |c: u64| i64::try_from(c).map_err(ApiError::internal);
-    let entry = |user_id: &UserId, kind, balance_change, earnings_change, other: &UserId| LedgerEntry {
-        id: id.clone(),
-        user_id: user_id.clone(),
-        kind,
-        balance_change,
-        earnings_change,
-        platform_share: (kind == EntryKind::TicketSold).then_some(split.platform),
-        counterparty_id: Some(other.clone()),
-        session_id: Some(session.id),
-        gift_id: None,
-        quantity: None,
-        reference: None,
-        message: None,
+    let (buyer_entry, host_entry) = Transfer {
+        id: &id,
+        payer: &user.id,
+        payee: &session.host_id,
+        sent: EntryKind::TicketBought,
+        received: EntryKind::TicketSold,
+        split,
+        session_id: session.id,
         created_at,
-    };
-    let buyer_entry = entry(&user.id, EntryKind::TicketBought, -signed(price)?, 0, &session.host_id);
-    let host_entry = entry(
-        &session.host_id,
-        EntryKind::TicketSold,
-        0,
-        signed(split.recipient)?,
-        &user.id,
-    );
+    }
+    .entries();
     let receipt = TicketReceipt {
         id: id.clone(),
         session_id: session.id,

@@ -8,10 +8,9 @@ use serde_json::json;
 
 use super::access::{self, Need};
 use super::after_kept;
-use super::economy;
 use super::events::{self, kind};
 use super::rates;
-use crate::domain::economy::{Gifter, TICKET_PRICE};
+use crate::domain::economy::{Gifter, TICKET_PRICE, TOP_GIFTERS};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::fanout::Audience;
 use crate::domain::ids::{SessionId, UserId};
@@ -615,7 +614,7 @@ pub async fn detail(fx: &Effects, caller: Option<User>, session_id: SessionId) -
     view.reactions = Some(events::totals_json(&detail.reactions));
     // Nobody has given anything yet: no ranking to read.
     view.top_gifters = Some(if view.gift_revenue + view.tip_revenue > 0 {
-        economy::top_gifters(fx, &session_id).await?
+        fx.store.top_gifters(&session_id, TOP_GIFTERS).await?
     } else {
         Vec::new()
     });

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::error::{Refusal, StoreResult};
 use super::item::{db_err, failed, key_item, n, number, present_values, s, text, to_item, Item};
+use super::transact::Cancelled;
 use super::{page, Store};
 use crate::domain::economy::{Gifter, LedgerEntry, Wallet};
 use crate::domain::idempotency::IdempotencyKey;
@@ -169,10 +170,6 @@ impl Store {
     /// recipient's earnings credited, a ledger entry for each, and the sender's total in the
     /// session (ranked in GSI2).
     pub async fn pay(&self, p: &Payment<'_>) -> StoreResult<Paid> {
-        let mut record = key_item(&keys::payment(p.sender, p.key));
-        record.insert("request".into(), s(p.request));
-        record.insert("receipt".into(), s(p.receipt));
-        record.insert("expires_at".into(), n(p.now_s + PAYMENT_RECORD_TTL_S));
         let revenue = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::session(p.session_id))))
@@ -206,7 +203,7 @@ impl Store {
             .build()
             .map_err(failed)?;
         let items = vec![
-            self.put_new(record, true)?,
+            self.payment_record(p.sender, p.key, p.request, p.receipt, p.now_s)?,
             TransactWriteItem::builder().update(revenue).build(),
             sender_present,
             on_stage,
@@ -219,12 +216,8 @@ impl Store {
         let Err(c) = self.transact_settled(items, "pay").await? else {
             return Ok(Paid::Now);
         };
-        if c.failed(0) {
-            let old = c.item(0).unwrap_or_default();
-            return Ok(Paid::Before {
-                request: text(&old, "request").unwrap_or_default().to_string(),
-                receipt: text(&old, "receipt").unwrap_or_default().to_string(),
-            });
+        if let Some((request, receipt)) = earlier_payment(&c) {
+            return Ok(Paid::Before { request, receipt });
         }
         let refusal = if c.failed(1) {
             match self.session(p.session_id).await? {
@@ -263,10 +256,6 @@ impl Store {
     /// and at this price, the buyer's balance debited if it covers the price, the host's earnings
     /// credited, a ledger entry for each. A ticket held already moves nothing.
     pub async fn buy_ticket(&self, t: &TicketSale<'_>) -> StoreResult<Ticketed> {
-        let mut record = key_item(&keys::payment(t.buyer, t.key));
-        record.insert("request".into(), s(t.request));
-        record.insert("receipt".into(), s(t.receipt));
-        record.insert("expires_at".into(), n(t.now_s + PAYMENT_RECORD_TTL_S));
         let mut ticket = key_item(&keys::ticket(t.session_id, t.buyer));
         ticket.insert("user_id".into(), s(t.buyer));
         ticket.insert("price".into(), n(t.price));
@@ -285,7 +274,7 @@ impl Store {
             .build()
             .map_err(failed)?;
         let items = vec![
-            self.put_new(record, true)?,
+            self.payment_record(t.buyer, t.key, t.request, t.receipt, t.now_s)?,
             self.put_new(ticket, false)?,
             TransactWriteItem::builder().update(revenue).build(),
             self.debit(t.buyer, t.price)?,
@@ -296,12 +285,8 @@ impl Store {
         let Err(c) = self.transact_settled(items, "buy_ticket").await? else {
             return Ok(Ticketed::Bought);
         };
-        if c.failed(0) {
-            let old = c.item(0).unwrap_or_default();
-            return Ok(Ticketed::Before {
-                request: text(&old, "request").unwrap_or_default().to_string(),
-                receipt: text(&old, "receipt").unwrap_or_default().to_string(),
-            });
+        if let Some((request, receipt)) = earlier_payment(&c) {
+            return Ok(Ticketed::Before { request, receipt });
         }
         if c.failed(1) {
             return Ok(Ticketed::Held);
@@ -424,6 +409,23 @@ impl Store {
         Ok(combo(&out.attributes.unwrap_or_default(), true))
     }
 
+    /// A payment's record (first in its transaction): `payer`'s `key` has paid, answering
+    /// `request` with `receipt`; its condition fails, returning it, when the key paid before.
+    fn payment_record(
+        &self,
+        payer: &UserId,
+        key: &IdempotencyKey,
+        request: &str,
+        receipt: &str,
+        now_s: i64,
+    ) -> StoreResult<TransactWriteItem> {
+        let mut record = key_item(&keys::payment(payer, key));
+        record.insert("request".into(), s(request));
+        record.insert("receipt".into(), s(receipt));
+        record.insert("expires_at".into(), n(now_s + PAYMENT_RECORD_TTL_S));
+        self.put_new(record, true)
+    }
+
     /// A transaction's Put of an item that must not exist yet; `report`: return it if it does.
     fn put_new(&self, item: Item, report: bool) -> StoreResult<TransactWriteItem> {
         let mut put = Put::builder()
@@ -499,4 +501,17 @@ impl Store {
         let check = check.condition_expression(condition).build().map_err(failed)?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
+}
+
+/// The earlier payment under the key, when the payment record's condition (the transaction's
+/// first action) is what failed: the request it answered and its receipt.
+fn earlier_payment(c: &Cancelled) -> Option<(String, String)> {
+    if !c.failed(0) {
+        return None;
+    }
+    let old = c.item(0).unwrap_or_default();
+    Some((
+        text(&old, "request").unwrap_or_default().to_string(),
+        text(&old, "receipt").unwrap_or_default().to_string(),
+    ))
 }
