@@ -114,7 +114,7 @@ endpoints! {
             description: "Capacity (`max_participants`) is enforced together with the viewer count: `409 session-full` beyond it, `409 session-ended`, `403` for kicked and banned users; a `paid` session admits its host, its stage (guests and cohosts coming back) and ticket holders only: `402 ticket-required` with the price (`needed`) for anyone else (`POST /live/buy-ticket`); a `subscribers` session admits its host, its stage and the listed users (`PUT /live/access/{session_id}`), `403` for anyone else; sockets and SFU tokens need the join. Joining again while present is idempotent (`joined: false`, same role, a fresh token).",
             ok: "The SFU connection details for the caller's role",
             answer: json!({"session_id": SESSION, "room_name": ROOM, "access_token": TOKEN, "webrtc_config": webrtc_example(), "role": "viewer", "can_request_guest": true, "joined": true, "token_ttl_seconds": 600}),
-            errors: vec![bad_session_id(), E::PaymentRequired { code: "ticket-required", detail: "this live session needs a ticket of 100 coins (POST /live/buy-ticket)".into(), balance: None, needed: Some(100) }, E::removed(), no_session(), E::conflict("session-full", "this live session is full"), rate_limited(Limited::Presence), busy()],
+            errors: vec![bad_session_id(), E::ticket_required(100), E::removed(), no_session(), E::conflict("session-full", "this live session is full"), rate_limited(Limited::Presence), busy()],
         }),
     }
 

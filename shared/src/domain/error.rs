@@ -46,15 +46,10 @@ pub enum ApiError {
     /// Well-formed, but not something we can process as sent; `code` is a stable reason.
     #[error("unprocessable ({code}): {detail}")]
     Unprocessable { code: &'static str, detail: String },
-    /// A payment the caller's coins do not cover (`balance` held, `needed` to pay), or access
-    /// that must be bought first; `code` is a stable reason (`insufficient-coins`).
-    #[error("payment required ({code}): {detail}")]
-    PaymentRequired {
-        code: &'static str,
-        detail: String,
-        balance: Option<u64>,
-        needed: Option<u64>,
-    },
+    /// A payment the caller's coins do not cover, or access that must be bought first. Boxed:
+    /// every `ApiResult` carries this enum, and its size is every async frame's.
+    #[error("payment required ({}): {}", .0.code, .0.detail)]
+    PaymentRequired(Box<PaymentRequired>),
     /// Body larger than we accept.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -74,6 +69,16 @@ pub enum ApiError {
     /// A bug or an unexpected dependency answer. The text is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What a `402` says: `code` a stable reason (`insufficient-coins`, `ticket-required`), the
+/// wallet's `balance` and what the payment `needed`, where known.
+#[derive(Debug)]
+pub struct PaymentRequired {
+    pub code: &'static str,
+    pub detail: String,
+    pub balance: Option<u64>,
+    pub needed: Option<u64>,
 }
 
 /// An RFC 9457 problem document: every error the API answers with (`application/problem+json`).
@@ -203,12 +208,22 @@ impl ApiError {
 
     /// 402 `insufficient-coins`: the wallet holds `balance` coins, the payment needs `needed`.
     pub fn insufficient_coins(balance: u64, needed: u64) -> Self {
-        Self::PaymentRequired {
+        Self::PaymentRequired(Box::new(PaymentRequired {
             code: "insufficient-coins",
             detail: format!("this needs {needed} coins and your wallet holds {balance}"),
             balance: Some(balance),
             needed: Some(needed),
-        }
+        }))
+    }
+
+    /// 402 `ticket-required`: a paid session admits ticket holders; the ticket costs `price`.
+    pub fn ticket_required(price: u64) -> Self {
+        Self::PaymentRequired(Box::new(PaymentRequired {
+            code: "ticket-required",
+            detail: format!("this live session needs a ticket of {price} coins (POST /live/buy-ticket)"),
+            balance: None,
+            needed: Some(price),
+        }))
     }
 
     /// 400: a cursor that this list did not hand out.
@@ -237,7 +252,7 @@ impl ApiError {
                 "unprocessable",
                 "Request cannot be processed",
             ),
-            PaymentRequired { .. } => (StatusCode::PAYMENT_REQUIRED, "payment-required", "Payment required"),
+            PaymentRequired(_) => (StatusCode::PAYMENT_REQUIRED, "payment-required", "Payment required"),
             PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -276,8 +291,8 @@ impl ApiError {
             }
             ApiError::Conflict { detail, .. }
             | ApiError::Unprocessable { detail, .. }
-            | ApiError::PaymentRequired { detail, .. }
             | ApiError::TooManyRequests { detail, .. } => detail.clone(),
+            ApiError::PaymentRequired(p) => p.detail.clone(),
             ApiError::PayloadTooLarge => "the request body exceeds the accepted size".into(),
             ApiError::Upstream(cause) => {
                 tracing::error!(error = %cause, "upstream failure");
@@ -298,9 +313,8 @@ impl ApiError {
         };
         let (field, code) = match self {
             ApiError::Validation { field, .. } => (Some(field.as_str()), None),
-            ApiError::Conflict { code, .. }
-            | ApiError::Unprocessable { code, .. }
-            | ApiError::PaymentRequired { code, .. } => (None, Some(*code)),
+            ApiError::Conflict { code, .. } | ApiError::Unprocessable { code, .. } => (None, Some(*code)),
+            ApiError::PaymentRequired(p) => (None, Some(p.code)),
             _ => (None, None),
         };
         serde_json::to_value(Problem {
@@ -317,11 +331,11 @@ impl ApiError {
                 _ => None,
             },
             balance: match self {
-                ApiError::PaymentRequired { balance, .. } => *balance,
+                ApiError::PaymentRequired(p) => p.balance,
                 _ => None,
             },
             needed: match self {
-                ApiError::PaymentRequired { needed, .. } => *needed,
+                ApiError::PaymentRequired(p) => p.needed,
                 _ => None,
             },
         })

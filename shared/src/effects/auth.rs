@@ -29,9 +29,6 @@ struct Claims {
     name: Option<String>,
     avatar_url: Option<String>,
     picture: Option<String>,
-    /// Every other claim (the server-token claim is configurable).
-    #[serde(flatten)]
-    other: HashMap<String, serde_json::Value>,
 }
 
 /// JWKS documents are refreshed at least this often, even when every `kid` is known.
@@ -99,16 +96,19 @@ impl Authenticator {
     /// whose configured claim (`role`) holds the configured value (`service_role`); 403 for any
     /// other valid token.
     pub async fn authenticate_service(&self, authorization: Option<&str>) -> ApiResult<User> {
-        let claims = self.claims(bearer(authorization)?).await?;
+        // Every claim, to read the configurable one; then the user's, from the same claims.
+        let all: serde_json::Map<String, serde_json::Value> = self.claims(bearer(authorization)?).await?;
         let (claim, value) = &self.config.service_role;
-        if claims.other.get(claim).and_then(|v| v.as_str()) != Some(value.as_str()) {
+        if all.get(claim).and_then(|v| v.as_str()) != Some(value.as_str()) {
             return Err(ApiError::Forbidden("only a server token may do this".into()));
         }
+        let claims = serde_json::from_value(serde_json::Value::Object(all))
+            .map_err(|e| ApiError::Unauthorized(format!("token claims: {e}")))?;
         user_from_claims(claims)
     }
 
-    /// A token's verified claims.
-    async fn claims(&self, token: &str) -> ApiResult<Claims> {
+    /// A token's verified claims, as `T`.
+    async fn claims<T: serde::de::DeserializeOwned>(&self, token: &str) -> ApiResult<T> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(ApiError::Unauthorized(format!(
                 "token is larger than {MAX_TOKEN_BYTES} bytes"
@@ -118,7 +118,7 @@ impl Authenticator {
             Some(k) => (k.clone(), Algorithm::HS256),
             None => self.jwks_key(token).await?,
         };
-        decode::<Claims>(token, &key, &self.validation(alg))
+        decode::<T>(token, &key, &self.validation(alg))
             .map(|data| data.claims)
             .map_err(|e| ApiError::Unauthorized(describe(&e)))
     }

@@ -116,15 +116,9 @@ pub async fn admits(fx: &Effects, session: &Session, user_id: &UserId) -> ApiRes
     match session.settings.access {
         Access::Public => Ok(()),
         Access::Paid if fx.store.has_ticket(&session.id, user_id).await? => Ok(()),
-        Access::Paid => {
-            let price = session.settings.ticket_price.unwrap_or_default();
-            Err(ApiError::PaymentRequired {
-                code: "ticket-required",
-                detail: format!("this live session needs a ticket of {price} coins (POST /live/buy-ticket)"),
-                balance: None,
-                needed: Some(price),
-            })
-        }
+        Access::Paid => Err(ApiError::ticket_required(
+            session.settings.ticket_price.unwrap_or_default(),
+        )),
         Access::Subscribers if fx.store.is_admitted(&session.id, user_id).await? => Ok(()),
         Access::Subscribers => Err(ApiError::Forbidden(
             "this live session is for its subscribers only".into(),
