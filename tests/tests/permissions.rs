@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use e2e::{repo_root, token, Env};
+use e2e::{now, repo_root, sign, token, Env, JWT_SECRET};
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -83,6 +83,7 @@ enum Action {
     ListMessages,
     ListEvents,
     React,
+    SendGift,
     RequestGuest,
     CancelViewersRequest,
     ApproveViewersRequest,
@@ -98,7 +99,7 @@ enum Action {
     SocketReact,
 }
 
-const ACTIONS: [Action; 24] = [
+const ACTIONS: [Action; 25] = [
     Action::Start,
     Action::Join,
     Action::Leave,
@@ -110,6 +111,7 @@ const ACTIONS: [Action; 24] = [
     Action::ListMessages,
     Action::ListEvents,
     Action::React,
+    Action::SendGift,
     Action::RequestGuest,
     Action::CancelViewersRequest,
     Action::ApproveViewersRequest,
@@ -144,6 +146,7 @@ impl Action {
             Action::ListMessages => "`GET /live/messages/{id}`",
             Action::ListEvents => "`GET /live/events/{id}?after=0`",
             Action::React => "`POST /live/react`",
+            Action::SendGift => "`POST /live/send-gift` (a rose to the host; every caller holds coins)",
             Action::RequestGuest => "`POST /live/request-guest`",
             Action::CancelViewersRequest => "`POST /live/cancel-guest-request` (the viewer's request)",
             Action::ApproveViewersRequest => "`POST /live/respond-guest-request` (approve the viewer's)",
@@ -216,6 +219,22 @@ impl World {
             ok(env.post("/live/manage-participant", &host, body).await, control).await;
         }
         env.start_session(&user(Caller::OtherHost), json!({})).await;
+        if action == Action::SendGift {
+            // Coins for everyone, so that only who may gift decides the answer.
+            let service = sign(
+                json!({"sub": "billing", "exp": now() + 3600, "role": "service_role"}),
+                JWT_SECRET,
+            );
+            for c in CALLERS.iter().filter_map(|c| c.user(n)) {
+                let body = json!({"user_id": c, "coins": 10, "reference": format!("perm-{c}")});
+                let key = format!("perm-{c}");
+                ok(
+                    env.post_keyed("/live/wallet/credit", &service, Some(body), &key).await,
+                    "credit",
+                )
+                .await;
+            }
+        }
         let pending = match action {
             Action::CancelViewersRequest | Action::ApproveViewersRequest => {
                 let body = json!({"session_id": id});
@@ -306,6 +325,22 @@ impl World {
             Action::AuditTrail => (Method::GET, format!("/live/audit/{id}"), None),
             Action::SocketConnect | Action::SocketChat | Action::SocketReact => {
                 return self.try_socket(env, tok.as_deref(), action).await;
+            }
+            Action::SendGift => {
+                let body = json!({"session_id": id, "gift_id": "rose", "quantity": 1});
+                let Some(tok) = tok else {
+                    return env
+                        .call(Method::POST, "/live/send-gift", None, Some(body))
+                        .await
+                        .status
+                        .to_string();
+                };
+                let key = format!("perm-gift-{}", caller.user(self.n).unwrap_or_default());
+                return env
+                    .post_keyed("/live/send-gift", tok, Some(body), &key)
+                    .await
+                    .status
+                    .to_string();
             }
         };
         env.call(method, &path, tok.as_deref(), body).await.status.to_string()
