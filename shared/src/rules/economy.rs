@@ -27,7 +27,7 @@ use crate::domain::page::PageRequest;
 use crate::domain::text::{check_blocked, check_text};
 use crate::domain::time::Timestamp;
 use crate::domain::{Access, ChatMessage, MessageType, SessionStatus, User};
-use crate::effects::store::{ComboSend, Paid, Payment, TicketSale, Ticketed};
+use crate::effects::store::{ComboSend, Earlier, Paid, Payment, TicketSale, Ticketed};
 use crate::effects::Effects;
 
 /// `GET /live/gifts` answer.
@@ -355,7 +355,6 @@ async fn pay(
             revenue,
             coins,
             gifts: quantity.unwrap_or(0),
-            earned: split.recipient,
             sender_entry: &sender_entry,
             recipient_entry: &recipient_entry,
             key: &key,
@@ -366,9 +365,17 @@ async fn pay(
         .await?;
     match paid {
         Paid::Now => Ok(narrate(fx, user, receipt).await),
-        Paid::Before { request: earlier, .. } if earlier != request => Err(ApiError::idempotency_key_reused()),
-        Paid::Before { receipt, .. } => serde_json::from_str(&receipt).map_err(ApiError::internal),
+        Paid::Before(earlier) => replay(earlier, &request),
     }
+}
+
+/// The answer to a payment made before under the same key: its receipt, or `422` when the key
+/// paid for another request.
+fn replay<T: serde::de::DeserializeOwned>(earlier: Earlier, request: &str) -> ApiResult<T> {
+    if earlier.request != request {
+        return Err(ApiError::idempotency_key_reused());
+    }
+    serde_json::from_str(&earlier.receipt).map_err(ApiError::internal)
 }
 
 /// Tells the session of a payment that was made: the gift's combo, a `gift` chat line (one per
@@ -506,7 +513,6 @@ pub async fn buy_ticket(fx: &Effects, user: &User, key: IdempotencyKey, req: Ses
         buyer: &user.id,
         host: &session.host_id,
         price,
-        earned: split.recipient,
         buyer_entry: &buyer_entry,
         host_entry: &host_entry,
         key: &key,
@@ -525,7 +531,6 @@ pub async fn buy_ticket(fx: &Effects, user: &User, key: IdempotencyKey, req: Ses
             bought: false,
             ..receipt
         }),
-        Ticketed::Before { request: earlier, .. } if earlier != request => Err(ApiError::idempotency_key_reused()),
-        Ticketed::Before { receipt, .. } => serde_json::from_str(&receipt).map_err(ApiError::internal),
+        Ticketed::Before(earlier) => replay(earlier, &request),
     }
 }

@@ -52,7 +52,7 @@ pub use idempotency::{KeyClaim, KeyTaken, KeyTerms};
 pub use participants::{JoinOutcome, LeaveOutcome};
 pub use reactions::REACTION_SHARDS;
 pub use stream::{Checkpoint, NewWindow, StreamState, WindowEnd};
-pub use wallets::{Combo, ComboSend, EarlierCredit, Paid, Payment, TicketSale, Ticketed};
+pub use wallets::{Combo, ComboSend, Earlier, EarlierCredit, Paid, Payment, TicketSale, Ticketed};
 pub use webhooks::{HostGone, MediaState, WebhookClaim};
 
 use item::{db_err, from_item, key_item, s, Item};

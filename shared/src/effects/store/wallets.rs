@@ -46,8 +46,7 @@ pub struct Payment<'a> {
     pub coins: u64,
     /// Gifts counted for the sender in the session (0 for a tip).
     pub gifts: u32,
-    /// Of which the recipient earns this much; the platform keeps the rest.
-    pub earned: u64,
+    /// The sender's entry and the recipient's (whose `earnings_change` the recipient earns).
     pub sender_entry: &'a LedgerEntry,
     pub recipient_entry: &'a LedgerEntry,
     /// The sender's idempotency key, and what this payment answers to it: kept with the record,
@@ -64,8 +63,7 @@ pub struct TicketSale<'a> {
     pub buyer: &'a UserId,
     pub host: &'a UserId,
     pub price: u64,
-    /// The host's part of the price.
-    pub earned: u64,
+    /// The buyer's entry and the host's (whose `earnings_change` the host earns).
     pub buyer_entry: &'a LedgerEntry,
     pub host_entry: &'a LedgerEntry,
     pub key: &'a IdempotencyKey,
@@ -81,8 +79,8 @@ pub enum Ticketed {
     Bought,
     /// The buyer held a ticket already: nothing moved.
     Held,
-    /// Bought before under this key: the request it answered and its receipt.
-    Before { request: String, receipt: String },
+    /// Bought before under this key.
+    Before(Earlier),
 }
 
 /// A payment's outcome.
@@ -90,8 +88,16 @@ pub enum Ticketed {
 pub enum Paid {
     /// Made now.
     Now,
-    /// Made before under this key: the request it answered and its receipt.
-    Before { request: String, receipt: String },
+    /// Made before under this key.
+    Before(Earlier),
+}
+
+/// A payment made before under the same idempotency key: the request it answered (to tell a
+/// retry from another request) and the receipt it answered with.
+#[derive(Debug)]
+pub struct Earlier {
+    pub request: String,
+    pub receipt: String,
 }
 
 /// One send of a gift, as its combo counts it.
@@ -209,15 +215,15 @@ impl Store {
             on_stage,
             self.debit(p.sender, p.coins)?,
             self.put_entry(p.sender_entry)?,
-            self.add_to_wallet(p.recipient, "earnings", i64::try_from(p.earned).map_err(failed)?)?,
+            self.add_to_wallet(p.recipient, "earnings", p.recipient_entry.earnings_change)?,
             self.put_entry(p.recipient_entry)?,
             TransactWriteItem::builder().update(ranked).build(),
         ];
         let Err(c) = self.transact_settled(items, "pay").await? else {
             return Ok(Paid::Now);
         };
-        if let Some((request, receipt)) = earlier_payment(&c) {
-            return Ok(Paid::Before { request, receipt });
+        if let Some(earlier) = earlier_payment(&c) {
+            return Ok(Paid::Before(earlier));
         }
         let refusal = if c.failed(1) {
             match self.session(p.session_id).await? {
@@ -279,14 +285,14 @@ impl Store {
             TransactWriteItem::builder().update(revenue).build(),
             self.debit(t.buyer, t.price)?,
             self.put_entry(t.buyer_entry)?,
-            self.add_to_wallet(t.host, "earnings", i64::try_from(t.earned).map_err(failed)?)?,
+            self.add_to_wallet(t.host, "earnings", t.host_entry.earnings_change)?,
             self.put_entry(t.host_entry)?,
         ];
         let Err(c) = self.transact_settled(items, "buy_ticket").await? else {
             return Ok(Ticketed::Bought);
         };
-        if let Some((request, receipt)) = earlier_payment(&c) {
-            return Ok(Ticketed::Before { request, receipt });
+        if let Some(earlier) = earlier_payment(&c) {
+            return Ok(Ticketed::Before(earlier));
         }
         if c.failed(1) {
             return Ok(Ticketed::Held);
@@ -504,14 +510,14 @@ impl Store {
 }
 
 /// The earlier payment under the key, when the payment record's condition (the transaction's
-/// first action) is what failed: the request it answered and its receipt.
-fn earlier_payment(c: &Cancelled) -> Option<(String, String)> {
+/// first action) is what failed.
+fn earlier_payment(c: &Cancelled) -> Option<Earlier> {
     if !c.failed(0) {
         return None;
     }
     let old = c.item(0).unwrap_or_default();
-    Some((
-        text(&old, "request").unwrap_or_default().to_string(),
-        text(&old, "receipt").unwrap_or_default().to_string(),
-    ))
+    Some(Earlier {
+        request: text(&old, "request").unwrap_or_default().to_string(),
+        receipt: text(&old, "receipt").unwrap_or_default().to_string(),
+    })
 }
