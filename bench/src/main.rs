@@ -322,6 +322,7 @@ async fn main() {
             .as_str()
             .expect("session id")
             .to_string();
+        let sid = SessionId::parse(&session).expect("session id");
         let t0 = Instant::now();
         let (joins, logs) = audience(&env, &session, n).await;
         let joining = t0.elapsed();
@@ -330,14 +331,15 @@ async fn main() {
         let mut phases = Vec::new();
         let mut baseline = Vec::new();
         for (k, &rate) in rates.iter().enumerate() {
-            eprintln!("bench: {n} clients, fan-out at {rate}/s");
+            let next = env.app.fx.store.stream(&sid).await.expect("stream").next_seq;
+            eprintln!("bench: {n} clients, fan-out at {rate}/s from sequence number {next}");
             phases.push(fan_out_phase(&env, &session, &logs, k as u16, rate, seconds).await);
         }
         for (k, &rate) in rates.iter().enumerate() {
             eprintln!("bench: {n} clients, inline baseline at {rate}/s");
             baseline.push(inline_phase(&env, &session, &logs, (100 + k) as u16, rate, seconds).await);
         }
-        let integrity = Integrity::of(&logs);
+        let integrity = Integrity::of(&logs, env.drain.dead_letters().await);
         runs.push(Run {
             clients: n,
             join: JoinCost::of(&joins, joining),

@@ -115,6 +115,9 @@ impl Phase {
     }
 }
 
+/// How many of the most shared uncovered ranges the report lists.
+const GAPS_SHOWN: usize = 8;
+
 /// Lost and repeated sequence numbers over the whole run, from the frames' ranges.
 pub struct Integrity {
     /// Numbers inside a client's span that no frame of it covered.
@@ -122,11 +125,16 @@ pub struct Integrity {
     /// Numbers covered twice, or events received twice.
     pub duplicated: u64,
     pub frames: usize,
+    /// The uncovered ranges (first, last) that most clients share, with how many share each.
+    pub gaps: Vec<((u64, u64), usize)>,
+    /// Deliveries given up after their receives (in the dead-letter queues at the end).
+    pub dead_letters: usize,
 }
 
 impl Integrity {
-    pub fn of(logs: &[Arc<Mutex<Log>>]) -> Integrity {
+    pub fn of(logs: &[Arc<Mutex<Log>>], dead_letters: usize) -> Integrity {
         let (mut lost, mut duplicated, mut frames) = (0, 0, 0);
+        let mut gaps: HashMap<(u64, u64), usize> = HashMap::new();
         for log in logs {
             let log = log.lock().unwrap();
             let mut ranges: Vec<(u64, u64)> = log.frames.iter().map(|f| (f.0, f.1)).collect();
@@ -135,7 +143,10 @@ impl Integrity {
             let mut covered_to: Option<u64> = None;
             for (from, to) in ranges {
                 match covered_to {
-                    Some(c) if from > c + 1 => lost += from - c - 1,
+                    Some(c) if from > c + 1 => {
+                        lost += from - c - 1;
+                        *gaps.entry((c + 1, from - 1)).or_default() += 1;
+                    }
                     Some(c) if from <= c => duplicated += c.min(to) - from + 1,
                     _ => {}
                 }
@@ -144,10 +155,15 @@ impl Integrity {
             let unique: HashSet<u64> = log.seqs.iter().copied().collect();
             duplicated += (log.seqs.len() - unique.len()) as u64;
         }
+        let mut gaps: Vec<((u64, u64), usize)> = gaps.into_iter().collect();
+        gaps.sort_by_key(|&((from, to), clients)| (std::cmp::Reverse(clients), from, to));
+        gaps.truncate(GAPS_SHOWN);
         Integrity {
             lost,
             duplicated,
             frames,
+            gaps,
+            dead_letters,
         }
     }
 }
@@ -327,14 +343,26 @@ pub fn markdown(runs: &[Run], functions: Option<&crate::functions::Report>, seco
     }
 
     let _ = writeln!(s, "\n## Integrity (fan-out, whole run)\n");
-    let _ = writeln!(s, "| clients | frames | lost | duplicated |");
-    let _ = writeln!(s, "|---|---|---|---|");
+    let _ = writeln!(s, "| clients | frames | lost | duplicated | dead letters |");
+    let _ = writeln!(s, "|---|---|---|---|---|");
     for r in runs {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} |",
-            r.clients, r.integrity.frames, r.integrity.lost, r.integrity.duplicated
+            "| {} | {} | {} | {} | {} |",
+            r.clients, r.integrity.frames, r.integrity.lost, r.integrity.duplicated, r.integrity.dead_letters
         );
+    }
+    for r in runs.iter().filter(|r| !r.integrity.gaps.is_empty()) {
+        let _ = writeln!(
+            s,
+            "\nUncovered ranges at {} clients, the most shared first:\n",
+            r.clients
+        );
+        let _ = writeln!(s, "| sequence numbers | clients missing them |");
+        let _ = writeln!(s, "|---|---|");
+        for ((from, to), clients) in &r.integrity.gaps {
+            let _ = writeln!(s, "| {from}–{to} | {clients} |");
+        }
     }
 
     // The targets of issue 10, checked against what was measured.

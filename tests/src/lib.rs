@@ -637,6 +637,28 @@ impl Drain {
         }
         panic!("the fan-out's queues did not drain within {limit:?}");
     }
+
+    /// How many messages the dead-letter queues hold: deliveries given up after their receives.
+    pub async fn dead_letters(&self) -> usize {
+        let mut held = 0;
+        for url in self.urls.iter().filter(|u| u.contains("DeadLetter")) {
+            let out = self
+                .sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                .send()
+                .await
+                .unwrap();
+            held += out
+                .attributes
+                .unwrap_or_default()
+                .values()
+                .filter_map(|n| n.parse::<usize>().ok())
+                .sum::<usize>();
+        }
+        held
+    }
 }
 
 /// How long a test waits for an expected event before failing (an upper bound, not a delay).
