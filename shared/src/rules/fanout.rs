@@ -47,6 +47,11 @@ pub struct ShardDelivery {
     pub window_ms: u64,
     pub shard: u32,
     pub shards: u32,
+    /// Where the window's frames to everyone start (`StreamState::plain_from`, fixed when the
+    /// window opens): a delivery that finds its window passed still knows it. `0` in messages
+    /// queued before it was carried: the window's own start.
+    #[serde(default)]
+    pub plain_from: u64,
 }
 
 /// How long a shard's posts may retry before what failed is handed to a redelivery.
@@ -158,6 +163,7 @@ async fn sequence_session(fx: &Effects, session_id: &SessionId, messages: Vec<(S
                     window_ms: read.window_ms,
                     shard: 0,
                     shards: read.window_shards,
+                    plain_from: read.plain_from,
                 };
                 queue_deliveries(fx, &window, 1..read.window_shards).await?;
             }
@@ -192,6 +198,7 @@ async fn sequence_session(fx: &Effects, session_id: &SessionId, messages: Vec<(S
             window_ms: window.window_ms,
             shard: 0,
             shards: window.shards,
+            plain_from: read.next_plain_from(),
         };
         let queued = if broadcast { window.shards } else { 1 };
         queue_deliveries(fx, &delivery, 0..queued).await?;
@@ -273,17 +280,25 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
     let mut attempt = 0;
     // The connection epoch comes with the close, not with the delivery: a socket that opened
     // while the window was open and sent into it has moved the epoch on before the close.
-    let (to, broadcast, plain_from, epoch) = loop {
+    let (to, broadcast, plain_from, epoch, read) = loop {
         match store.close_window(&d.session_id, d.from).await? {
             WindowEnd::Closed {
                 to,
                 broadcast,
                 plain_from,
                 conn_epoch,
-            } => break (to, broadcast, plain_from, conn_epoch),
-            // Long closed, a later window open: posted to everyone, from its own start (a socket
-            // that skipped windows before it asks for them).
-            WindowEnd::Passed { next_from, conn_epoch } => break (next_from - 1, true, d.from, conn_epoch),
+            } => break (to, broadcast, plain_from, conn_epoch, None),
+            // Closed, and a later window open already (this shard's delivery came late): the
+            // window's end and kind are its events', its frames to everyone start where it was
+            // opened to start them. Frames from its own start would leave a gap of the windows
+            // not posted to everyone before it.
+            WindowEnd::Passed { next_from, conn_epoch } => {
+                let events = store.window_events(&d.session_id, d.from, d.from, next_from - 1).await?;
+                let to = events.last().map_or(d.from, |e| e.seq);
+                let broadcast = events.iter().any(|e| e.audience == Audience::Session);
+                let plain_from = if d.plain_from > 0 { d.plain_from.min(d.from) } else { d.from };
+                break (to, broadcast, plain_from, conn_epoch, Some(events));
+            }
             WindowEnd::NotOpen if attempt < NOT_OPEN_CHECKS => {
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -301,7 +316,10 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
     if !broadcast && d.shard != 0 {
         return Ok(true);
     }
-    let events = store.window_events(&d.session_id, d.from, d.from, to).await?;
+    let events = match read {
+        Some(events) => events,
+        None => store.window_events(&d.session_id, d.from, d.from, to).await?,
+    };
     let moderators: Vec<String> = store
         .moderators(&d.session_id)
         .await?

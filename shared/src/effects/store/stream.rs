@@ -93,6 +93,19 @@ pub struct Checkpoint {
     pub owed: Option<Vec<String>>,
 }
 
+impl StreamState {
+    /// Where the frames to everyone of the next window opened after this state start: frames to
+    /// everyone skip the windows that were not posted to everyone, so from the first window
+    /// after the last one that was.
+    pub fn next_plain_from(&self) -> u64 {
+        if !self.exists || self.window_broadcast {
+            self.next_seq
+        } else {
+            self.plain_from.max(1)
+        }
+    }
+}
+
 impl Store {
     /// P28: the session's sequence and window (consistent).
     pub async fn stream(&self, session_id: &SessionId) -> StoreResult<StreamState> {
@@ -195,13 +208,7 @@ impl Store {
         ids: &[String],
         w: &NewWindow,
     ) -> StoreResult<bool> {
-        // Frames to everyone skip the windows that were not posted to everyone: this window's
-        // start from the first window after the last one that was.
-        let plain_from = if !read.exists || read.window_broadcast {
-            read.next_seq
-        } else {
-            read.plain_from.max(1)
-        };
+        let plain_from = read.next_plain_from();
         let update = self
             .numbering(session_id, read, ids)
             .update_expression(
