@@ -354,6 +354,16 @@ impl Env {
         self.call(Method::GET, path, token, None).await
     }
 
+    /// `POST /live/send-message` of `text` by `user` in session `id`.
+    pub async fn send_message(&self, user: &str, id: &str, text: &str) -> Reply {
+        self.post(
+            "/live/send-message",
+            token(user),
+            json!({"session_id": id, "message": text}),
+        )
+        .await
+    }
+
     /// A live session of `host` with `settings`, and `viewers` joined (all at once); its id.
     pub async fn live_with_viewers(&self, host: &str, settings: Value, viewers: &[&str]) -> String {
         let id = self.start_session(host, settings).await["id"]

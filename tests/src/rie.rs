@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use shared::adapter::app::App;
-use shared::domain::ids::RequestId;
+use shared::domain::ids::{stamped_millis, RequestId};
 use shared::domain::time::Timestamp;
-use shared::domain::{GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, User};
+use shared::domain::{
+    ChatMessage, GuestRequest, MessageType, Participant, RequestOrigin, RequestStatus, RequestType, Role, User,
+};
 use shared::rules::sessions::StartRequest;
 use tokio::process::{Child, Command};
 
@@ -26,6 +28,8 @@ pub const SESSION: &str = "5b0c2f9e-8d1a-4c3b-9f7e-2a6d4e8b1c30";
 pub const R_BOB: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2b";
 pub const R_FRANK: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2c";
 pub const I_HANK: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2d";
+/// bob's seeded chat message (a stamped id: the examples' `MESSAGE`).
+pub const MESSAGE: &str = "01a21419-b9c0-7000-8000-000000000001";
 pub const CONNECTION: &str = "Xk3Lq0AbIAMCJpQ=";
 /// The local dev secrets the event files are signed with (`make dev`'s defaults).
 pub const DEV_JWT_SECRET: &str = "dev-secret-change-me";
@@ -235,6 +239,18 @@ pub async fn seed(app: &App) {
         let p = Participant::entering(sid(SESSION), &user(viewer), Role::Viewer, now);
         store.join(&p).await.unwrap();
     }
+    let said = ChatMessage {
+        id: MESSAGE.into(),
+        session_id: sid(SESSION),
+        user_id: Some(uid("bob")),
+        username: Some("bob".into()),
+        avatar_url: None,
+        message: "Hello everyone!".into(),
+        message_type: MessageType::Text,
+        metadata: None,
+        created_at: Timestamp::from_millis(stamped_millis(MESSAGE).unwrap()),
+    };
+    store.put_chat_message(&said, None).await.unwrap();
     for r in [
         request(R_BOB, "bob", RequestOrigin::Request),
         request(R_FRANK, "frank", RequestOrigin::Request),

@@ -10,7 +10,7 @@
 
 use e2e::rie::{
     event, function_env, seed, sibling_binary, Function, Log, ARTIFACT, CONNECTION, DEV_JWT_SECRET, DEV_LIVEKIT,
-    I_HANK, R_BOB, R_FRANK, SESSION,
+    I_HANK, MESSAGE, R_BOB, R_FRANK, SESSION,
 };
 use e2e::{repo_root, sid, test_config, uid, LiveKit, Moto};
 use serde_json::{json, Value};
@@ -69,7 +69,7 @@ async fn every_event_file_runs_through_its_bootstrap() {
     // the ones before it left, in the table's order, but the session ends last. An endpoint
     // without a check here is held to its table's success status.
     type Check = fn(&Value) -> bool;
-    let checks: [(&str, u16, Check); 29] = [
+    let checks: [(&str, u16, Check); 33] = [
         ("start-session", 201, |b| {
             b["host_username"] == "carol" && b["access_token"].is_string()
         }),
@@ -87,6 +87,14 @@ async fn every_event_file_runs_through_its_bootstrap() {
         }),
         ("list-messages", 200, |b| {
             b["messages"][0]["message"] == "Hello everyone!"
+        }),
+        ("pin-message", 200, |b| {
+            b["message"]["id"] == MESSAGE && b["pinned_by"] == "alice" && b["expires_at"].is_string()
+        }),
+        ("unpin-message", 200, |b| b["message_id"] == MESSAGE),
+        ("chat-timeout", 200, |b| b["user_id"] == "dan" && b["until"].is_string()),
+        ("delete-message", 200, |b| {
+            b["message_id"] == MESSAGE && b["deleted_by"] == "alice"
         }),
         ("react", 200, |b| b.is_object()),
         ("get-wallet", 200, |b| b["user_id"] == "bob" && b["balance"] == 0),

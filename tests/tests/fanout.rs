@@ -14,13 +14,7 @@ async fn session_with_viewers(env: &Env, viewers: &[&str]) -> String {
 }
 
 async fn say(env: &Env, id: &str, who: &str, text: &str) {
-    let r = env
-        .post(
-            "/live/send-message",
-            token(who),
-            json!({"session_id": id, "message": text}),
-        )
-        .await;
+    let r = env.send_message(who, id, text).await;
     assert_eq!(r.status, 201, "{}", r.body);
 }
 

@@ -48,6 +48,7 @@ impl App {
                 push: Pusher::new(push_api),
                 queues: Queues::new(sqs, config.queues.clone()),
                 tunables: config.tunables.clone(),
+                clock: Default::default(),
             },
             auth: Authenticator::new(config.jwt.clone()),
         }

@@ -17,10 +17,10 @@ use super::table::{endpoints, Route};
 use super::websocket;
 use crate::domain;
 use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::ids::SessionId;
+use crate::domain::ids::{MessageId, SessionId};
 use crate::domain::User;
 use crate::rules::stage::{controls, requests};
-use crate::rules::{batch, chat, economy, events, fanout, reactions, realtime, sessions, webhook};
+use crate::rules::{batch, chat, economy, events, fanout, moderation, reactions, realtime, sessions, webhook};
 #[cfg(feature = "openapi")]
 use {
     super::docs::{examples::*, Doc, Example},
@@ -242,6 +242,78 @@ endpoints! {
             ok: "One page of messages",
             answer: json!({"messages": [message_example()], "next_cursor": null}),
             errors: vec![E::bad_cursor("before"), E::removed(), no_session()],
+        }),
+    }
+
+    /// `PUT /live/pin/{session_id}`: pin a message above the chat.
+    PinMessage = "pin-message" {
+        route: Route::put("/live/pin/{session_id}"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, id: Path<SessionId>, body: Json<moderation::Pin>| moderation::pin(fx, &user, id.0, body.0),
+        ok: 200 Json<domain::PinnedMessage>,
+        example: Example::by("alice").in_session().body(json!({"message_id": MESSAGE, "expires_in_seconds": 600})),
+        doc: Some(Doc {
+            tag: "chat",
+            summary: "Pin a message above the chat (host and cohosts)",
+            who: "present host or cohost",
+            description: "One pinned message per session, replacing the one before: `pinned_message` in the session detail while it shows (`expires_in_seconds`, 1..=86,400, or until unpinned, deleted or the session ends), and `chat.pinned` with the pin to every socket. On the audit trail (`chat.pin`).",
+            ok: "The pin",
+            answer: json!({"message": message_example(), "pinned_by": "alice", "pinned_at": "2026-11-25T19:07:00.000000Z", "expires_at": "2026-11-25T19:17:00.000000Z"}),
+            errors: vec![E::validation("expires_in_seconds", "must be between 1 and 86400"), E::moderators_only(), E::NotFound(format!("no message {MESSAGE} in this session")), E::session_ended()],
+        }),
+    }
+
+    /// `DELETE /live/pin/{session_id}`: unpin the pinned message.
+    UnpinMessage = "unpin-message" {
+        route: Route::delete("/live/pin/{session_id}"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, id: Path<SessionId>| moderation::unpin(fx, &user, id.0),
+        ok: 200 Json<moderation::Unpinned>,
+        example: Example::by("alice").in_session(),
+        doc: Some(Doc {
+            tag: "chat",
+            summary: "Unpin the pinned message (host and cohosts)",
+            who: "present host or cohost",
+            description: "Removes the pin (`chat.unpinned` with `message_id` and `unpinned_by`; on the audit trail); with none pinned, `message_id` is null and nothing changes.",
+            ok: "The pin was removed",
+            answer: json!({"session_id": SESSION, "message_id": MESSAGE}),
+            errors: vec![E::moderators_only(), no_session(), E::session_ended()],
+        }),
+    }
+
+    /// `POST /live/chat-timeout`: keep a user out of the chat for a while (or lift it).
+    ChatTimeout = "chat-timeout" {
+        route: Route::post("/live/chat-timeout"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, body: Json<moderation::ChatTimeout>| moderation::chat_timeout(fx, &user, body.0),
+        ok: 200 Json<moderation::ChatTimeoutSet>,
+        example: Example::by("alice").body(json!({"session_id": SESSION, "user_id": "dan", "seconds": 300})),
+        doc: Some(Doc {
+            tag: "chat",
+            summary: "Time a user out of the chat (host and cohosts)",
+            who: "present host or cohost",
+            description: "`seconds` (1..=86,400) from now the user's messages are refused with `403 chat-timeout`, whose `retry_after` (and `Retry-After` header) is the time left; `0` lifts it. The user (and the stage) get `chat.timeout` (`user_id`, `seconds`, `until`, `by`); it is on the audit trail. The host cannot be timed out, a cohost only by the host; the user must have joined the session.",
+            ok: "The timeout holds until `until`",
+            answer: json!({"session_id": SESSION, "user_id": "dan", "seconds": 300, "until": "2026-11-25T19:15:00.000000Z"}),
+            errors: vec![E::validation("seconds", "must be between 0 (lifts the timeout) and 86400"), E::Forbidden("the host cannot be timed out, and a cohost only by the host".into()), E::moderators_only(), E::NotFound("dan has not joined this session".into()), E::session_ended()],
+        }),
+    }
+
+    /// `DELETE /live/messages/{session_id}/{message_id}`: delete a chat message.
+    DeleteMessage = "delete-message" {
+        route: Route::delete("/live/messages/{session_id}/{message_id}"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, id: Path<SessionId>, m: Path<MessageId>| moderation::delete_message(fx, &user, id.0, m.0),
+        ok: 200 Json<moderation::MessageDeleted>,
+        example: Example::by("alice").in_session().at("message_id", MESSAGE),
+        doc: Some(Doc {
+            tag: "chat",
+            summary: "Delete a chat message (moderators, or its author)",
+            who: "host, cohost or the author",
+            description: "The host and present cohosts delete any message of the session, its author their own: it is gone from the history (`GET /live/messages`) and every socket gets `chat.deleted` (`message_id`, `deleted_by`); a pinned message is unpinned with it (`unpinned: true`, `chat.unpinned`). A moderator deleting someone else's message is on the audit trail (`chat.delete`). A message already deleted: `404`.",
+            ok: "The message was deleted",
+            answer: json!({"session_id": SESSION, "message_id": MESSAGE, "deleted_by": "alice", "unpinned": false}),
+            errors: vec![E::validation("message_id", "must be a chat message's id (a UUID)"), E::Forbidden("only the host, the cohosts and its author can delete a message".into()), E::NotFound(format!("no message {MESSAGE} in this session"))],
         }),
     }
 

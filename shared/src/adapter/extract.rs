@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::app::App;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::idempotency::{IdempotencyKey, HEADER};
-use crate::domain::ids::SessionId;
+use crate::domain::ids::{MessageId, SessionId};
 use crate::domain::page::PageRequest;
 use crate::domain::time::Timestamp;
 use crate::domain::User;
@@ -87,6 +87,16 @@ impl PathParam for SessionId {
     const DESCRIPTION: &'static str = "The session.";
     fn parse(text: &str) -> Result<Self, String> {
         SessionId::parse(text).map_err(|e| e.to_string())
+    }
+}
+
+impl PathParam for MessageId {
+    const NAME: &'static str = "message_id";
+    const DESCRIPTION: &'static str = "The chat message (its `id`).";
+    fn parse(text: &str) -> Result<Self, String> {
+        uuid::Uuid::try_parse(text)
+            .map(|_| MessageId(text.to_string()))
+            .map_err(|_| "must be a chat message's id (a UUID)".into())
     }
 }
 

@@ -45,6 +45,14 @@ impl Route {
         Route::Http { method: "PUT", path }
     }
 
+    pub const fn patch(path: &'static str) -> Route {
+        Route::Http { method: "PATCH", path }
+    }
+
+    pub const fn delete(path: &'static str) -> Route {
+        Route::Http { method: "DELETE", path }
+    }
+
     /// Every method (API Gateway's `ANY`).
     pub const fn any(path: &'static str) -> Route {
         Route::Http { method: "ANY", path }
@@ -148,21 +156,22 @@ macro_rules! endpoints {
                 app: &$crate::adapter::app::App,
                 req: &lambda_http::Request,
             ) -> $crate::domain::error::ApiResult<lambda_http::Response<lambda_http::Body>> {
+                // Each endpoint's whole run is boxed: inline, the dispatch would hold every
+                // endpoint's extraction and rule futures in one frame, whose size grows with the
+                // table (in debug builds past a thread's 2 MiB stack).
                 match self {
-                    $(Endpoint::$name => {
+                    $(Endpoint::$name => Box::pin(async {
                         $(let $arg: $ty = <$ty as $crate::adapter::extract::Extract>::extract(app, req).await?;)*
                         let caller: Option<&$crate::domain::User> =
                             None $(.or(<$ty as $crate::adapter::extract::Extract>::caller(&$arg)))*;
                         let keyed = $crate::adapter::idempotency::Keyed::of(self.route(), req, caller)?;
                         let $fx = &app.fx;
-                        // Boxed: the dispatch's future would otherwise hold every rule's future
-                        // inline, too large for a thread's stack in debug builds.
                         let answer = Box::pin(async {
                             let value: <$answer as $crate::adapter::answer::Answer>::Value = $call.await?;
                             $crate::adapter::table::respond::<$answer>(value, $status)
                         });
                         $crate::adapter::idempotency::answer_once(&app.fx, keyed, answer).await
-                    })*
+                    }).await,)*
                 }
             }
         }

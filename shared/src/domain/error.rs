@@ -31,6 +31,9 @@ pub enum ApiError {
     /// Authenticated, but not allowed (wrong role, banned).
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// A moderator timed the caller out of the session's chat for `seconds_left` more seconds.
+    #[error("timed out of chat for {seconds_left} s")]
+    ChatTimedOut { seconds_left: u64 },
     /// A named resource does not exist.
     #[error("not found: {0}")]
     NotFound(String),
@@ -101,8 +104,9 @@ pub struct Problem<'a> {
     /// `stage-full`, `idempotency-key-reused`.
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'a str>,
-    /// Seconds to wait before trying again (`429`): the `Retry-After` header's value, also here
-    /// for socket `error` frames, which have no headers.
+    /// Seconds to wait before trying again (`429`), or until a chat timeout passes (`403
+    /// chat-timeout`): the `Retry-After` header's value, also here for socket `error` frames,
+    /// which have no headers.
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
     /// Coins in the caller's wallet (`402 insufficient-coins`).
@@ -239,6 +243,7 @@ impl ApiError {
             MalformedBody(_) => (StatusCode::BAD_REQUEST, "malformed-request", "Malformed request body"),
             Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
+            ChatTimedOut { .. } => (StatusCode::FORBIDDEN, "chat-timeout", "Timed out of chat"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Resource not found"),
             RouteNotFound(_) => (StatusCode::NOT_FOUND, "route-not-found", "No such route"),
             MethodNotAllowed { .. } => (
@@ -293,6 +298,9 @@ impl ApiError {
             | ApiError::Unprocessable { detail, .. }
             | ApiError::TooManyRequests { detail, .. } => detail.clone(),
             ApiError::PaymentRequired(p) => p.detail.clone(),
+            ApiError::ChatTimedOut { seconds_left } => {
+                format!("a moderator timed you out of this chat: {seconds_left} s left")
+            }
             ApiError::PayloadTooLarge => "the request body exceeds the accepted size".into(),
             ApiError::Upstream(cause) => {
                 tracing::error!(error = %cause, "upstream failure");
@@ -315,6 +323,7 @@ impl ApiError {
             ApiError::Validation { field, .. } => (Some(field.as_str()), None),
             ApiError::Conflict { code, .. } | ApiError::Unprocessable { code, .. } => (None, Some(*code)),
             ApiError::PaymentRequired(p) => (None, Some(p.code)),
+            ApiError::ChatTimedOut { .. } => (None, Some("chat-timeout")),
             _ => (None, None),
         };
         serde_json::to_value(Problem {
@@ -328,6 +337,7 @@ impl ApiError {
                 ApiError::TooManyRequests {
                     retry_after_seconds, ..
                 } => Some(*retry_after_seconds),
+                ApiError::ChatTimedOut { seconds_left } => Some(*seconds_left),
                 _ => None,
             },
             balance: match self {
@@ -343,7 +353,7 @@ impl ApiError {
     }
 
     /// The headers that go with this error's answer: `Allow` (405), `WWW-Authenticate` (401),
-    /// `Retry-After` (429, 503).
+    /// `Retry-After` (429, 503, 403 `chat-timeout`).
     pub fn headers(&self) -> Vec<(HeaderName, String)> {
         match self {
             ApiError::MethodNotAllowed { allowed, .. } => vec![(header::ALLOW, allowed.clone())],
@@ -352,6 +362,7 @@ impl ApiError {
             ApiError::TooManyRequests {
                 retry_after_seconds, ..
             } => vec![(header::RETRY_AFTER, retry_after_seconds.to_string())],
+            ApiError::ChatTimedOut { seconds_left } => vec![(header::RETRY_AFTER, seconds_left.to_string())],
             _ => Vec::new(),
         }
     }

@@ -7,6 +7,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
+use super::time::Timestamp;
+
 /// A live session: a UUID, written hyphenated and lower-case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(Uuid);
@@ -58,6 +60,27 @@ impl Default for SessionId {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// A chat message's id (a UUIDv7 from [`stamped_id`]), as a path names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageId(pub String);
+
+/// A new time-ordered id (UUIDv7) for something created at `at`, and `at` cut to the id's
+/// millisecond: a chat message's sort key is made of the pair, so its id alone finds it
+/// ([`keys::chat_message_of`](super::keys::chat_message_of)).
+pub fn stamped_id(at: Timestamp) -> (String, Timestamp) {
+    let ms = at.unix_millis();
+    let seconds = u64::try_from(ms.div_euclid(1000)).unwrap_or(0);
+    let nanos = u32::try_from(ms.rem_euclid(1000) * 1_000_000).unwrap_or(0);
+    let id = Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, nanos));
+    (id.to_string(), Timestamp::from_millis(ms))
+}
+
+/// The creation millisecond of a [`stamped_id`] (`None`: not a UUIDv7).
+pub fn stamped_millis(id: &str) -> Option<i64> {
+    let (seconds, nanos) = Uuid::try_parse(id).ok()?.get_timestamp()?.to_unix();
+    Some(i64::try_from(seconds).ok()? * 1000 + i64::from(nanos / 1_000_000))
 }
 
 impl RequestId {
@@ -188,6 +211,13 @@ mod schemas {
         }
     }
     impl utoipa::ToSchema for super::RequestId {}
+
+    impl utoipa::PartialSchema for super::MessageId {
+        fn schema() -> RefOr<Schema> {
+            uuid("A chat message (UUIDv7).", "01a21419-b9c0-7000-8000-000000000001")
+        }
+    }
+    impl utoipa::ToSchema for super::MessageId {}
 
     impl utoipa::PartialSchema for super::UserId {
         fn schema() -> RefOr<Schema> {

@@ -151,6 +151,13 @@ pub fn chat_message(session_id: &SessionId, created_at: &Timestamp, message_id: 
     }
 }
 
+/// The key of the chat message `message_id` (P39): its sort key's time is its id's millisecond
+/// (`ids::stamped_id`). `None` for an id that is not one of ours.
+pub fn chat_message_of(session_id: &SessionId, message_id: &str) -> Option<Key> {
+    let ms = super::ids::stamped_millis(message_id)?;
+    Some(chat_message(session_id, &Timestamp::from_millis(ms), message_id))
+}
+
 pub fn chat_pk(session_id: &SessionId) -> String {
     format!("CHAT#{session_id}")
 }
@@ -167,6 +174,14 @@ pub fn slow_mode(session_id: &SessionId, user_id: &UserId) -> Key {
     Key {
         pk: session_pk(session_id),
         sk: format!("SLOW#{user_id}"),
+    }
+}
+
+/// `SESSION#<id>` / `TIMEOUT#<user>`: until when a moderator has timed the user out of chat.
+pub fn chat_timeout(session_id: &SessionId, user_id: &UserId) -> Key {
+    Key {
+        pk: session_pk(session_id),
+        sk: format!("TIMEOUT#{user_id}"),
     }
 }
 
@@ -349,6 +364,20 @@ pub fn gift_combo(session_id: &SessionId, user_id: &UserId, gift_id: &str) -> Ke
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chat_message_is_found_by_its_id_alone() {
+        let session = SessionId::new();
+        let at = Timestamp::parse("2026-12-06T18:30:00.123456Z").unwrap();
+        let (id, created_at) = super::super::ids::stamped_id(at);
+        assert_eq!(created_at.to_string(), "2026-12-06T18:30:00.123000Z");
+        assert_eq!(
+            chat_message_of(&session, &id),
+            Some(chat_message(&session, &created_at, &id))
+        );
+        assert_eq!(chat_message_of(&session, "not-an-id"), None);
+        assert_eq!(chat_message_of(&session, &uuid::Uuid::new_v4().to_string()), None);
+    }
 
     #[test]
     fn keys_have_the_documented_shapes() {

@@ -135,6 +135,9 @@ pub mod limits {
     pub const CHAT_METADATA_MAX_DEPTH: usize = 4;
     /// Sockets one user holds open to one session; another closes the oldest.
     pub const SOCKETS_PER_USER: usize = 3;
+    /// A chat timeout (`POST /live/chat-timeout`; `0` lifts one) and a pin's expiry, in seconds.
+    pub const CHAT_TIMEOUT_SECONDS: std::ops::RangeInclusive<u32> = 0..=86_400;
+    pub const PIN_SECONDS: std::ops::RangeInclusive<u32> = 1..=86_400;
 }
 
 /// Per-session settings (the spec's `live_session_settings`). They live inside the session item
@@ -217,6 +220,29 @@ pub struct Session {
     /// User ids of the cohosts (kept here so that pushes to the stage read one item).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cohosts: Vec<UserId>,
+    /// The one pinned chat message, until it is unpinned, deleted or expires (`pinned_message`).
+    /// Boxed: a session is in many async frames, and a message would double its size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<Box<PinnedMessage>>,
+}
+
+/// A chat message pinned above the chat by a host or cohost (`PUT /live/pin/{session_id}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PinnedMessage {
+    pub message: ChatMessage,
+    pub pinned_by: UserId,
+    pub pinned_at: Timestamp,
+    /// When it stops showing (absent: until unpinned or the session ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+impl PinnedMessage {
+    /// Whether it still shows at `now_ms` (epoch milliseconds).
+    pub fn shows_at(&self, now_ms: i64) -> bool {
+        self.expires_at.is_none_or(|e| e.unix_millis() > now_ms)
+    }
 }
 
 impl Session {
@@ -393,7 +419,7 @@ pub enum MessageType {
 }
 
 /// A stored chat message (`CHAT#<session>` / `MSG#<created_at>#<id>`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatMessage {
     pub id: String,

@@ -18,6 +18,12 @@ impl Timestamp {
         Self::from(OffsetDateTime::now_utc())
     }
 
+    /// The instant `ms` milliseconds after the Unix epoch.
+    pub fn from_millis(ms: i64) -> Self {
+        let nanos = i128::from(ms) * 1_000_000;
+        Self::from(OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH))
+    }
+
     /// Any RFC 3339 text (with any offset and precision); kept to the microsecond.
     pub fn parse(text: &str) -> Result<Self, time::error::Parse> {
         OffsetDateTime::parse(text, &Rfc3339).map(Self::from)
@@ -26,6 +32,11 @@ impl Timestamp {
     /// This instant moved by `seconds` (negative: earlier).
     pub fn plus_seconds(&self, seconds: i64) -> Timestamp {
         Timestamp(self.0 + time::Duration::seconds(seconds))
+    }
+
+    /// This instant moved by `ms` milliseconds (negative: earlier).
+    pub fn plus_millis(&self, ms: i64) -> Timestamp {
+        Timestamp(self.0 + time::Duration::milliseconds(ms))
     }
 
     pub fn unix_millis(&self) -> i64 {

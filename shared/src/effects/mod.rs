@@ -7,8 +7,10 @@
 //! - [`queue`]: SQS: the events queue every push is published to, the fan-out queue of shards.
 //! - [`auth`]: user JWT verification (HS256 secret or a JWKS), with its JWKS cache.
 //! - [`deadline`]: the invocation's deadline, which waiting work leaves room before.
+//! - [`clock`]: the time the time rules read, which tests move on instead of sleeping.
 
 pub mod auth;
+pub mod clock;
 pub mod deadline;
 pub mod push;
 pub mod queue;
@@ -23,6 +25,7 @@ pub struct Effects {
     pub push: push::Pusher,
     pub queues: queue::Queues,
     pub tunables: crate::domain::config::Tunables,
+    pub clock: clock::Clock,
 }
 
 #[cfg(test)]
@@ -42,6 +45,7 @@ impl Effects {
             push: push::Pusher::new(None),
             queues,
             tunables: Default::default(),
+            clock: Default::default(),
         }
     }
 }

@@ -7,10 +7,11 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::access::{self, Need};
 use super::events::{self, kind};
+use super::moderation;
 use super::rates;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::fanout::Audience;
-use crate::domain::ids::SessionId;
+use crate::domain::ids::{stamped_id, SessionId};
 use crate::domain::keys;
 use crate::domain::page::PageRequest;
 use crate::domain::rate::Limited;
@@ -82,8 +83,8 @@ fn check_metadata(metadata: Option<Value>) -> ApiResult<Option<Value>> {
     Ok(Some(m))
 }
 
-/// Sends a chat message: validated, slow mode enforced atomically (hosts and cohosts exempt),
-/// stored once, pushed to the session as `chat.message`.
+/// Sends a chat message: validated, refused to a user timed out of the chat, slow mode enforced
+/// atomically (hosts and cohosts exempt), stored once, pushed to the session as `chat.message`.
 pub async fn send(fx: &Effects, user: &User, req: SendMessage) -> ApiResult<ChatMessage> {
     let session_id = req.session_id;
     let message_type = match req.message_type.unwrap_or(MessageType::Text) {
@@ -96,7 +97,13 @@ pub async fn send(fx: &Effects, user: &User, req: SendMessage) -> ApiResult<Chat
         }
     };
     let metadata = check_metadata(req.metadata)?;
-    let (session, me) = access::admit_present(fx, &session_id, &user.id, Need::MEMBER).await?;
+    // A timeout is read beside the admission (one round trip); the admission's refusal comes first.
+    let (admitted, timed_out) = futures::join!(
+        access::admit_present(fx, &session_id, &user.id, Need::MEMBER),
+        moderation::check_not_timed_out(fx, &session_id, &user.id)
+    );
+    let (session, me) = admitted?;
+    timed_out?;
     if !session.settings.enable_chat {
         return Err(ApiError::Forbidden("chat is disabled in this session".into()));
     }
@@ -105,8 +112,9 @@ pub async fn send(fx: &Effects, user: &User, req: SendMessage) -> ApiResult<Chat
     let exempt = matches!(me.role, Role::Host | Role::Cohost);
     let slow_ms =
         (!exempt && session.settings.chat_slow_mode > 0).then(|| i64::from(session.settings.chat_slow_mode) * 1000);
+    let (id, created_at) = stamped_id(fx.clock.now());
     let message = ChatMessage {
-        id: uuid::Uuid::now_v7().to_string(),
+        id,
         session_id,
         user_id: Some(user.id.clone()),
         username: Some(user.username.clone()),
@@ -114,7 +122,7 @@ pub async fn send(fx: &Effects, user: &User, req: SendMessage) -> ApiResult<Chat
         message: text,
         message_type,
         metadata,
-        created_at: Timestamp::now(),
+        created_at,
     };
     fx.store.put_chat_message(&message, slow_ms).await?;
     let data = serde_json::to_value(&message).map_err(ApiError::internal)?;

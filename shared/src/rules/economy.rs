@@ -22,7 +22,7 @@ use crate::domain::economy::{
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::fanout::Audience;
 use crate::domain::idempotency::IdempotencyKey;
-use crate::domain::ids::{SessionId, UserId};
+use crate::domain::ids::{stamped_id, SessionId, UserId};
 use crate::domain::page::PageRequest;
 use crate::domain::text::{check_blocked, check_text};
 use crate::domain::time::Timestamp;
@@ -305,8 +305,8 @@ async fn pay(
         Paying::Tip { coins, .. } => *coins,
     };
     let split = fx.tunables.economy.split(coins);
-    let id = uuid::Uuid::now_v7().to_string();
-    let created_at = Timestamp::now();
+    // Stamped: the payment's id is also its chat line's, found by id alone (P39).
+    let (id, created_at) = stamped_id(fx.clock.now());
     let (gift, quantity, message) = match &paying {
         Paying::Gift { gift, quantity } => (Some(gift.clone()), Some(*quantity), None),
         Paying::Tip { message, .. } => (None, None, message.clone()),
@@ -485,8 +485,7 @@ pub async fn buy_ticket(fx: &Effects, user: &User, key: IdempotencyKey, req: Ses
     }
     let request = serde_json::to_string(&json!({"buy-ticket": req.session_id})).map_err(ApiError::internal)?;
     let split = fx.tunables.economy.split(price);
-    let id = uuid::Uuid::now_v7().to_string();
-    let created_at = Timestamp::now();
+    let (id, created_at) = stamped_id(fx.clock.now());
     let (buyer_entry, host_entry) = Transfer {
         id: &id,
         payer: &user.id,

@@ -16,9 +16,9 @@ use serde_json::{json, Value};
 use super::batch::{BatchResult, QueueMessage};
 use crate::domain::error::ApiResult;
 use crate::domain::fanout::Audience;
-use crate::domain::ids::SessionId;
-use crate::domain::time::{epoch_millis, Timestamp};
-use crate::domain::{ChatMessage, MessageType, Participant, ReactionType};
+use crate::domain::ids::{stamped_id, SessionId, UserId};
+use crate::domain::time::epoch_millis;
+use crate::domain::{AuditEntry, ChatMessage, MessageType, Participant, ReactionType};
 use crate::effects::push::Event;
 use crate::effects::store::StoreResult;
 use crate::effects::Effects;
@@ -36,11 +36,15 @@ pub mod kind {
     pub const SESSION_ENDED: &str = "session.ended";
     pub const GIFT_SENT: &str = "gift.sent";
     pub const TIP_SENT: &str = "tip.sent";
+    pub const CHAT_DELETED: &str = "chat.deleted";
+    pub const CHAT_PINNED: &str = "chat.pinned";
+    pub const CHAT_UNPINNED: &str = "chat.unpinned";
+    pub const CHAT_TIMEOUT: &str = "chat.timeout";
     pub const ERROR: &str = "error";
     pub const PONG: &str = "pong";
 
     /// Every event type, each documented in `docs/events.md`.
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 17] = [
         CHAT_MESSAGE,
         REACTIONS,
         VIEWER_COUNT,
@@ -52,6 +56,10 @@ pub mod kind {
         SESSION_ENDED,
         GIFT_SENT,
         TIP_SENT,
+        CHAT_DELETED,
+        CHAT_PINNED,
+        CHAT_UNPINNED,
+        CHAT_TIMEOUT,
         ERROR,
         PONG,
     ];
@@ -81,11 +89,36 @@ pub fn participant_data(p: &Participant) -> Value {
     serde_json::to_value(p).unwrap_or(Value::Null)
 }
 
+/// Writes one host or moderator action to the audit trail (P21): `target`, the user it concerned.
+/// A failure is logged: the action has happened and must not be undone for want of its record.
+pub async fn audit(
+    fx: &Effects,
+    session_id: &SessionId,
+    actor: &UserId,
+    action: &str,
+    target: Option<&UserId>,
+    details: Value,
+) {
+    let entry = AuditEntry {
+        id: uuid::Uuid::now_v7().to_string(),
+        session_id: *session_id,
+        actor_id: actor.clone(),
+        action: action.to_string(),
+        target_id: target.cloned(),
+        at: fx.clock.now(),
+        details: Some(details),
+    };
+    if let Err(e) = fx.store.put_audit(&entry).await {
+        tracing::error!(error = %e, %session_id, action, "audit entry not stored");
+    }
+}
+
 /// Stores a system chat message and pushes it as `chat.message` to `audience`. A failure to store
 /// is logged: system messages narrate a change that has already happened and must not undo it.
 pub async fn system_message(fx: &Effects, session_id: &SessionId, text: String, audience: Audience, metadata: Value) {
+    let (id, created_at) = stamped_id(fx.clock.now());
     let message = ChatMessage {
-        id: uuid::Uuid::now_v7().to_string(),
+        id,
         session_id: *session_id,
         user_id: None,
         username: None,
@@ -93,7 +126,7 @@ pub async fn system_message(fx: &Effects, session_id: &SessionId, text: String, 
         message: text,
         message_type: MessageType::System,
         metadata: Some(metadata),
-        created_at: Timestamp::now(),
+        created_at,
     };
     if let Err(e) = fx.store.put_chat_message(&message, None).await {
         tracing::warn!(error = %e, %session_id, "system message not stored");

@@ -293,10 +293,16 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
             // opened to start them. Frames from its own start would leave a gap of the windows
             // not posted to everyone before it.
             WindowEnd::Passed { next_from, conn_epoch } => {
-                let events = store.window_events(&d.session_id, d.from, d.from, next_from - 1).await?;
+                let events = store
+                    .window_events(&d.session_id, d.from, d.from, next_from - 1)
+                    .await?;
                 let to = events.last().map_or(d.from, |e| e.seq);
                 let broadcast = events.iter().any(|e| e.audience == Audience::Session);
-                let plain_from = if d.plain_from > 0 { d.plain_from.min(d.from) } else { d.from };
+                let plain_from = if d.plain_from > 0 {
+                    d.plain_from.min(d.from)
+                } else {
+                    d.from
+                };
                 break (to, broadcast, plain_from, conn_epoch, Some(events));
             }
             WindowEnd::NotOpen if attempt < NOT_OPEN_CHECKS => {

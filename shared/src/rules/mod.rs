@@ -3,8 +3,8 @@
 //! validated request, and answers a value or an [`ApiError`].
 //!
 //! - [`access`]: the one guard of who may act in a session (present, not barred, moderator).
-//! - [`sessions`], [`chat`], [`reactions`], [`stage`], [`webhook`], [`realtime`], [`economy`]: the
-//!   endpoints.
+//! - [`sessions`], [`chat`], [`moderation`], [`reactions`], [`stage`], [`webhook`], [`realtime`],
+//!   [`economy`]: the endpoints.
 //! - [`events`]: what the rules publish (event types, system messages, coalesced aggregates).
 //! - [`fanout`]: the sequencer and the per-shard fan-out that deliver what is published;
 //!   [`batch`]: the SQS batches they (and the aggregates' trailing edges) are fed.
@@ -25,6 +25,7 @@ pub mod economy;
 pub mod events;
 pub mod fanout;
 pub mod idempotency;
+pub mod moderation;
 pub mod rates;
 pub mod reactions;
 pub mod realtime;

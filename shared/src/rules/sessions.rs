@@ -19,7 +19,8 @@ use crate::domain::rate::Limited;
 use crate::domain::text::{check_text, folded};
 use crate::domain::time::Timestamp;
 use crate::domain::{
-    limits, Access, Participant, ParticipantStatus, Role, Session, SessionStatus, SessionType, Settings, User,
+    limits, Access, Participant, ParticipantStatus, PinnedMessage, Role, Session, SessionStatus, SessionType, Settings,
+    User,
 };
 use crate::effects::deadline;
 use crate::effects::sfu::{Allowed, TokenSubject};
@@ -114,6 +115,8 @@ pub struct SessionView {
     /// The top 10 gifters by coins given in gifts and tips (session detail only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_gifters: Option<Vec<Gifter>>,
+    /// The message pinned above the chat (`PUT /live/pin/{session_id}`), while it shows.
+    pub pinned_message: Option<Box<PinnedMessage>>,
 }
 
 impl From<Session> for SessionView {
@@ -140,6 +143,7 @@ impl From<Session> for SessionView {
             settings: s.settings,
             reactions: None,
             top_gifters: None,
+            pinned_message: s.pinned,
         }
     }
 }
@@ -357,6 +361,7 @@ pub fn opening(id: SessionId, user: &User, req: &StartRequest, now: Timestamp) -
         ticket_revenue: 0,
         settings,
         cohosts: Vec::new(),
+        pinned: None,
     };
     let host = Participant {
         audio_enabled: true,
@@ -587,6 +592,12 @@ pub async fn end_abandoned(fx: &Effects, now_ms: i64) -> ApiResult<Abandoned> {
 }
 
 impl SessionView {
+    /// The view at `now_ms` (epoch ms): an expired pin no longer shows.
+    fn at(mut self, now_ms: i64) -> Self {
+        self.pinned_message = self.pinned_message.filter(|p| p.shows_at(now_ms));
+        self
+    }
+
     /// The view everyone may see: without the blocked words, which only the host and cohosts
     /// read (a list of what is filtered tells how to get around it).
     fn public(mut self) -> Self {
@@ -607,7 +618,7 @@ pub async fn detail(fx: &Effects, caller: Option<User>, session_id: SessionId) -
         || detail
             .caller
             .is_some_and(|p| p.role == Role::Cohost && p.status.is_present());
-    let mut view = SessionView::from(detail.session);
+    let mut view = SessionView::from(detail.session).at(fx.clock.millis());
     if !moderates {
         view = view.public();
     }
@@ -627,7 +638,7 @@ pub async fn active(fx: &Effects, page: PageRequest) -> ApiResult<Listing<Sessio
         .store
         .live_sessions(&page)
         .await?
-        .map(|s| SessionView::from(s).public()))
+        .map(|s| SessionView::from(s).public().at(fx.clock.millis())))
 }
 
 /// `GET /live/participants/{session_id}`: present participants, for any signed-in user

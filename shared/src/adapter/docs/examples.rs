@@ -17,6 +17,9 @@ pub const BOBS_REQUEST: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2b";
 pub const FRANKS_REQUEST: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2c";
 pub const HANKS_INVITATION: &str = "0193b1f2-3c4d-7e5f-8a6b-7c8d9e0f1a2d";
 /// An SFU token, abridged.
+/// bob's "Hello everyone!": a stamped id (`ids::stamped_id`) of 2026-11-25T19:06:00Z.
+pub const MESSAGE: &str = "01a21419-b9c0-7000-8000-000000000001";
+
 pub const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9...";
 
 pub fn bad_session_id() -> ApiError {
@@ -118,7 +121,7 @@ pub fn request_example(status: &str, origin: &str) -> Value {
 }
 
 pub fn message_example() -> Value {
-    json!({"id": "0193b1f2-4000-7000-8000-000000000001", "session_id": SESSION, "user_id": "bob",
+    json!({"id": MESSAGE, "session_id": SESSION, "user_id": "bob",
            "username": "bob", "message": "Hello everyone!", "message_type": "text",
            "created_at": "2026-11-25T19:06:00.000000Z"})
 }

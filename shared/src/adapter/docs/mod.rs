@@ -127,6 +127,12 @@ impl Example {
         self
     }
 
+    /// With the path parameter `name` (beyond `{session_id}`).
+    pub fn at(mut self, name: &'static str, value: &'static str) -> Self {
+        self.path.push((name, value));
+        self
+    }
+
     pub fn query(mut self, params: &[(&'static str, &'static str)]) -> Self {
         self.query.extend_from_slice(params);
         self

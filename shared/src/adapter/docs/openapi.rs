@@ -236,6 +236,8 @@ pub fn document(endpoints: &[impl Documented]) -> OpenApi {
             "GET" => HttpMethod::Get,
             "POST" => HttpMethod::Post,
             "PUT" => HttpMethod::Put,
+            "PATCH" => HttpMethod::Patch,
+            "DELETE" => HttpMethod::Delete,
             other => panic!("undocumented method {other}"),
         };
         let item = PathItem::new(method, operation(e, doc, e.example(), op));

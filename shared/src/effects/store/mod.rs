@@ -12,7 +12,8 @@
 //! - [`sessions`] (P1, P2, P7, P8), [`participants`] (P3–P6), [`changes`] (P18), [`requests`]
 //!   (P9, P10, P19, P20), [`audit`] (P21), [`chat`] (P11, P13), [`reactions`] (P14, P15),
 //!   [`connections`] (P12, P17), [`push_windows`] (P16), [`webhooks`] (P22, P23), [`idempotency`]
-//!   (P24), [`rates`] (P25), [`stream`] (P28–P30), [`wallets`] (P31–P37), [`admissions`] (P38).
+//!   (P24), [`rates`] (P25), [`stream`] (P28–P30), [`wallets`] (P31–P37), [`admissions`] (P38),
+//!   [`moderation`] (P39–P41).
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -33,6 +34,7 @@ pub mod cursor;
 pub mod error;
 pub mod idempotency;
 pub mod item;
+pub mod moderation;
 pub mod participants;
 pub mod push_windows;
 pub mod rates;

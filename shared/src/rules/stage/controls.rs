@@ -24,7 +24,7 @@ use serde_json::json;
 use super::super::access::{self, Need};
 use super::super::after_kept;
 use super::super::events::{self, kind};
-use super::{audit, on_stage_changed};
+use super::on_stage_changed;
 use crate::domain::change::ParticipantChange;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::fanout::Audience;
@@ -229,7 +229,7 @@ pub async fn manage(fx: &Effects, user: &User, req: ManageParticipant) -> ApiRes
         .ok_or_else(|| ApiError::internal("participant vanished"))?;
     enforce(fx, &s, action, &change, &target, &after).await?;
     let details = json!({"role_before": target.role, "role_after": after.role});
-    audit(fx, &s.id, &user.id, action.as_str(), &target.user_id, details).await;
+    events::audit(fx, &s.id, &user.id, action.as_str(), Some(&target.user_id), details).await;
     publish(fx, &after, action).await;
     if change.moves_counts() {
         events::viewer_count(fx, &s.id, Some(s.viewer_count)).await;
@@ -292,7 +292,7 @@ async fn bar_absent(
     };
     disconnect_barred(fx, s, &after.user_id).await?;
     let details = json!({"status_before": if seen { before.as_str() } else { "absent" }});
-    audit(fx, &s.id, &user.id, action.as_str(), &after.user_id, details).await;
+    events::audit(fx, &s.id, &user.id, action.as_str(), Some(&after.user_id), details).await;
     let data = events::participant_data(&after);
     events::publish(fx, Audience::Stage, kind::PARTICIPANT_UPDATED, &s.id, data).await;
     Ok(Managed {

@@ -15,31 +15,12 @@
 pub mod controls;
 pub mod requests;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::events::{self, kind};
 use crate::domain::fanout::Audience;
-use crate::domain::ids::{SessionId, UserId};
-use crate::domain::time::Timestamp;
-use crate::domain::{AuditEntry, GuestRequest, Participant};
+use crate::domain::{GuestRequest, Participant};
 use crate::effects::Effects;
-
-/// Writes one host action to the audit trail. A failure is logged: the action has happened and
-/// must not be undone for want of its record.
-async fn audit(fx: &Effects, session_id: &SessionId, actor: &UserId, action: &str, target: &UserId, details: Value) {
-    let entry = AuditEntry {
-        id: uuid::Uuid::now_v7().to_string(),
-        session_id: *session_id,
-        actor_id: actor.clone(),
-        action: action.to_string(),
-        target_id: Some(target.clone()),
-        at: Timestamp::now(),
-        details: Some(details),
-    };
-    if let Err(e) = fx.store.put_audit(&entry).await {
-        tracing::error!(error = %e, %session_id, action, "audit entry not stored");
-    }
-}
 
 /// Tells hosts, cohosts and the user concerned about a request.
 async fn publish_request(fx: &Effects, kind: &'static str, r: &GuestRequest) {

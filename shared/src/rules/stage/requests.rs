@@ -8,7 +8,7 @@ use serde_json::json;
 use super::super::access::{self, Need};
 use super::super::events::{self, kind};
 use super::super::rates;
-use super::{audit, on_stage_changed, publish_request};
+use super::{on_stage_changed, publish_request};
 use crate::domain::change::ParticipantChange;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::{RequestId, SessionId, UserId};
@@ -175,7 +175,15 @@ pub async fn request_guest(fx: &Effects, user: &User, req: RequestGuest) -> ApiR
             Err(other) => return Err(other.into()),
         }
         let details = json!({"request_id": r.id, "automatic": true});
-        audit(fx, &s.id, &s.host_id, "guest_request.approved", &r.user_id, details).await;
+        events::audit(
+            fx,
+            &s.id,
+            &s.host_id,
+            "guest_request.approved",
+            Some(&r.user_id),
+            details,
+        )
+        .await;
     }
     Ok(r)
 }
@@ -307,12 +315,12 @@ pub async fn respond_guest_request(fx: &Effects, user: &User, req: RespondGuestR
         Answer::Rejected => close(fx, r, RequestStatus::Rejected, &user.id).await?,
     };
     let action = format!("guest_request.{}", done.status.as_str());
-    audit(
+    events::audit(
         fx,
         &done.session_id,
         &user.id,
         &action,
-        &done.user_id,
+        Some(&done.user_id),
         json!({"request_id": done.id}),
     )
     .await;
@@ -364,7 +372,15 @@ pub async fn invite_guest(fx: &Effects, user: &User, req: InviteGuest) -> ApiRes
     };
     fx.store.create_guest_request(&r, false).await?;
     publish_request(fx, kind::GUEST_REQUEST_CREATED, &r).await;
-    audit(fx, &s.id, &user.id, "invite", &r.user_id, json!({"request_id": r.id})).await;
+    events::audit(
+        fx,
+        &s.id,
+        &user.id,
+        "invite",
+        Some(&r.user_id),
+        json!({"request_id": r.id}),
+    )
+    .await;
     Ok(r)
 }
 
