@@ -68,6 +68,7 @@ pub const MINIMUM: &[(&str, u32, &str)] = &[
     ("list-messages", 2, "the session and the caller in one BatchGetItem, then one Query"),
     ("list-events", 2, "the session and the caller in one BatchGetItem, then one Query of the events after the sequence"),
     ("react", 2, "the rate window's update on the participant (presence is its condition), the `ADD` on a shard; the coalesced totals push (claim the window, read the totals) is extra by design"),
+    ("update-settings", 2, "the session (the host's), then one conditional update of its settings; the audit entry and the system message are extra by design"),
     ("request-guest", 2, "the session and the requester in one BatchGetItem, then one transaction: the request, its one-pending lock, the rate window"),
     ("cancel-guest-request", 2, "the request, then one transaction: its status and its lock"),
     ("respond-guest-request", 2, "the request and the responder in one BatchGetItem, then one transaction: request, role, guest counter under the cap; the system message and the pushes' reads are extra by design"),

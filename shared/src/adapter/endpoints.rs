@@ -20,7 +20,9 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ids::{MessageId, SessionId};
 use crate::domain::User;
 use crate::rules::stage::{controls, requests};
-use crate::rules::{batch, chat, economy, events, fanout, moderation, reactions, realtime, sessions, webhook};
+use crate::rules::{
+    batch, chat, economy, events, fanout, moderation, reactions, realtime, sessions, settings, webhook,
+};
 #[cfg(feature = "openapi")]
 use {
     super::docs::{examples::*, Doc, Example},
@@ -495,6 +497,24 @@ endpoints! {
             ok: "The list was replaced",
             answer: json!({"session_id": SESSION, "admitted": 2}),
             errors: vec![bad_session_id(), E::validation("user_ids", "at most 10000 user ids"), E::Forbidden("only the host sets who may join".into()), no_session(), E::conflict("not-subscribers-only", "this live session is not for subscribers only (access: subscribers at start)"), busy()],
+        }),
+    }
+
+    /// `PATCH /live/settings/{session_id}`: change settings while live (host only).
+    UpdateSettings = "update-settings" {
+        route: Route::patch("/live/settings/{session_id}"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, id: Path<SessionId>, body: Json<settings::SettingsPatch>| settings::update(fx, &user, id.0, body.0),
+        ok: 200 Json<sessions::SessionView>,
+        example: Example::by("alice").in_session().body(json!({"chat_slow_mode": 10, "enable_gifts": false})),
+        doc: Some(Doc {
+            tag: "sessions",
+            summary: "Change settings while live (host only)",
+            who: "host",
+            description: "Any of `title`, `description`, `chat_slow_mode`, `enable_chat`, `enable_gifts`, `allow_guests`, `require_approval`, `max_guests`, `max_participants`, `blocked_words` (the whole list), with `POST /live/start`'s bounds; at least one, and nothing else (who may join is fixed at start). One conditional write: `max_guests` below the guests on stage now is `409 below-guest-count`, `max_participants` below the viewers now `409 below-viewer-count`, and nothing changes. Enforced from the answer on (slow mode, chat and gifts off, guests, capacity); everyone gets `settings.updated` (`changed`, `title`, `description`, `settings` without the blocked words) and a system message; on the audit trail (`settings.update`). Answers the session as its host sees it.",
+            ok: "The session with its new settings",
+            answer: session_example(),
+            errors: vec![E::validation("chat_slow_mode", "must be between 0 and 300 (got 301)"), E::validation("body", "name at least one setting to change"), E::Forbidden("only the host changes the settings".into()), no_session(), E::conflict("below-guest-count", "3 guests are on stage: max_guests cannot be lower"), E::conflict("below-viewer-count", "250 viewers are watching: max_participants cannot be lower"), E::session_ended()],
         }),
     }
 

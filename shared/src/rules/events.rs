@@ -40,11 +40,12 @@ pub mod kind {
     pub const CHAT_PINNED: &str = "chat.pinned";
     pub const CHAT_UNPINNED: &str = "chat.unpinned";
     pub const CHAT_TIMEOUT: &str = "chat.timeout";
+    pub const SETTINGS_UPDATED: &str = "settings.updated";
     pub const ERROR: &str = "error";
     pub const PONG: &str = "pong";
 
     /// Every event type, each documented in `docs/events.md`.
-    pub const ALL: [&str; 17] = [
+    pub const ALL: [&str; 18] = [
         CHAT_MESSAGE,
         REACTIONS,
         VIEWER_COUNT,
@@ -60,6 +61,7 @@ pub mod kind {
         CHAT_PINNED,
         CHAT_UNPINNED,
         CHAT_TIMEOUT,
+        SETTINGS_UPDATED,
         ERROR,
         PONG,
     ];

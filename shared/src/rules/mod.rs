@@ -3,8 +3,8 @@
 //! validated request, and answers a value or an [`ApiError`].
 //!
 //! - [`access`]: the one guard of who may act in a session (present, not barred, moderator).
-//! - [`sessions`], [`chat`], [`moderation`], [`reactions`], [`stage`], [`webhook`], [`realtime`],
-//!   [`economy`]: the endpoints.
+//! - [`sessions`], [`settings`], [`chat`], [`moderation`], [`reactions`], [`stage`], [`webhook`],
+//!   [`realtime`], [`economy`]: the endpoints.
 //! - [`events`]: what the rules publish (event types, system messages, coalesced aggregates).
 //! - [`fanout`]: the sequencer and the per-shard fan-out that deliver what is published;
 //!   [`batch`]: the SQS batches they (and the aggregates' trailing edges) are fed.
@@ -30,6 +30,7 @@ pub mod rates;
 pub mod reactions;
 pub mod realtime;
 pub mod sessions;
+pub mod settings;
 pub mod stage;
 pub mod webhook;
 

@@ -83,7 +83,7 @@ pub struct SessionRef {
 }
 
 /// A session as the API shows it: the stored fields with the settings flattened beside them.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub id: SessionId,
@@ -220,7 +220,8 @@ const ABANDONED_PER_RUN: i32 = 50;
 /// What an end needs left of the invocation to be started by the sweep.
 const END_RESERVE: Duration = Duration::from_secs(4);
 
-fn within(field: &str, value: u32, range: std::ops::RangeInclusive<u32>) -> ApiResult<u32> {
+/// `value` of `field` if within `range`, else the validation error naming both.
+pub(crate) fn within(field: &str, value: u32, range: std::ops::RangeInclusive<u32>) -> ApiResult<u32> {
     if range.contains(&value) {
         Ok(value)
     } else {
@@ -233,7 +234,7 @@ fn within(field: &str, value: u32, range: std::ops::RangeInclusive<u32>) -> ApiR
 
 /// Blocked words are stored folded as the texts they are matched against (`text::folded`),
 /// trimmed and de-duplicated.
-fn blocked_words(words: &[String]) -> ApiResult<Vec<String>> {
+pub(crate) fn blocked_words(words: &[String]) -> ApiResult<Vec<String>> {
     if words.len() > limits::BLOCKED_WORDS_MAX {
         return Err(ApiError::validation(
             "blocked_words",
@@ -593,14 +594,14 @@ pub async fn end_abandoned(fx: &Effects, now_ms: i64) -> ApiResult<Abandoned> {
 
 impl SessionView {
     /// The view at `now_ms` (epoch ms): an expired pin no longer shows.
-    fn at(mut self, now_ms: i64) -> Self {
+    pub(crate) fn at(mut self, now_ms: i64) -> Self {
         self.pinned_message = self.pinned_message.filter(|p| p.shows_at(now_ms));
         self
     }
 
     /// The view everyone may see: without the blocked words, which only the host and cohosts
     /// read (a list of what is filtered tells how to get around it).
-    fn public(mut self) -> Self {
+    pub(crate) fn public(mut self) -> Self {
         self.settings.blocked_words.clear();
         self
     }
