@@ -19,6 +19,7 @@ use shared::domain::time::Timestamp;
 use shared::domain::{
     ChatMessage, GuestRequest, MessageType, Participant, RequestOrigin, RequestStatus, RequestType, Role, User,
 };
+use shared::effects::store::requests::Opening;
 use shared::rules::sessions::StartRequest;
 use tokio::process::{Child, Command};
 
@@ -257,6 +258,11 @@ pub async fn seed(app: &App) {
         request(I_HANK, "hank", RequestOrigin::Invitation),
     ] {
         let by_viewer = r.origin == RequestOrigin::Request;
-        store.create_guest_request(&r, by_viewer).await.unwrap();
+        let opening = if by_viewer {
+            Opening::Request
+        } else {
+            Opening::Invitation
+        };
+        store.create_guest_request(&r, opening).await.unwrap();
     }
 }

@@ -21,7 +21,7 @@ use crate::domain::ids::{MessageId, SessionId};
 use crate::domain::User;
 use crate::rules::stage::{controls, requests};
 use crate::rules::{
-    batch, chat, economy, events, fanout, moderation, reactions, realtime, sessions, settings, webhook,
+    backstage, batch, chat, economy, events, fanout, moderation, reactions, realtime, sessions, settings, webhook,
 };
 #[cfg(feature = "openapi")]
 use {
@@ -500,6 +500,24 @@ endpoints! {
         }),
     }
 
+    /// `POST /live/go-live/{session_id}`: take a backstage session live (host only).
+    GoLive = "go-live" {
+        route: Route::post("/live/go-live/{session_id}"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, id: Path<SessionId>| backstage::go_live(fx, &user, id.0),
+        ok: 200 Json<sessions::SessionView>,
+        example: Example::by("alice").in_session(),
+        doc: Some(Doc {
+            tag: "sessions",
+            summary: "Take a backstage session live (host only)",
+            who: "host",
+            description: "A session started with `backstage: true` is `status: backstage`: unlisted, its host and the guests they invite (`POST /live/invite-guest` names any user backstage; the invitation admits them to join, accept and test their media) are in, viewers get `409 backstage`. Going live sets `started_at` now, lists it in `/live/active`, opens it to everyone and pushes `session.live` with a system message; on the audit trail. Repeating it answers the live session. A session left backstage longer than `BACKSTAGE_MAX_SECONDS` (default 1 h) ends by itself.",
+            ok: "The live session",
+            answer: session_example(),
+            errors: vec![E::Forbidden("only the host takes the session live".into()), no_session(), E::session_ended()],
+        }),
+    }
+
     /// `PATCH /live/settings/{session_id}`: change settings while live (host only).
     UpdateSettings = "update-settings" {
         route: Route::patch("/live/settings/{session_id}"),
@@ -721,8 +739,8 @@ endpoints! {
     EndAbandoned = "end-abandoned" {
         route: Route::schedule("rate(1 minute)"),
         policy: WRITES_AND_PUSHES,
-        run: |fx, tick: Tick| sessions::end_abandoned(fx, tick.0),
-        ok: 200 Json<sessions::Abandoned>,
+        run: |fx, tick: Tick| backstage::sweep(fx, tick.0),
+        ok: 200 Json<backstage::Swept>,
         example: Example::anyone(),
         doc: None,
     }

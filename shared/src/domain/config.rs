@@ -100,6 +100,9 @@ pub struct Tunables {
     /// How long a host may be gone from the SFU before their live session ends by itself
     /// (`HOST_GONE_END_SECONDS`, default 120, 10..=86400).
     pub host_gone_grace: Duration,
+    /// How long a session may stay backstage before it ends by itself (`BACKSTAGE_MAX_SECONDS`,
+    /// default 3600, 60..=86400).
+    pub backstage_max: Duration,
     /// Frame windows, shards and the chat cap of the fan-out (`FANOUT`, see [`FanoutTuning`]).
     pub fanout: FanoutTuning,
     /// The gift catalogue (`GIFT_CATALOGUE_JSON`) and the recipients' revenue share
@@ -114,6 +117,7 @@ impl Default for Tunables {
             idempotency_ttl: Duration::from_secs(86_400),
             rates: RateLimits::default(),
             host_gone_grace: Duration::from_secs(120),
+            backstage_max: Duration::from_secs(3_600),
             fanout: FanoutTuning::default(),
             economy: Economy::default(),
         }
@@ -218,6 +222,10 @@ impl Config {
         if !(10..=86_400).contains(&host_gone) {
             return Err(ConfigError("HOST_GONE_END_SECONDS must be within 10..=86400".into()));
         }
+        let backstage_max = parse_var("BACKSTAGE_MAX_SECONDS", 3_600)?;
+        if !(60..=86_400).contains(&backstage_max) {
+            return Err(ConfigError("BACKSTAGE_MAX_SECONDS must be within 60..=86400".into()));
+        }
         Ok(Config {
             table_name: var("TABLE_NAME").unwrap_or_else(|| "trendke-live".into()),
             websocket_endpoint: var("WEBSOCKET_API_ENDPOINT"),
@@ -232,6 +240,7 @@ impl Config {
                 rates: RateLimits::parse(&var("RATE_LIMITS").unwrap_or_default())
                     .map_err(|e| ConfigError(format!("RATE_LIMITS: {e}")))?,
                 host_gone_grace: Duration::from_secs(host_gone),
+                backstage_max: Duration::from_secs(backstage_max),
                 fanout: match var("FANOUT") {
                     Some(v) => FanoutTuning::parse(&v).map_err(|e| ConfigError(format!("FANOUT: {e}")))?,
                     None => FanoutTuning::default(),

@@ -67,9 +67,19 @@ pub fn host_gone_index_sk(at_ms: i64, session_id: &SessionId) -> String {
     format!("{at_ms:013}#{session_id}")
 }
 
-/// The GSI1 sort keys below this one are of hosts gone at `at_ms` or earlier.
-pub fn host_gone_index_upto(at_ms: i64) -> String {
+/// The GSI1 sort keys that start with an epoch ms (`<13 digits>#…`: hosts gone, sessions
+/// backstage) below this one are of `at_ms` or earlier.
+pub fn index_upto_ms(at_ms: i64) -> String {
     format!("{:013}", at_ms.saturating_add(1))
+}
+
+/// The GSI1 partition listing sessions backstage (sparse: on the session item until it goes
+/// live, when its GSI1 keys move to [`LIVE_INDEX_PK`], or ends).
+pub const BACKSTAGE_INDEX_PK: &str = "BACKSTAGE";
+
+/// GSI1 sort key of a session backstage since `opened_ms` (epoch ms, 13 digits: oldest first).
+pub fn backstage_index_sk(opened_ms: i64, session_id: &SessionId) -> String {
+    format!("{opened_ms:013}#{session_id}")
 }
 
 /// GSI1 sort key of a live session: newest first when queried descending; the id breaks ties.

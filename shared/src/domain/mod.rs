@@ -112,6 +112,11 @@ pub enum SessionType {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SessionStatus {
+    /// Opened with `backstage: true` and not live yet: the host and the guests they invite
+    /// join and test their media; not listed, no viewers (`POST /live/go-live/{session_id}`).
+    /// Shown, never stored: a backstage session is stored `live` with [`Session::backstage`], so
+    /// every rule of a live session (the stage, chat, controls) holds backstage too.
+    Backstage,
     Live,
     Ended,
 }
@@ -220,6 +225,9 @@ pub struct Session {
     /// User ids of the cohosts (kept here so that pushes to the stage read one item).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cohosts: Vec<UserId>,
+    /// Opened backstage and not live yet (its `status` is then shown as `backstage`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backstage: bool,
     /// The one pinned chat message, until it is unpinned, deleted or expires (`pinned_message`).
     /// Boxed: a session is in many async frames, and a message would double its size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -246,6 +254,15 @@ impl PinnedMessage {
 }
 
 impl Session {
+    /// The status the API shows: `backstage` until it goes live.
+    pub fn shown_status(&self) -> SessionStatus {
+        if self.backstage && self.status == SessionStatus::Live {
+            SessionStatus::Backstage
+        } else {
+            self.status
+        }
+    }
+
     /// The host and the cohosts: who receives what concerns the stage.
     pub fn moderators(&self) -> Vec<UserId> {
         std::iter::once(self.host_id.clone())

@@ -100,9 +100,10 @@ pub async fn admit_present(
 /// Whether `user_id` may enter `session` (join, and so open sockets and get SFU tokens): anyone
 /// in a public session; in a paid or subscribers-only one its host, those who have been on its
 /// stage (guests and cohosts coming back), and ticket holders — `402 ticket-required` with the
-/// price for anyone else — or the listed users — `403` for anyone else.
+/// price for anyone else — or the listed users — `403` for anyone else. Backstage, only its
+/// host, its stage and the users invited to it: `409 backstage` for anyone else.
 pub async fn admits(fx: &Effects, session: &Session, user_id: &UserId) -> ApiResult<()> {
-    if session.settings.access == Access::Public || *user_id == session.host_id {
+    if *user_id == session.host_id || (session.settings.access == Access::Public && !session.backstage) {
         return Ok(());
     }
     let staged = fx
@@ -112,6 +113,16 @@ pub async fn admits(fx: &Effects, session: &Session, user_id: &UserId) -> ApiRes
         .is_some_and(|p| p.role != Role::Viewer);
     if staged {
         return Ok(());
+    }
+    if session.backstage {
+        let now_s = fx.clock.millis() / 1000;
+        if fx.store.has_pending_invitation(&session.id, user_id, now_s).await? {
+            return Ok(());
+        }
+        return Err(ApiError::conflict(
+            "backstage",
+            "this session is backstage: it opens to viewers when the host goes live",
+        ));
     }
     match session.settings.access {
         Access::Public => Ok(()),

@@ -41,11 +41,12 @@ pub mod kind {
     pub const CHAT_UNPINNED: &str = "chat.unpinned";
     pub const CHAT_TIMEOUT: &str = "chat.timeout";
     pub const SETTINGS_UPDATED: &str = "settings.updated";
+    pub const SESSION_LIVE: &str = "session.live";
     pub const ERROR: &str = "error";
     pub const PONG: &str = "pong";
 
     /// Every event type, each documented in `docs/events.md`.
-    pub const ALL: [&str; 18] = [
+    pub const ALL: [&str; 19] = [
         CHAT_MESSAGE,
         REACTIONS,
         VIEWER_COUNT,
@@ -62,6 +63,7 @@ pub mod kind {
         CHAT_UNPINNED,
         CHAT_TIMEOUT,
         SETTINGS_UPDATED,
+        SESSION_LIVE,
         ERROR,
         PONG,
     ];

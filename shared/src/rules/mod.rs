@@ -3,7 +3,7 @@
 //! validated request, and answers a value or an [`ApiError`].
 //!
 //! - [`access`]: the one guard of who may act in a session (present, not barred, moderator).
-//! - [`sessions`], [`settings`], [`chat`], [`moderation`], [`reactions`], [`stage`], [`webhook`],
+//! - [`sessions`], [`backstage`], [`settings`], [`chat`], [`moderation`], [`reactions`], [`stage`], [`webhook`],
 //!   [`realtime`], [`economy`]: the endpoints.
 //! - [`events`]: what the rules publish (event types, system messages, coalesced aggregates).
 //! - [`fanout`]: the sequencer and the per-shard fan-out that deliver what is published;
@@ -19,6 +19,7 @@ use crate::effects::sfu::SfuError;
 use crate::effects::store::{Refusal, StoreError};
 
 pub mod access;
+pub mod backstage;
 pub mod batch;
 pub mod chat;
 pub mod economy;

@@ -53,6 +53,10 @@ pub struct StartRequest {
     /// A `paid` session's ticket, 1..=1,000,000 coins (required with `paid`, refused otherwise).
     #[serde(default)]
     pub ticket_price: Option<u64>,
+    /// Open backstage (default false): the host and the guests they invite join and test their
+    /// media, unlisted and without viewers, until `POST /live/go-live/{session_id}`.
+    #[serde(default)]
+    pub backstage: Option<bool>,
 }
 
 /// `PUT /live/access/{session_id}` body: the whole list, replacing the last one.
@@ -121,6 +125,7 @@ pub struct SessionView {
 
 impl From<Session> for SessionView {
     fn from(s: Session) -> Self {
+        let status = s.shown_status();
         SessionView {
             id: s.id,
             room_name: s.room_name,
@@ -130,7 +135,7 @@ impl From<Session> for SessionView {
             title: s.title,
             description: s.description,
             session_type: s.session_type,
-            status: s.status,
+            status,
             started_at: s.started_at,
             ended_at: s.ended_at,
             duration_seconds: s.duration_seconds,
@@ -362,6 +367,7 @@ pub fn opening(id: SessionId, user: &User, req: &StartRequest, now: Timestamp) -
         ticket_revenue: 0,
         settings,
         cohosts: Vec::new(),
+        backstage: req.backstage.unwrap_or(false),
         pinned: None,
     };
     let host = Participant {
@@ -515,10 +521,10 @@ pub enum Room {
 pub async fn finish(fx: &Effects, session: Session, room: Room) -> ApiResult<EndResponse> {
     let session_id = session.id;
     let now = Timestamp::now();
-    let was_live = session.status == SessionStatus::Live;
+    let was_live = session.status != SessionStatus::Ended;
     let ended = match session.status {
         SessionStatus::Ended => session,
-        SessionStatus::Live => {
+        SessionStatus::Live | SessionStatus::Backstage => {
             let duration = session.started_at.seconds_until(&now);
             fx.store.end_session(&session, &now, duration).await?
         }

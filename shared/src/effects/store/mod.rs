@@ -13,7 +13,7 @@
 //!   (P9, P10, P19, P20), [`audit`] (P21), [`chat`] (P11, P13), [`reactions`] (P14, P15),
 //!   [`connections`] (P12, P17), [`push_windows`] (P16), [`webhooks`] (P22, P23), [`idempotency`]
 //!   (P24), [`rates`] (P25), [`stream`] (P28–P30), [`wallets`] (P31–P37), [`admissions`] (P38),
-//!   [`moderation`] (P39–P41), [`settings`] (P42).
+//!   [`moderation`] (P39–P41), [`settings`] (P42), [`backstage`] (P43, P44).
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -27,6 +27,7 @@ use crate::domain::page::{Listing, PageRequest};
 
 pub mod admissions;
 pub mod audit;
+pub mod backstage;
 pub mod changes;
 pub mod chat;
 pub mod connections;

@@ -16,29 +16,52 @@ use crate::domain::page::{Listing, PageRequest};
 use crate::domain::time::{epoch_seconds, Timestamp};
 use crate::domain::{GuestRequest, RequestStatus, SessionStatus};
 
+/// What opens a request or invitation, and so what its write checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opening {
+    /// A viewer asks: the session is live and allows guests; the user is a present viewer.
+    Request,
+    /// A host or cohost invites: the session is live; the user is a present viewer.
+    Invitation,
+    /// A host or cohost invites backstage: the session is backstage; the user need not have
+    /// joined (they are admitted by the invitation), only not be barred or on stage.
+    BackstageInvitation,
+}
+
 impl Store {
-    /// P19: records a pending request or invitation: the session is live (and, for requests,
-    /// allows guests), the user a present viewer, and nothing else pending for them.
-    pub async fn create_guest_request(&self, r: &GuestRequest, require_allow_guests: bool) -> StoreResult<()> {
+    /// P19: records a pending request or invitation as `opening` requires, and nothing else
+    /// pending for the user.
+    pub async fn create_guest_request(&self, r: &GuestRequest, opening: Opening) -> StoreResult<()> {
         let mut live = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::session(&r.session_id))))
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":live", s("live"));
-        live = if require_allow_guests {
-            live.condition_expression("#st = :live AND #settings.allow_guests = :yes")
+        live = match opening {
+            Opening::Request => live
+                .condition_expression("#st = :live AND #settings.allow_guests = :yes")
                 .expression_attribute_names("#settings", "settings")
-                .expression_attribute_values(":yes", AttributeValue::Bool(true))
-        } else {
-            live.condition_expression("#st = :live")
+                .expression_attribute_values(":yes", AttributeValue::Bool(true)),
+            Opening::Invitation => live.condition_expression("#st = :live"),
+            Opening::BackstageInvitation => live
+                .condition_expression("#st = :live AND backstage = :yes")
+                .expression_attribute_values(":yes", AttributeValue::Bool(true)),
         };
         let mut viewer = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::participant(&r.session_id, &r.user_id))))
-            .condition_expression("#st IN (:active, :muted) AND #role = :viewer")
             .expression_attribute_names("#st", "status")
             .expression_attribute_names("#role", "role")
             .expression_attribute_values(":viewer", s("viewer"));
+        viewer = if opening == Opening::BackstageInvitation {
+            viewer
+                .condition_expression(
+                    "attribute_not_exists(pk) OR (#role = :viewer AND #st IN (:active, :muted, :left))",
+                )
+                .expression_attribute_values(":left", s("left"))
+        } else {
+            viewer.condition_expression("#st IN (:active, :muted) AND #role = :viewer")
+        };
         for (k, v) in present_values() {
             viewer = viewer.expression_attribute_values(k, v);
         }

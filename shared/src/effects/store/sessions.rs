@@ -65,11 +65,21 @@ impl Store {
     pub async fn create_session(&self, session: &Session, host: &Participant) -> StoreResult<()> {
         let key = keys::session(&session.id);
         let mut item = to_item(&key, session)?;
-        item.insert(keys::GSI1_PK.into(), s(keys::LIVE_INDEX_PK));
-        item.insert(
-            keys::GSI1_SK.into(),
-            s(keys::live_index_sk(&session.started_at, &session.id)),
-        );
+        // Listed live at once, or backstage (P44) until it goes live.
+        let (index_pk, index_sk) = if session.backstage {
+            let opened_ms = session.started_at.unix_millis();
+            (
+                keys::BACKSTAGE_INDEX_PK,
+                keys::backstage_index_sk(opened_ms, &session.id),
+            )
+        } else {
+            (
+                keys::LIVE_INDEX_PK,
+                keys::live_index_sk(&session.started_at, &session.id),
+            )
+        };
+        item.insert(keys::GSI1_PK.into(), s(index_pk));
+        item.insert(keys::GSI1_SK.into(), s(index_sk));
         let mut lock = key_item(&keys::host_lock(&session.host_id));
         lock.insert("session_id".into(), s(session.id));
         let put = |item: Item| {

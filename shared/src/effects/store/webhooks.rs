@@ -153,7 +153,7 @@ impl Store {
             .index_name(keys::GSI1)
             .key_condition_expression("gsi1pk = :gone AND gsi1sk < :upto")
             .expression_attribute_values(":gone", s(keys::HOST_GONE_INDEX_PK))
-            .expression_attribute_values(":upto", s(keys::host_gone_index_upto(cutoff_ms)))
+            .expression_attribute_values(":upto", s(keys::index_upto_ms(cutoff_ms)))
             .limit(limit)
             .send()
             .await

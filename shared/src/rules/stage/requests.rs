@@ -19,6 +19,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::{
     limits, GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, Session, User,
 };
+use crate::effects::store::requests::Opening;
 use crate::effects::store::{Refusal, StoreError};
 use crate::effects::Effects;
 
@@ -163,10 +164,13 @@ pub async fn request_guest(fx: &Effects, user: &User, req: RequestGuest) -> ApiR
     let message = clean_message(req.message, &s)?;
     rates::count(fx, &user.id, &s.id, Limited::StageRequests).await?;
     let mut r = pending(s.id, user, req.request_type.unwrap_or(RequestType::Guest), message);
-    fx.store.create_guest_request(&r, true).await.map_err(|e| match e {
-        StoreError::Refused(Refusal::SessionMissing) => ApiError::session_not_found(&s.id),
-        other => other.into(),
-    })?;
+    fx.store
+        .create_guest_request(&r, Opening::Request)
+        .await
+        .map_err(|e| match e {
+            StoreError::Refused(Refusal::SessionMissing) => ApiError::session_not_found(&s.id),
+            other => other.into(),
+        })?;
     publish_request(fx, kind::GUEST_REQUEST_CREATED, &r).await;
     if !s.settings.require_approval && r.request_type == RequestType::Guest {
         match approve(fx, &s, &r, &s.host_id, None).await {
@@ -343,7 +347,8 @@ pub async fn list_guest_requests(
     })
 }
 
-/// `POST /live/invite-guest`: a host or cohost invites a present viewer on stage.
+/// `POST /live/invite-guest`: a host or cohost invites a present viewer on stage; backstage, any
+/// user not barred (the invitation admits them: they join, accept and test their media).
 pub async fn invite_guest(fx: &Effects, user: &User, req: InviteGuest) -> ApiResult<GuestRequest> {
     let (s, me) = access::admit_present(fx, &req.session_id, &user.id, Need::MODERATOR).await?;
     let message = clean_message(req.message, &s)?;
@@ -355,12 +360,25 @@ pub async fn invite_guest(fx: &Effects, user: &User, req: InviteGuest) -> ApiRes
         .store
         .participant(&s.id, &req.user_id)
         .await?
-        .filter(|p| p.status.is_present())
-        .ok_or_else(|| ApiError::NotFound("that user is not present in this session".into()))?;
-    let invited = User {
-        id: target.user_id,
-        username: target.username,
-        avatar_url: target.avatar_url,
+        .filter(|p| p.status.is_present());
+    let invited = match target {
+        Some(p) => User {
+            id: p.user_id,
+            username: p.username,
+            avatar_url: p.avatar_url,
+        },
+        // Backstage, the invitation comes first: their name is their id until they join.
+        None if s.backstage => User {
+            username: req.user_id.to_string(),
+            id: req.user_id.clone(),
+            avatar_url: None,
+        },
+        None => return Err(ApiError::NotFound("that user is not present in this session".into())),
+    };
+    let opening = if s.backstage {
+        Opening::BackstageInvitation
+    } else {
+        Opening::Invitation
     };
     let r = pending(s.id, &invited, request_type, message);
     let ttl = i64::try_from(fx.tunables.invitation_ttl.as_secs()).unwrap_or(i64::MAX);
@@ -370,7 +388,7 @@ pub async fn invite_guest(fx: &Effects, user: &User, req: InviteGuest) -> ApiRes
         expires_at: Some(r.created_at.plus_seconds(ttl)),
         ..r
     };
-    fx.store.create_guest_request(&r, false).await?;
+    fx.store.create_guest_request(&r, opening).await?;
     publish_request(fx, kind::GUEST_REQUEST_CREATED, &r).await;
     events::audit(
         fx,
