@@ -69,6 +69,7 @@ pub const MINIMUM: &[(&str, u32, &str)] = &[
     ("list-events", 2, "the session and the caller in one BatchGetItem, then one Query of the events after the sequence"),
     ("react", 2, "the rate window's update on the participant (presence is its condition), the `ADD` on a shard; the coalesced totals push (claim the window, read the totals) is extra by design"),
     ("go-live", 2, "the session (the host's, backstage), then one conditional update that lists it live; the system message and the audit entry are extra by design"),
+    ("record", 3, "the session (the host's), the claim of its recording, then the recording's start recorded after Egress answers; the audit entry is extra by design (the event replayed locally is refused: no egress worker)"),
     ("update-settings", 2, "the session (the host's), then one conditional update of its settings; the audit entry and the system message are extra by design"),
     ("request-guest", 2, "the session and the requester in one BatchGetItem, then one transaction: the request, its one-pending lock, the rate window"),
     ("cancel-guest-request", 2, "the request, then one transaction: its status and its lock"),

@@ -179,6 +179,7 @@ pub fn test_config(table: &str, sfu_url: &str) -> Config {
             api_secret: SFU_SECRET.into(),
             token_ttl: SfuConfig::DEFAULT_TOKEN_TTL,
             ice_servers: json!([]),
+            recording: Default::default(),
         },
         websocket_endpoint: None,
         queues: Default::default(),

@@ -69,7 +69,7 @@ async fn every_event_file_runs_through_its_bootstrap() {
     // the ones before it left, in the table's order, but the session ends last. An endpoint
     // without a check here is held to its table's success status.
     type Check = fn(&Value) -> bool;
-    let checks: [(&str, u16, Check); 33] = [
+    let checks: [(&str, u16, Check); 34] = [
         ("start-session", 201, |b| {
             b["host_username"] == "carol" && b["access_token"].is_string()
         }),
@@ -105,6 +105,8 @@ async fn every_event_file_runs_through_its_bootstrap() {
         ("send-tip", 200, |b| b["coins"] == 50 && b["message"] == "Great set!"),
         ("buy-ticket", 409, |b| b["code"] == "no-ticket-needed"),
         ("set-access-list", 409, |b| b["code"] == "not-subscribers-only"),
+        // Nobody is in the example session's media room (no egress worker here either).
+        ("record", 409, |b| b["code"] == "room-empty"),
         ("request-guest", 201, |b| {
             b["user_id"] == "erin" && b["status"] == "pending"
         }),

@@ -21,7 +21,8 @@ use crate::domain::ids::{MessageId, SessionId};
 use crate::domain::User;
 use crate::rules::stage::{controls, requests};
 use crate::rules::{
-    backstage, batch, chat, economy, events, fanout, moderation, reactions, realtime, sessions, settings, webhook,
+    backstage, batch, chat, economy, events, fanout, moderation, reactions, realtime, recording, sessions, settings,
+    webhook,
 };
 #[cfg(feature = "openapi")]
 use {
@@ -518,6 +519,24 @@ endpoints! {
         }),
     }
 
+    /// `POST /live/recording/{session_id}`: start or stop the session's recording (host only).
+    Record = "record" {
+        route: Route::post("/live/recording/{session_id}"),
+        policy: WRITES_AND_PUSHES,
+        run: |fx, user: User, id: Path<SessionId>, body: Json<recording::RecordingAction>| recording::record(fx, &user, id.0, body.0),
+        ok: 200 Json<domain::Recording>,
+        example: Example::by("alice").in_session().body(json!({"action": "start"})),
+        doc: Some(Doc {
+            tag: "sessions",
+            summary: "Start or stop the session's recording (host only)",
+            who: "host",
+            description: "`action: start` asks LiveKit Egress for a composite recording of the room (`StartRoomCompositeEgress`, grid layout, one MP4 file at `RECORDING_FILEPATH`, uploaded to `RECORDING_S3_BUCKET` when set): one at a time (`409 already-recording`), claimed before Egress is asked. `stop` stops it (`409 not-recording` when none is active); ending the session stops it too. Everyone gets `recording.started` / `recording.stopped`; the session detail shows `recording` (`status` `starting`, `active` or `stopped`, `started_at`, `stopped_at`; `location` and `egress_id` for the host and cohosts). A media server without an egress worker (the local `--dev` server) is `503 recording-unavailable`, nothing started: see the README's *Recording* for LiveKit Cloud or a self-hosted egress.",
+            ok: "The recording",
+            answer: json!({"status": "active", "egress_id": "EG_hSg2kRbJ5Xt9", "location": "recordings/live_5b0c2f9e8d1a4c3b9f7e2a6d4e8b1c30-2026-11-25T190700.mp4", "started_by": "alice", "started_at": "2026-11-25T19:07:00.000000Z"}),
+            errors: vec![E::Forbidden("only the host records the session".into()), no_session(), E::conflict("already-recording", "this session is being recorded already"), E::conflict("not-recording", "this session is not being recorded"), E::session_ended(), E::conflict("room-empty", "nobody is connected to the media room yet: connect, then record"), E::RecordingUnavailable, upstream()],
+        }),
+    }
+
     /// `PATCH /live/settings/{session_id}`: change settings while live (host only).
     UpdateSettings = "update-settings" {
         route: Route::patch("/live/settings/{session_id}"),
@@ -853,6 +872,7 @@ mod tests {
                 api_secret: "s".into(),
                 token_ttl: Duration::from_secs(600),
                 ice_servers: json!([]),
+                recording: Default::default(),
             },
             websocket_endpoint: None,
             queues: Default::default(),

@@ -52,6 +52,34 @@ pub struct SfuConfig {
     pub token_ttl: Duration,
     /// ICE servers handed to clients verbatim (`ICE_SERVERS_JSON`, a JSON array; default `[]`).
     pub ice_servers: serde_json::Value,
+    /// Where composite recordings go (LiveKit Egress).
+    pub recording: RecordingConfig,
+}
+
+/// Where LiveKit Egress writes a session's composite recording (an MP4 file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordingConfig {
+    /// The file's path, with Egress's templates (`{room_name}`, `{time}`)
+    /// (`RECORDING_FILEPATH`, default [`RecordingConfig::DEFAULT_FILEPATH`]).
+    pub filepath: String,
+    /// An S3 bucket to upload to (`RECORDING_S3_BUCKET`) in `RECORDING_S3_REGION`, with the
+    /// egress worker's own credentials; unset: the egress worker's configured storage.
+    pub s3_bucket: Option<String>,
+    pub s3_region: Option<String>,
+}
+
+impl RecordingConfig {
+    pub const DEFAULT_FILEPATH: &'static str = "recordings/{room_name}-{time}.mp4";
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        RecordingConfig {
+            filepath: Self::DEFAULT_FILEPATH.into(),
+            s3_bucket: None,
+            s3_region: None,
+        }
+    }
 }
 
 impl SfuConfig {
@@ -273,6 +301,13 @@ impl Config {
                 api_secret: required("LIVEKIT_API_SECRET")?,
                 token_ttl: Duration::from_secs(ttl),
                 ice_servers,
+                recording: RecordingConfig {
+                    filepath: var("RECORDING_FILEPATH")
+                        .filter(|p| !p.trim().is_empty())
+                        .unwrap_or_else(|| RecordingConfig::DEFAULT_FILEPATH.into()),
+                    s3_bucket: var("RECORDING_S3_BUCKET").filter(|b| !b.trim().is_empty()),
+                    s3_region: var("RECORDING_S3_REGION").filter(|r| !r.trim().is_empty()),
+                },
             },
         })
     }

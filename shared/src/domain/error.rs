@@ -66,6 +66,10 @@ pub enum ApiError {
     /// session"); repeating the request finishes it.
     #[error("upstream failure after a kept change: {cause}")]
     UpstreamAfter { kept: &'static str, cause: String },
+    /// The media server has no egress worker to record with (LiveKit Cloud has one; a
+    /// self-hosted server needs the egress service; the local `--dev` server has none).
+    #[error("recording unavailable: no egress worker")]
+    RecordingUnavailable,
     /// DynamoDB throttled or a transaction conflicted; safe to retry.
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
@@ -272,6 +276,11 @@ impl ApiError {
                 "unavailable",
                 "Temporarily unavailable",
             ),
+            RecordingUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "recording-unavailable",
+                "Recording unavailable",
+            ),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal-error", "Internal error"),
         }
     }
@@ -314,6 +323,7 @@ impl ApiError {
                 tracing::warn!(error = %cause, "temporarily unavailable");
                 "the service is busy; retry shortly".into()
             }
+            ApiError::RecordingUnavailable => "the media server has no egress worker to record with: recording needs LiveKit Cloud or a self-hosted LiveKit Egress service (README, Recording); nothing was started".into(),
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 "an unexpected error occurred".into()
@@ -324,6 +334,7 @@ impl ApiError {
             ApiError::Conflict { code, .. } | ApiError::Unprocessable { code, .. } => (None, Some(*code)),
             ApiError::PaymentRequired(p) => (None, Some(p.code)),
             ApiError::ChatTimedOut { .. } => (None, Some("chat-timeout")),
+            ApiError::RecordingUnavailable => (None, Some("recording-unavailable")),
             _ => (None, None),
         };
         serde_json::to_value(Problem {

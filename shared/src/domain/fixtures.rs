@@ -54,6 +54,7 @@ pub fn session(id: SessionId, status: SessionStatus, started_at: Timestamp) -> S
         ticket_revenue: 0,
         settings: settings(),
         cohosts: vec![],
+        recording: None,
         backstage: false,
         pinned: None,
     }

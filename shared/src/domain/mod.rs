@@ -225,6 +225,10 @@ pub struct Session {
     /// User ids of the cohosts (kept here so that pushes to the stage read one item).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cohosts: Vec<UserId>,
+    /// The session's composite recording (LiveKit Egress), the last one started. Boxed, as
+    /// `pinned`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<Box<Recording>>,
     /// Opened backstage and not live yet (its `status` is then shown as `backstage`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backstage: bool,
@@ -232,6 +236,36 @@ pub struct Session {
     /// Boxed: a session is in many async frames, and a message would double its size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinned: Option<Box<PinnedMessage>>,
+}
+
+/// Where a session's recording is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum RecordingStatus {
+    /// Asked of Egress, not confirmed yet.
+    Starting,
+    /// Recording.
+    Active,
+    /// Stopped by the host, or with the session's end.
+    Stopped,
+}
+
+/// A session's composite recording (`POST /live/recording/{session_id}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Recording {
+    pub status: RecordingStatus,
+    /// Egress's id of it (absent while starting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress_id: Option<String>,
+    /// Where the file is written (the host and cohosts see it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    pub started_by: UserId,
+    pub started_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<Timestamp>,
 }
 
 /// A chat message pinned above the chat by a host or cohost (`PUT /live/pin/{session_id}`).

@@ -41,6 +41,7 @@ impl Effects {
                 api_secret: "s".into(),
                 token_ttl: crate::domain::config::SfuConfig::DEFAULT_TOKEN_TTL,
                 ice_servers: serde_json::json!([]),
+                recording: Default::default(),
             }),
             push: push::Pusher::new(None),
             queues,

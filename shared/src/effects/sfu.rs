@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use livekit_api::access_token::{AccessToken, TokenVerifier, VideoGrants};
+use livekit_api::services::egress::{EgressClient, EgressOutput, RoomCompositeOptions};
 use livekit_api::services::room::{RemoveParticipantOptions, RoomClient, UpdateParticipantOptions};
 use livekit_api::services::{ServerError, ServiceError};
 use livekit_api::webhooks::{WebhookError, WebhookReceiver};
@@ -35,6 +36,12 @@ pub enum SfuError {
     /// A token could not be minted (a bug, never the caller's fault).
     #[error("token not minted: {0}")]
     Token(String),
+    /// The SFU has no egress worker to record with (a local `--dev` server never has one).
+    #[error("no egress worker: {0}")]
+    NoEgress(String),
+    /// The room to record has nobody in it yet (the SFU opens a room with its first client).
+    #[error("no such room: {0}")]
+    NoRoom(String),
 }
 
 pub type SfuResult<T> = Result<T, SfuError>;
@@ -52,7 +59,16 @@ pub struct Sfu {
     /// RoomService's client, built at the first call: its TLS client costs a cold start
     /// milliseconds that functions minting tokens or reading the table never need.
     rooms: std::sync::OnceLock<RoomClient>,
+    /// Egress's client, built at the first recording.
+    egress: std::sync::OnceLock<EgressClient>,
     webhooks: WebhookReceiver,
+}
+
+/// A composite recording Egress has started: its id and where the file goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Started {
+    pub egress_id: String,
+    pub location: String,
 }
 
 /// Who a token is for.
@@ -154,6 +170,7 @@ impl Sfu {
         Self {
             config,
             rooms: std::sync::OnceLock::new(),
+            egress: std::sync::OnceLock::new(),
             webhooks,
         }
     }
@@ -161,6 +178,13 @@ impl Sfu {
     fn rooms(&self) -> &RoomClient {
         self.rooms.get_or_init(|| {
             RoomClient::with_api_key(&self.config.url, &self.config.api_key, &self.config.api_secret)
+                .with_failover(false)
+        })
+    }
+
+    fn egress(&self) -> &EgressClient {
+        self.egress.get_or_init(|| {
+            EgressClient::with_api_key(&self.config.url, &self.config.api_key, &self.config.api_secret)
                 .with_failover(false)
         })
     }
@@ -249,6 +273,94 @@ impl Sfu {
         })
         .await
         .map(|_| ())
+    }
+}
+
+impl Sfu {
+    /// Starts a composite recording of `room` (`StartRoomCompositeEgress`, grid layout, one MP4
+    /// file at `RECORDING_FILEPATH`, uploaded to `RECORDING_S3_BUCKET` when set). Not retried: a
+    /// second attempt after a lost answer could start a second recording.
+    pub async fn start_recording(&self, room: &str) -> SfuResult<Started> {
+        let rec = &self.config.recording;
+        let output = livekit_protocol::EncodedFileOutput {
+            file_type: livekit_protocol::EncodedFileType::Mp4 as i32,
+            filepath: rec.filepath.clone(),
+            output: rec.s3_bucket.as_ref().map(|bucket| {
+                livekit_protocol::encoded_file_output::Output::S3(livekit_protocol::S3Upload {
+                    bucket: bucket.clone(),
+                    region: rec.s3_region.clone().unwrap_or_default(),
+                    ..Default::default()
+                })
+            }),
+            ..Default::default()
+        };
+        let options = RoomCompositeOptions {
+            layout: "grid".into(),
+            ..Default::default()
+        };
+        let call = self
+            .egress()
+            .start_room_composite_egress(room, vec![EgressOutput::File(output)], options);
+        // A server without an egress worker holds the request until its own timeout, past the
+        // function's: a start not answered in time is taken as no worker (LiveKit Cloud answers
+        // in about a second).
+        let now = Instant::now();
+        let until = deadline::leaving(ROLLBACK_RESERVE)
+            .map_or(now + EGRESS_START_TIMEOUT, |d| d.min(now + EGRESS_START_TIMEOUT));
+        let info = match tokio::time::timeout_at(until.into(), call).await {
+            Ok(Ok(info)) => info,
+            Ok(Err(e)) => return Err(egress_error(e)),
+            Err(_) => {
+                return Err(SfuError::NoEgress(format!(
+                    "no egress worker answered within {} ms",
+                    (until - now).as_millis()
+                )))
+            }
+        };
+        let location = match (&rec.s3_bucket, info.file_results.first()) {
+            (_, Some(file)) if !file.location.is_empty() => file.location.clone(),
+            (Some(bucket), _) => format!("s3://{bucket}/{}", rec.filepath),
+            (None, _) => rec.filepath.clone(),
+        };
+        Ok(Started {
+            egress_id: info.egress_id,
+            location,
+        })
+    }
+
+    /// Stops a recording (`StopEgress`); one that has ended already is stopped.
+    pub async fn stop_recording(&self, egress_id: &str) -> SfuResult<()> {
+        match tokio::time::timeout(EGRESS_TIMEOUT, self.egress().stop_egress(egress_id)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(ServiceError::Twirp(ServerError::Twirp(code))))
+                if code.code == "not_found" || code.code == "failed_precondition" =>
+            {
+                Ok(())
+            }
+            Ok(Err(e)) => Err(egress_error(e)),
+            Err(_) => Err(SfuError::Unreachable("Egress did not answer".into())),
+        }
+    }
+}
+
+/// How long starting a recording may wait for an egress worker.
+const EGRESS_START_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long stopping one may take.
+const EGRESS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An Egress failure: the SFU's "no egress worker" (its twirp `unavailable`, or an
+/// `egress not connected` message) apart from any other.
+fn egress_error(e: ServiceError) -> SfuError {
+    let text = e.to_string();
+    match &e {
+        ServiceError::Twirp(ServerError::Twirp(code))
+            if code.code == "unavailable" || code.msg.to_lowercase().contains("egress not connected") =>
+        {
+            SfuError::NoEgress(text)
+        }
+        ServiceError::Twirp(ServerError::Twirp(code)) if code.code == "not_found" => SfuError::NoRoom(text),
+        _ if text.to_lowercase().contains("egress not connected") => SfuError::NoEgress(text),
+        _ => SfuError::Unreachable(text),
     }
 }
 

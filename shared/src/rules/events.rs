@@ -42,11 +42,13 @@ pub mod kind {
     pub const CHAT_TIMEOUT: &str = "chat.timeout";
     pub const SETTINGS_UPDATED: &str = "settings.updated";
     pub const SESSION_LIVE: &str = "session.live";
+    pub const RECORDING_STARTED: &str = "recording.started";
+    pub const RECORDING_STOPPED: &str = "recording.stopped";
     pub const ERROR: &str = "error";
     pub const PONG: &str = "pong";
 
     /// Every event type, each documented in `docs/events.md`.
-    pub const ALL: [&str; 19] = [
+    pub const ALL: [&str; 21] = [
         CHAT_MESSAGE,
         REACTIONS,
         VIEWER_COUNT,
@@ -64,6 +66,8 @@ pub mod kind {
         CHAT_TIMEOUT,
         SETTINGS_UPDATED,
         SESSION_LIVE,
+        RECORDING_STARTED,
+        RECORDING_STOPPED,
         ERROR,
         PONG,
     ];

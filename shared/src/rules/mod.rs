@@ -3,7 +3,7 @@
 //! validated request, and answers a value or an [`ApiError`].
 //!
 //! - [`access`]: the one guard of who may act in a session (present, not barred, moderator).
-//! - [`sessions`], [`backstage`], [`settings`], [`chat`], [`moderation`], [`reactions`], [`stage`], [`webhook`],
+//! - [`sessions`], [`backstage`], [`settings`], [`recording`], [`chat`], [`moderation`], [`reactions`], [`stage`], [`webhook`],
 //!   [`realtime`], [`economy`]: the endpoints.
 //! - [`events`]: what the rules publish (event types, system messages, coalesced aggregates).
 //! - [`fanout`]: the sequencer and the per-shard fan-out that deliver what is published;
@@ -30,6 +30,7 @@ pub mod moderation;
 pub mod rates;
 pub mod reactions;
 pub mod realtime;
+pub mod recording;
 pub mod sessions;
 pub mod settings;
 pub mod stage;
@@ -112,6 +113,14 @@ impl From<SfuError> for ApiError {
             SfuError::MalformedWebhook(_) => ApiError::MalformedBody(e.to_string()),
             SfuError::ForgedWebhook(_) => ApiError::Unauthorized(e.to_string()),
             SfuError::Token(_) => ApiError::internal(e),
+            SfuError::NoRoom(_) => ApiError::conflict(
+                "room-empty",
+                "nobody is connected to the media room yet: connect, then record",
+            ),
+            SfuError::NoEgress(cause) => {
+                tracing::warn!(error = %cause, "recording unavailable");
+                ApiError::RecordingUnavailable
+            }
         }
     }
 }

@@ -19,8 +19,8 @@ use crate::domain::rate::Limited;
 use crate::domain::text::{check_text, folded};
 use crate::domain::time::Timestamp;
 use crate::domain::{
-    limits, Access, Participant, ParticipantStatus, PinnedMessage, Role, Session, SessionStatus, SessionType, Settings,
-    User,
+    limits, Access, Participant, ParticipantStatus, PinnedMessage, Recording, RecordingStatus, Role, Session,
+    SessionStatus, SessionType, Settings, User,
 };
 use crate::effects::deadline;
 use crate::effects::sfu::{Allowed, TokenSubject};
@@ -121,6 +121,9 @@ pub struct SessionView {
     pub top_gifters: Option<Vec<Gifter>>,
     /// The message pinned above the chat (`PUT /live/pin/{session_id}`), while it shows.
     pub pinned_message: Option<Box<PinnedMessage>>,
+    /// The last recording started (`POST /live/recording/{session_id}`), stopped at the latest
+    /// with the session; its `location` and `egress_id` for the host and cohosts only.
+    pub recording: Option<Box<Recording>>,
 }
 
 impl From<Session> for SessionView {
@@ -149,6 +152,14 @@ impl From<Session> for SessionView {
             reactions: None,
             top_gifters: None,
             pinned_message: s.pinned,
+            // A session's end deletes its room, which stops its recording.
+            recording: s.recording.map(|mut r| {
+                if s.status == SessionStatus::Ended && r.status != RecordingStatus::Stopped {
+                    r.status = RecordingStatus::Stopped;
+                    r.stopped_at = r.stopped_at.or(s.ended_at);
+                }
+                r
+            }),
         }
     }
 }
@@ -367,6 +378,7 @@ pub fn opening(id: SessionId, user: &User, req: &StartRequest, now: Timestamp) -
         ticket_revenue: 0,
         settings,
         cohosts: Vec::new(),
+        recording: None,
         backstage: req.backstage.unwrap_or(false),
         pinned: None,
     };
@@ -609,6 +621,10 @@ impl SessionView {
     /// read (a list of what is filtered tells how to get around it).
     pub(crate) fn public(mut self) -> Self {
         self.settings.blocked_words.clear();
+        if let Some(r) = self.recording.as_mut() {
+            r.location = None;
+            r.egress_id = None;
+        }
         self
     }
 }
