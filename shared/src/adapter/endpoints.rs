@@ -21,8 +21,8 @@ use crate::domain::ids::{MessageId, SessionId};
 use crate::domain::User;
 use crate::rules::stage::{controls, requests};
 use crate::rules::{
-    backstage, batch, chat, economy, events, fanout, moderation, reactions, realtime, recording, sessions, settings,
-    webhook,
+    analytics, backstage, batch, chat, economy, events, fanout, moderation, reactions, realtime, recording, sessions,
+    settings, webhook,
 };
 #[cfg(feature = "openapi")]
 use {
@@ -534,6 +534,43 @@ endpoints! {
             ok: "The recording",
             answer: json!({"status": "active", "egress_id": "EG_hSg2kRbJ5Xt9", "location": "recordings/live_5b0c2f9e8d1a4c3b9f7e2a6d4e8b1c30-2026-11-25T190700.mp4", "started_by": "alice", "started_at": "2026-11-25T19:07:00.000000Z"}),
             errors: vec![E::Forbidden("only the host records the session".into()), no_session(), E::conflict("already-recording", "this session is being recorded already"), E::conflict("not-recording", "this session is not being recorded"), E::session_ended(), E::conflict("room-empty", "nobody is connected to the media room yet: connect, then record"), E::RecordingUnavailable, upstream()],
+        }),
+    }
+
+    /// `GET /live/analytics/{session_id}`: one session's analytics (host only).
+    SessionAnalytics = "session-analytics" {
+        route: Route::get("/live/analytics/{session_id}"),
+        // The session, its counters' Query, its reaction shards (BatchGetItem), its top gifters (GSI2).
+        policy: Policy { dynamodb: &["GetItem", "Query", "BatchGetItem"], indexes: true, ..Policy::NOTHING },
+        run: |fx, user: User, id: Path<SessionId>| analytics::session(fx, &user, id.0),
+        ok: 200 Json<analytics::Analytics>,
+        example: Example::by("alice").in_session(),
+        doc: Some(Doc {
+            tag: "analytics",
+            summary: "One session's analytics (host only)",
+            who: "host",
+            description: "Counted as things happen (no scans; a few reads whatever the session's size), live or ended: `duration_seconds`; `peak_viewers`; `unique_viewers` (distinct users who joined); `average_view_seconds` and `median_view_seconds` (each unique viewer's seconds present, visits summed, to now or the end); `viewers_per_minute` (viewers present at the end of each minute since it went live); `guests_on_stage` (distinct users who came on stage) and `stage_seconds` (their time there, summed); `guest_request_rate` (share of unique viewers who asked to come on stage, 0..1); `chat_messages` and `chat_per_minute` (participants' messages, system and gift lines not counted); `reactions` by type; `gift_revenue`, `tips`, `tickets` (coins); `top_gifters`.",
+            ok: "The session's analytics",
+            answer: analytics_example(),
+            errors: vec![E::Forbidden("only the host reads the analytics".into()), no_session()],
+        }),
+    }
+
+    /// `GET /live/analytics?from=&to=`: the caller's sessions summed (host only).
+    HostAnalytics = "host-analytics" {
+        route: Route::get("/live/analytics"),
+        policy: Policy { dynamodb: &["GetItem", "Query", "BatchGetItem"], ..Policy::NOTHING },
+        run: |fx, user: User, q: Query<analytics::Range>| analytics::range(fx, &user, q.0),
+        ok: 200 Json<analytics::Analytics>,
+        example: Example::by("alice").query(&[("from", "2026-11-01T00:00:00Z"), ("to", "2026-11-30T23:59:59Z")]),
+        doc: Some(Doc {
+            tag: "analytics",
+            summary: "Analytics across the caller's sessions",
+            who: "user (their own sessions)",
+            description: "The sessions the caller opened between `from` and `to` (RFC 3339; default the 30 days before now), at most 50, oldest first, summed: `sessions`; counts, seconds and coins added; `peak_viewers` the highest; averages, the median and `guest_request_rate` over every viewer of every session; per-minute series added minute by minute from each session's start; `reactions` added by type; `top_gifters` empty (per session only). Sessions still backstage are left out.",
+            ok: "The sessions' analytics summed",
+            answer: json!({"sessions": 2, "duration_seconds": 5400, "peak_viewers": 140, "unique_viewers": 310, "average_view_seconds": 812.5, "median_view_seconds": 600.0, "viewers_per_minute": [12, 40, 95], "guests_on_stage": 5, "stage_seconds": 2100.0, "guest_request_rate": 0.04, "chat_messages": 1820, "chat_per_minute": [30, 51, 44], "reactions": {"heart": 900, "fire": 120, "clap": 40, "wow": 8, "sad": 1}, "gift_revenue": 4200, "tips": 350, "tickets": 0, "top_gifters": []}),
+            errors: vec![E::validation("from", "must be an RFC 3339 timestamp")],
         }),
     }
 

@@ -187,6 +187,42 @@ pub fn slow_mode(session_id: &SessionId, user_id: &UserId) -> Key {
     }
 }
 
+/// `STATS#<session>`: a session's analytics, kept as things happen: one `VIEWER#<user>` item
+/// per user who joined, one `MIN#<minute>` item per minute since it started.
+pub fn stats_pk(session_id: &SessionId) -> String {
+    format!("STATS#{session_id}")
+}
+
+pub const VIEWER_PREFIX: &str = "VIEWER#";
+pub const MINUTE_PREFIX: &str = "MIN#";
+
+/// `STATS#<session>` / `VIEWER#<user>`: one user's comings and goings and stage time.
+pub fn viewer_stats(session_id: &SessionId, user_id: &UserId) -> Key {
+    Key {
+        pk: stats_pk(session_id),
+        sk: format!("{VIEWER_PREFIX}{user_id}"),
+    }
+}
+
+/// `STATS#<session>` / `MIN#<minute, 5 digits>`: what happened in one minute of the session.
+pub fn minute_stats(session_id: &SessionId, minute: u32) -> Key {
+    Key {
+        pk: stats_pk(session_id),
+        sk: format!("{MINUTE_PREFIX}{minute:05}"),
+    }
+}
+
+/// `USER#<host>` / `HOSTED#<opened at>#<session>`: a session the user hosted (their analytics
+/// across sessions, by time).
+pub fn hosted(host: &UserId, opened_at: &Timestamp, session_id: &SessionId) -> Key {
+    Key {
+        pk: format!("USER#{host}"),
+        sk: format!("{HOSTED_PREFIX}{opened_at}#{session_id}"),
+    }
+}
+
+pub const HOSTED_PREFIX: &str = "HOSTED#";
+
 /// `SESSION#<id>` / `TIMEOUT#<user>`: until when a moderator has timed the user out of chat.
 pub fn chat_timeout(session_id: &SessionId, user_id: &UserId) -> Key {
     Key {

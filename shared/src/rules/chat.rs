@@ -6,6 +6,7 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
 use super::access::{self, Need};
+use super::analytics;
 use super::events::{self, kind};
 use super::moderation;
 use super::rates;
@@ -18,6 +19,7 @@ use crate::domain::rate::Limited;
 use crate::domain::text::{check_blocked, check_text};
 use crate::domain::time::Timestamp;
 use crate::domain::{limits, ChatMessage, MessageType, Role, User};
+use crate::effects::store::analytics::Happening;
 use crate::effects::Effects;
 
 /// `POST /live/send-message` body (and the WebSocket `chat` action's fields).
@@ -125,6 +127,8 @@ pub async fn send(fx: &Effects, user: &User, req: SendMessage) -> ApiResult<Chat
         created_at,
     };
     fx.store.put_chat_message(&message, slow_ms).await?;
+    let at = message.created_at.unix_millis();
+    analytics::count(fx, &session, &user.id, Happening::Chatted, at).await;
     let data = serde_json::to_value(&message).map_err(ApiError::internal)?;
     events::publish(fx, Audience::Session, kind::CHAT_MESSAGE, &session_id, data).await;
     Ok(message)

@@ -5,6 +5,7 @@
 //! - [`access`]: the one guard of who may act in a session (present, not barred, moderator).
 //! - [`sessions`], [`backstage`], [`settings`], [`recording`], [`chat`], [`moderation`], [`reactions`], [`stage`], [`webhook`],
 //!   [`realtime`], [`economy`]: the endpoints.
+//! - [`analytics`]: counted as things happen, read per session and across a host's sessions.
 //! - [`events`]: what the rules publish (event types, system messages, coalesced aggregates).
 //! - [`fanout`]: the sequencer and the per-shard fan-out that deliver what is published;
 //!   [`batch`]: the SQS batches they (and the aggregates' trailing edges) are fed.
@@ -19,6 +20,7 @@ use crate::effects::sfu::SfuError;
 use crate::effects::store::{Refusal, StoreError};
 
 pub mod access;
+pub mod analytics;
 pub mod backstage;
 pub mod batch;
 pub mod chat;

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::access::{self, Need};
 use super::after_kept;
+use super::analytics;
 use super::events::{self, kind};
 use super::rates;
 use crate::domain::economy::{Gifter, TICKET_PRICE, TOP_GIFTERS};
@@ -24,6 +25,7 @@ use crate::domain::{
 };
 use crate::effects::deadline;
 use crate::effects::sfu::{Allowed, TokenSubject};
+use crate::effects::store::analytics::Happening;
 use crate::effects::store::{JoinOutcome, LeaveOutcome, Refusal, StoreError};
 use crate::effects::Effects;
 
@@ -393,7 +395,7 @@ pub fn opening(id: SessionId, user: &User, req: &StartRequest, now: Timestamp) -
 
 /// `POST /live/start`: the caller goes live as host.
 pub async fn start(fx: &Effects, user: &User, req: StartRequest) -> ApiResult<StartResponse> {
-    let (session, host) = opening(SessionId::new(), user, &req, Timestamp::now())?;
+    let (session, host) = opening(SessionId::new(), user, &req, fx.clock.now())?;
     let token = sfu_token(fx, user, &session, &host)?;
     fx.store.create_session(&session, &host).await?;
     tracing::info!(session_id = %session.id, host = %user.id, "session started");
@@ -416,12 +418,14 @@ pub async fn join(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<JoinR
     }
     rates::count(fx, &user.id, &session_id, Limited::Presence).await?;
     access::admits(fx, &session, &user.id).await?;
-    let viewer = Participant::entering(session_id, user, Role::Viewer, Timestamp::now());
+    let viewer = Participant::entering(session_id, user, Role::Viewer, fx.clock.now());
     let (me, joined) = match fx.store.join(&viewer).await? {
         JoinOutcome::Joined => (viewer, true),
         JoinOutcome::AlreadyPresent(p) => (p, false),
     };
     if joined {
+        let at = me.joined_at.unix_millis();
+        analytics::count(fx, &session, &user.id, Happening::Joined, at).await;
         // Viewers' comings and goings go to the stage; the audience sees the coalesced count.
         let viewers = Some(session.viewer_count + 1);
         arrival_or_departure(fx, &me, "joined", Audience::Stage, viewers).await;
@@ -444,7 +448,8 @@ pub async fn leave(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<Leav
     let session_id = req.session_id;
     let s = access::existing_session(fx, &session_id).await?;
     rates::count(fx, &user.id, &session_id, Limited::Presence).await?;
-    let outcome = match fx.store.leave(&session_id, &user.id, &Timestamp::now()).await {
+    let now = fx.clock.now();
+    let outcome = match fx.store.leave(&session_id, &user.id, &now).await {
         Err(StoreError::Refused(Refusal::Absent)) => {
             return Err(ApiError::NotFound("you are not a participant of this session".into()))
         }
@@ -461,6 +466,10 @@ pub async fn leave(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<Leav
         }
     };
     if left {
+        analytics::count(fx, &s, &user.id, Happening::Left, now.unix_millis()).await;
+        if p.role.is_guest_slot() {
+            analytics::count(fx, &s, &user.id, Happening::OffStage, now.unix_millis()).await;
+        }
         // A stage member leaving changes what everyone sees; a viewer leaving concerns the stage.
         let audience = if p.role == Role::Viewer {
             Audience::Stage
@@ -532,7 +541,7 @@ pub enum Room {
 /// earlier end: marks it ended, sweeps the participants, deletes the SFU room, tells everyone once.
 pub async fn finish(fx: &Effects, session: Session, room: Room) -> ApiResult<EndResponse> {
     let session_id = session.id;
-    let now = Timestamp::now();
+    let now = fx.clock.now();
     let was_live = session.status != SessionStatus::Ended;
     let ended = match session.status {
         SessionStatus::Ended => session,

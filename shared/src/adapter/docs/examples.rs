@@ -120,6 +120,14 @@ pub fn request_example(status: &str, origin: &str) -> Value {
     })
 }
 
+pub fn analytics_example() -> Value {
+    json!({"sessions": 1, "duration_seconds": 3600, "peak_viewers": 140, "unique_viewers": 210, "average_view_seconds": 912.5,
+           "median_view_seconds": 600.0, "viewers_per_minute": [12, 40, 95, 140], "guests_on_stage": 3, "stage_seconds": 1500.0,
+           "guest_request_rate": 0.05, "chat_messages": 1020, "chat_per_minute": [30, 51, 44, 60],
+           "reactions": {"heart": 500, "fire": 80, "clap": 20, "wow": 5, "sad": 0}, "gift_revenue": 2300, "tips": 150,
+           "tickets": 0, "top_gifters": [{"user_id": "bob", "username": "bob", "coins": 900}]})
+}
+
 pub fn message_example() -> Value {
     json!({"id": MESSAGE, "session_id": SESSION, "user_id": "bob",
            "username": "bob", "message": "Hello everyone!", "message_type": "text",

@@ -13,7 +13,8 @@
 //!   (P9, P10, P19, P20), [`audit`] (P21), [`chat`] (P11, P13), [`reactions`] (P14, P15),
 //!   [`connections`] (P12, P17), [`push_windows`] (P16), [`webhooks`] (P22, P23), [`idempotency`]
 //!   (P24), [`rates`] (P25), [`stream`] (P28–P30), [`wallets`] (P31–P37), [`admissions`] (P38),
-//!   [`moderation`] (P39–P41), [`settings`] (P42), [`backstage`] (P43, P44), [`recordings`] (P45).
+//!   [`moderation`] (P39–P41), [`settings`] (P42), [`backstage`] (P43, P44), [`recordings`] (P45),
+//!   [`analytics`] (P46–P48).
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -26,6 +27,7 @@ use crate::domain::keys::{self, Key};
 use crate::domain::page::{Listing, PageRequest};
 
 pub mod admissions;
+pub mod analytics;
 pub mod audit;
 pub mod backstage;
 pub mod changes;

@@ -91,10 +91,14 @@ impl Store {
                 .map(|p| TransactWriteItem::builder().put(p).build())
                 .map_err(failed)
         };
+        // The host's list of sessions hosted (P48), by the time it opened.
+        let mut hosted = key_item(&keys::hosted(&session.host_id, &session.started_at, &session.id));
+        hosted.insert("session_id".into(), s(session.id));
         let items = vec![
             put(lock)?,
             put(item)?,
             put(to_item(&keys::participant(&session.id, &host.user_id), host)?)?,
+            put(hosted)?,
         ];
         match self.transact_settled(items, "create_session").await? {
             Ok(()) => Ok(()),

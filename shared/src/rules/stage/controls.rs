@@ -23,6 +23,7 @@ use serde_json::json;
 
 use super::super::access::{self, Need};
 use super::super::after_kept;
+use super::super::analytics;
 use super::super::events::{self, kind};
 use super::on_stage_changed;
 use crate::domain::change::ParticipantChange;
@@ -32,6 +33,7 @@ use crate::domain::ids::{SessionId, UserId};
 use crate::domain::page::PageRequest;
 use crate::domain::time::Timestamp;
 use crate::domain::{AuditEntry, Participant, ParticipantStatus, Role, Session, Settings, User};
+use crate::effects::store::analytics::Happening;
 use crate::effects::Effects;
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -219,9 +221,17 @@ pub async fn manage(fx: &Effects, user: &User, req: ManageParticipant) -> ApiRes
     }
     let change = ParticipantChange {
         actor: Some((user.id.clone(), me.role)),
-        ..plan(action, &target, &s.settings, Timestamp::now())
+        ..plan(action, &target, &s.settings, fx.clock.now())
     };
     fx.store.change_participant(&change).await?;
+    let at = change.at.unix_millis();
+    if matches!(action, Action::Kick | Action::Ban) {
+        analytics::count(fx, &s, &target.user_id, Happening::Left, at).await;
+    }
+    let off_stage = matches!(action, Action::Kick | Action::Ban | Action::Demote);
+    if off_stage && target.role.is_guest_slot() {
+        analytics::count(fx, &s, &target.user_id, Happening::OffStage, at).await;
+    }
     let after = fx
         .store
         .participant(&s.id, &target.user_id)

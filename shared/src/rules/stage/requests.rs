@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::super::access::{self, Need};
+use super::super::analytics;
 use super::super::events::{self, kind};
 use super::super::rates;
 use super::{on_stage_changed, publish_request};
@@ -19,6 +20,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::{
     limits, GuestRequest, Participant, RequestOrigin, RequestStatus, RequestType, Role, Session, User,
 };
+use crate::effects::store::analytics::Happening;
 use crate::effects::store::requests::Opening;
 use crate::effects::store::{Refusal, StoreError};
 use crate::effects::Effects;
@@ -172,6 +174,7 @@ pub async fn request_guest(fx: &Effects, user: &User, req: RequestGuest) -> ApiR
             other => other.into(),
         })?;
     publish_request(fx, kind::GUEST_REQUEST_CREATED, &r).await;
+    analytics::count(fx, &s, &user.id, Happening::Asked, fx.clock.millis()).await;
     if !s.settings.require_approval && r.request_type == RequestType::Guest {
         match approve(fx, &s, &r, &s.host_id, None).await {
             Ok(approved) => r = approved,
@@ -267,7 +270,7 @@ async fn approve(
     by: &UserId,
     actor: Option<(UserId, Role)>,
 ) -> Result<GuestRequest, Approval> {
-    let change = on_stage(r, s, actor, Timestamp::now());
+    let change = on_stage(r, s, actor, fx.clock.now());
     fx.store.approve_guest_request(r, &change, by).await?;
     let p = fx
         .store
@@ -290,6 +293,7 @@ async fn approve(
     let mut done = r.clone();
     (done.status, done.responded_at, done.responded_by) = (RequestStatus::Approved, Some(change.at), Some(by.clone()));
     publish_request(fx, kind::GUEST_REQUEST_UPDATED, &done).await;
+    analytics::count(fx, s, &p.user_id, Happening::OnStage, change.at.unix_millis()).await;
     let text = format!("{} joined the stage as {}", p.username, p.role.as_str());
     on_stage_changed(fx, &p, text).await;
     events::viewer_count(fx, &r.session_id, Some(s.viewer_count)).await;
