@@ -155,11 +155,16 @@ test('a host, a guest and a viewer run a live from three browser contexts', asyn
   await host.getByTestId('host-earnings').filter({ hasText: 'Earned: 3 coins' }).waitFor(WAIT);
   await host.getByTestId('top-gifters').filter({ hasText: VIEWER }).waitFor(WAIT);
 
+  // 6. The host pins the guest's message: everyone sees it above the chat.
+  await host.getByRole('button', { name: `Pin message from ${GUEST}` }).click();
+  await viewer.getByTestId('pinned-message').filter({ hasText: 'Thanks for having me' }).waitFor(WAIT);
+  await guest.getByTestId('pinned-message').filter({ hasText: 'Thanks for having me' }).waitFor(WAIT);
+
   await host.screenshot({ path: join(ARTIFACTS, 'host-room.png') });
   await guest.screenshot({ path: join(ARTIFACTS, 'guest-room-375px.png') });
   await viewer.screenshot({ path: join(ARTIFACTS, 'viewer-room.png') });
 
-  // 6. The host removes the guest: her page says so and she cannot come back.
+  // 7. The host removes the guest: her page says so and she cannot come back.
   await hostControl(host, GUEST, 'Remove from live');
   await guest.getByTestId('removed').waitFor(WAIT);
   await guest.getByRole('button', { name: 'Back to the lobby' }).click();
@@ -172,4 +177,23 @@ test('a host, a guest and a viewer run a live from three browser contexts', asyn
   await host.getByRole('button', { name: 'End live' }).click();
   await viewer.getByTestId('ended').waitFor(WAIT);
   assert.match(await viewer.getByTestId('ended').innerText(), /ended/i);
+
+  // 8. The host's analytics: the figures, and charts drawn from non-empty series.
+  await host.getByRole('button', { name: 'See the analytics' }).click(WAIT);
+  await host.getByTestId('analytics').waitFor(WAIT);
+  for (const chart of ['viewers-chart', 'chat-chart', 'reactions-chart']) {
+    const canvas = host.getByTestId(chart);
+    await canvas.waitFor(WAIT);
+    const points = JSON.parse((await canvas.getAttribute('data-points')) ?? '[]') as number[];
+    assert.ok(points.some((p) => p > 0), `${chart}: ${JSON.stringify(points)}`);
+    const inked = await canvas.evaluate((el) => {
+      const c = el as HTMLCanvasElement;
+      const pixels = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
+      let n = 0;
+      for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) n++;
+      return n;
+    });
+    assert.ok(inked > 100, `${chart} is drawn (${inked} pixels)`);
+  }
+  await host.screenshot({ path: join(ARTIFACTS, 'host-analytics.png'), fullPage: true });
 });

@@ -1,5 +1,5 @@
-// The app's three places: sign-in, the lobby, a room (`?session=<id>` in the address, so a room
-// can be shared and reloaded).
+// The app's places: sign-in, the lobby, a room (`?session=<id>` in the address, so a room can be
+// shared and reloaded) and a session's analytics for its host (`?analytics=<id>`).
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Api, describe } from './lib/api';
@@ -8,9 +8,14 @@ import { loadConfig, type AppConfig } from './lib/config';
 import { SignIn } from './components/SignIn';
 import { Lobby } from './components/Lobby';
 import { Room } from './components/Room';
+import { AnalyticsPage } from './components/AnalyticsPage';
 
 function sessionInAddress(): string | null {
   return new URLSearchParams(window.location.search).get('session');
+}
+
+function analyticsInAddress(): string | null {
+  return new URLSearchParams(window.location.search).get('analytics');
 }
 
 export function App() {
@@ -18,6 +23,7 @@ export function App() {
   const [fatal, setFatal] = useState<string | null>(null);
   const [identity, setIdentity] = useState<Identity | null>(() => storedIdentity());
   const [sessionId, setSessionId] = useState<string | null>(() => sessionInAddress());
+  const [analyticsId, setAnalyticsId] = useState<string | null>(() => analyticsInAddress());
 
   useEffect(() => {
     loadConfig().then(setConfig, (e: unknown) => setFatal(describe(e)));
@@ -42,7 +48,10 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    const onPop = () => setSessionId(sessionInAddress());
+    const onPop = () => {
+      setSessionId(sessionInAddress());
+      setAnalyticsId(analyticsInAddress());
+    };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }, []);
@@ -51,12 +60,20 @@ export function App() {
 
   const enter = useCallback((id: string) => {
     setSessionId(id);
+    setAnalyticsId(null);
     history.pushState(null, '', `/?session=${id}`);
   }, []);
 
   const toLobby = useCallback(() => {
     setSessionId(null);
+    setAnalyticsId(null);
     history.pushState(null, '', '/');
+  }, []);
+
+  const toAnalytics = useCallback((id: string) => {
+    setSessionId(null);
+    setAnalyticsId(id);
+    history.pushState(null, '', `/?analytics=${id}`);
   }, []);
 
   const signOut = useCallback(() => {
@@ -105,8 +122,18 @@ export function App() {
           Sign out
         </button>
       </header>
-      {sessionId ? (
-        <Room key={sessionId} api={api} config={config} identity={identity} sessionId={sessionId} onExit={toLobby} />
+      {analyticsId ? (
+        <AnalyticsPage api={api} sessionId={analyticsId} onBack={toLobby} />
+      ) : sessionId ? (
+        <Room
+          key={sessionId}
+          api={api}
+          config={config}
+          identity={identity}
+          sessionId={sessionId}
+          onExit={toLobby}
+          onAnalytics={() => toAnalytics(sessionId)}
+        />
       ) : (
         <Lobby api={api} onEnter={enter} />
       )}

@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState, type Dispatch, type FormEvent } from 'react';
 import { ApiError, describe, type Api } from '../lib/api';
 import { isStaff, type RoomAction, type RoomState } from '../lib/roomState';
+import type { ChatMessage } from '../lib/types';
 import { Alert } from './Alert';
 
 export function Chat({ api, state, dispatch }: { api: Api; state: RoomState; dispatch: Dispatch<RoomAction> }) {
@@ -58,7 +59,11 @@ export function Chat({ api, state, dispatch }: { api: Api; state: RoomState; dis
         setNow(Date.now());
       }
     } catch (err) {
-      if (err instanceof ApiError && err.status === 429) {
+      if (err instanceof ApiError && err.problem.code === 'chat-timeout') {
+        setWaitUntil(Date.now() + (err.retryAfter ?? 1) * 1000);
+        setNow(Date.now());
+        setError(err.message);
+      } else if (err instanceof ApiError && err.status === 429) {
         const seconds = err.retryAfter ?? 1;
         setWaitUntil(Date.now() + seconds * 1000);
         setNow(Date.now());
@@ -70,11 +75,23 @@ export function Chat({ api, state, dispatch }: { api: Api; state: RoomState; dis
   };
 
   const waitSeconds = Math.max(0, Math.ceil((waitUntil - now) / 1000));
+  const pinned = state.session.pinned_message;
+  const pinShows = pinned && (!pinned.expires_at || Date.parse(pinned.expires_at) > now);
   const disabled = !state.session.enable_chat;
   return (
     <section className="chat card" aria-labelledby="chat-title">
       <h2 id="chat-title">Chat</h2>
       {slowMode > 0 && <p className="muted small">Slow mode: one message every {slowMode} s{exempt ? ' (not for hosts)' : ''}.</p>}
+      {pinShows && (
+        <div className="pinned" role="note" aria-label="Pinned message" data-testid="pinned-message">
+          <span aria-hidden="true">📌</span> <strong>{pinned.message.username ?? 'System'}</strong> {pinned.message.message}
+          {exempt && (
+            <button type="button" className="link small" onClick={() => void api.unpin(sessionId).catch((e: unknown) => setError(describe(e)))}>
+              Unpin
+            </button>
+          )}
+        </div>
+      )}
       <ol
         className="messages"
         ref={list}
@@ -100,6 +117,7 @@ export function Chat({ api, state, dispatch }: { api: Api; state: RoomState; dis
           ) : (
             <li key={m.id} className={m.user_id === state.me ? 'mine' : undefined} data-testid="chat-message">
               <strong>{m.username ?? m.user_id}</strong> {m.message}
+              <MessageActions api={api} state={state} message={m} onError={setError} />
             </li>
           ),
         )}
@@ -126,5 +144,43 @@ export function Chat({ api, state, dispatch }: { api: Api; state: RoomState; dis
         </form>
       )}
     </section>
+  );
+}
+
+/** What the reader may do with a message: moderators pin, delete and time out; authors delete. */
+function MessageActions({
+  api,
+  state,
+  message,
+  onError,
+}: {
+  api: Api;
+  state: RoomState;
+  message: ChatMessage;
+  onError: (e: string) => void;
+}) {
+  const staff = isStaff(state.role);
+  const mine = message.user_id === state.me;
+  if (!staff && !mine) return null;
+  const who = message.username ?? message.user_id ?? 'someone';
+  const run = (what: Promise<unknown>) => void what.catch((e: unknown) => onError(describe(e)));
+  const sessionId = state.session.id;
+  const author = message.user_id;
+  return (
+    <span className="msg-actions">
+      {staff && (
+        <button type="button" className="link small" aria-label={`Pin message from ${who}`} onClick={() => run(api.pin(sessionId, message.id))}>
+          Pin
+        </button>
+      )}
+      <button type="button" className="link small" aria-label={`Delete message from ${who}`} onClick={() => run(api.deleteMessage(sessionId, message.id))}>
+        Delete
+      </button>
+      {staff && !mine && author && author !== state.session.host_id && (
+        <button type="button" className="link small" aria-label={`Time out ${who} for 5 minutes`} onClick={() => run(api.timeout(sessionId, author, 300))}>
+          Time out
+        </button>
+      )}
+    </span>
   );
 }

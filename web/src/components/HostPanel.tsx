@@ -1,5 +1,6 @@
 // For the host and cohosts: pending requests to approve or reject, and everyone present with a
-// menu of host controls (mute and unmute, screen share, promote and demote, invite, kick, ban).
+// menu of host controls (mute and unmute, screen share, promote and demote, invite, chat
+// timeout, kick, ban).
 
 import { useState, type Dispatch } from 'react';
 import { describe, type Api } from '../lib/api';
@@ -109,6 +110,10 @@ function PersonRow({ person, hostView, api, dispatch, run }: RowProps) {
     if (person.role === 'guest' || (hostView && person.role === 'cohost')) actions.push({ action: 'demote', label: 'Move to audience' });
   }
   actions.push({ action: 'kick', label: 'Remove from live' }, { action: 'ban', label: 'Ban' });
+  const timeOut = () => {
+    setOpen(false);
+    void run(() => api.timeout(person.session_id, person.user_id, 300));
+  };
 
   const manage = (action: Action) => {
     if ((action === 'kick' || action === 'ban') && !window.confirm(`${action === 'ban' ? 'Ban' : 'Remove'} ${person.username}?`)) return;
@@ -153,6 +158,13 @@ function PersonRow({ person, hostView, api, dispatch, run }: RowProps) {
                   </button>
                 </li>
               ))}
+              {(hostView || person.role !== 'cohost') && (
+                <li role="none">
+                  <button type="button" role="menuitem" onClick={timeOut}>
+                    Time out of chat (5 min)
+                  </button>
+                </li>
+              )}
             </ul>
           )}
         </span>

@@ -104,6 +104,7 @@ function StartForm({ api, onStarted }: { api: Api; onStarted: (sessionId: string
   const [guestVideo, setGuestVideo] = useState(true);
   const [blockedWords, setBlockedWords] = useState('');
   const [paid, setPaid] = useState(false);
+  const [backstage, setBackstage] = useState(false);
   const [ticketPrice, setTicketPrice] = useState(100);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -130,6 +131,7 @@ function StartForm({ api, onStarted }: { api: Api; onStarted: (sessionId: string
         .map((w) => w.trim())
         .filter(Boolean),
       ...(paid ? { access: 'paid' as const, ticket_price: ticketPrice } : {}),
+      ...(backstage ? { backstage: true } : {}),
     };
     try {
       const started = await api.start(request);
@@ -181,6 +183,7 @@ function StartForm({ api, onStarted }: { api: Api; onStarted: (sessionId: string
           {check('start-guest-audio', 'Guests start with microphone on', guestAudio, setGuestAudio)}
           {check('start-guest-video', 'Guests start with camera on', guestVideo, setGuestVideo)}
           {check('start-paid', 'Paid entry (viewers buy a ticket)', paid, setPaid)}
+          {check('start-backstage', 'Start backstage (go live when ready)', backstage, setBackstage)}
         </fieldset>
         {paid && count('start-ticket-price', 'Ticket price (coins)', ticketPrice, setTicketPrice, 1, 1000000)}
         <label htmlFor="start-blocked">Blocked words (comma-separated)</label>

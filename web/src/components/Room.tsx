@@ -12,6 +12,7 @@ import { initialState, isStaff, onStage, roomReducer, type RoomState } from '../
 import type { JoinResponse, SessionView } from '../lib/types';
 import { Chat } from './Chat';
 import { HostPanel } from './HostPanel';
+import { LivePanel } from './LivePanel';
 import { Gifts } from './Gifts';
 import { Reactions } from './Reactions';
 import { Stage } from './Stage';
@@ -31,9 +32,10 @@ interface Props {
   identity: Identity;
   sessionId: string;
   onExit: () => void;
+  onAnalytics: () => void;
 }
 
-export function Room({ api, config, identity, sessionId, onExit }: Props) {
+export function Room({ api, config, identity, sessionId, onExit, onAnalytics }: Props) {
   const [join, setJoin] = useState<JoinResponse | null>(null);
   const [session, setSession] = useState<SessionView | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
@@ -111,6 +113,7 @@ export function Room({ api, config, identity, sessionId, onExit }: Props) {
       session={session}
       onRejoin={() => void enter()}
       onExit={onExit}
+      onAnalytics={onAnalytics}
     />
   );
 }
@@ -134,9 +137,10 @@ interface JoinedProps {
   session: SessionView;
   onRejoin: () => void;
   onExit: () => void;
+  onAnalytics: () => void;
 }
 
-function JoinedRoom({ api, config, identity, join, session, onRejoin, onExit }: JoinedProps) {
+function JoinedRoom({ api, config, identity, join, session, onRejoin, onExit, onAnalytics }: JoinedProps) {
   const [state, dispatch] = useReducer(roomReducer, undefined, () => initialState(session, identity.userId, join.role));
   const [status, setStatus] = useState<SocketStatus>('connecting');
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -222,7 +226,7 @@ function JoinedRoom({ api, config, identity, join, session, onRejoin, onExit }: 
   }
   if (state.ended) {
     return (
-      <Closed testId="ended" onExit={onExit}>
+      <Closed testId="ended" onExit={onExit} onAnalytics={state.role === 'host' ? onAnalytics : undefined}>
         This live has ended. Thanks for watching!
       </Closed>
     );
@@ -271,6 +275,7 @@ function JoinedRoom({ api, config, identity, join, session, onRejoin, onExit }: 
           <Gifts api={api} state={state} dispatch={dispatch} />
         </section>
         <aside className="side">
+          {state.role === 'host' && <LivePanel api={api} state={state} dispatch={dispatch} onAnalytics={onAnalytics} />}
           {staff && <HostPanel api={api} state={state} dispatch={dispatch} />}
           {!onStage(state.role) && <StagePanel api={api} state={state} dispatch={dispatch} canRequest={join.can_request_guest} />}
           <Chat api={api} state={state} dispatch={dispatch} />
@@ -299,9 +304,20 @@ function RoomHeader({ state, status, onLeave, api }: { state: RoomState; status:
         </p>
       </div>
       <div className="row">
-        <span className="pill live" aria-label="status">
-          ● LIVE
-        </span>
+        {state.session.status === 'backstage' ? (
+          <span className="pill warn" aria-label="status" data-testid="status">
+            BACKSTAGE
+          </span>
+        ) : (
+          <span className="pill live" aria-label="status" data-testid="status">
+            ● LIVE
+          </span>
+        )}
+        {(state.session.recording?.status === 'active' || state.session.recording?.status === 'starting') && (
+          <span className="pill live" role="status" data-testid="recording">
+            ● REC
+          </span>
+        )}
         <span className="pill" data-testid="viewer-count" aria-label="viewers">
           👁 {state.session.viewer_count}
         </span>
@@ -328,16 +344,33 @@ function RoomHeader({ state, status, onLeave, api }: { state: RoomState; status:
   );
 }
 
-function Closed({ children, testId, onExit }: { children: string; testId: string; onExit: () => void }) {
+function Closed({
+  children,
+  testId,
+  onExit,
+  onAnalytics,
+}: {
+  children: string;
+  testId: string;
+  onExit: () => void;
+  onAnalytics?: () => void;
+}) {
   return (
     <main className="page center">
       <div className="card">
         <p role="alert" data-testid={testId} className="closed">
           {children}
         </p>
-        <button type="button" className="primary" onClick={onExit}>
-          Back to the lobby
-        </button>
+        <div className="row">
+          {onAnalytics && (
+            <button type="button" onClick={onAnalytics}>
+              See the analytics
+            </button>
+          )}
+          <button type="button" className="primary" onClick={onExit}>
+            Back to the lobby
+          </button>
+        </div>
       </div>
     </main>
   );

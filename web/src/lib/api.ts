@@ -3,6 +3,7 @@
 
 import type {
   Action,
+  Analytics,
   ChatMessage,
   Gift,
   GuestRequest,
@@ -11,11 +12,14 @@ import type {
   Page,
   Participant,
   Payment,
+  PinnedMessage,
   Problem,
   ReactionType,
+  Recording,
   RequestStatus,
   RequestType,
   SessionView,
+  SettingsPatch,
   StartRequest,
   StartResponse,
   TicketReceipt,
@@ -57,7 +61,7 @@ export class Api {
   }
 
   private async call<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
     body?: unknown,
     idempotencyKey?: string,
@@ -201,6 +205,40 @@ export class Api {
   async buyTicket(sessionId: string): Promise<TicketReceipt> {
     const body = { session_id: sessionId };
     return (await this.call<TicketReceipt>('POST', '/live/buy-ticket', body, crypto.randomUUID())).data;
+  }
+
+  async deleteMessage(sessionId: string, messageId: string): Promise<void> {
+    await this.call('DELETE', `/live/messages/${sessionId}/${messageId}`);
+  }
+
+  /** Times `userId` out of the chat for `seconds` (`0` lifts it). */
+  async timeout(sessionId: string, userId: string, seconds: number): Promise<void> {
+    await this.call('POST', '/live/chat-timeout', { session_id: sessionId, user_id: userId, seconds });
+  }
+
+  async pin(sessionId: string, messageId: string, expiresInSeconds?: number): Promise<PinnedMessage> {
+    const body = { message_id: messageId, expires_in_seconds: expiresInSeconds ?? null };
+    return (await this.call<PinnedMessage>('PUT', `/live/pin/${sessionId}`, body)).data;
+  }
+
+  async unpin(sessionId: string): Promise<void> {
+    await this.call('DELETE', `/live/pin/${sessionId}`);
+  }
+
+  async updateSettings(sessionId: string, patch: SettingsPatch): Promise<SessionView> {
+    return (await this.call<SessionView>('PATCH', `/live/settings/${sessionId}`, patch)).data;
+  }
+
+  async goLive(sessionId: string): Promise<SessionView> {
+    return (await this.call<SessionView>('POST', `/live/go-live/${sessionId}`)).data;
+  }
+
+  async record(sessionId: string, action: 'start' | 'stop'): Promise<Recording> {
+    return (await this.call<Recording>('POST', `/live/recording/${sessionId}`, { action })).data;
+  }
+
+  async analytics(sessionId: string): Promise<Analytics> {
+    return (await this.call<Analytics>('GET', `/live/analytics/${sessionId}`)).data;
   }
 
   /** Events after `after` (resync after a gap): `to` is the last sequence number covered. */

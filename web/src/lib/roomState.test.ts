@@ -143,4 +143,33 @@ describe('gifts', () => {
     expect(state.gifts).toEqual([]);
     expect(state.session.tip_revenue).toBe(2);
   });
+
+  it('follows moderation, settings, going live and recording', () => {
+    const said = { id: 'm1', session_id: 's', user_id: 'vera', username: 'vera', message: 'hi', message_type: 'text' as const, created_at: '2026-11-26T00:00:01Z' };
+    let viewer = apply(initialState(session, 'theo', 'viewer'), event('chat.message', said));
+    const pin = { message: said, pinned_by: 'hana', pinned_at: '2026-11-26T00:00:02Z' };
+    viewer = apply(viewer, event('chat.pinned', pin));
+    expect(viewer.session.pinned_message?.message.id).toBe('m1');
+    expect(apply(viewer, event('chat.unpinned', { message_id: 'other', unpinned_by: 'hana' })).session.pinned_message).toEqual(pin);
+    viewer = apply(viewer, event('chat.unpinned', { message_id: 'm1', unpinned_by: 'hana' }), event('chat.deleted', { message_id: 'm1', deleted_by: 'hana' }));
+    expect(viewer.session.pinned_message).toBeNull();
+    expect(viewer.messages).toEqual([]);
+
+    const host = { ...initialState({ ...session, blocked_words: ['spam'] }, 'hana', 'host') };
+    const settings = { ...session, chat_slow_mode: 10, enable_gifts: false };
+    const changed = apply(host, event('settings.updated', { changed: ['chat_slow_mode', 'enable_gifts'], title: 'New', description: '', settings }));
+    expect([changed.session.chat_slow_mode, changed.session.enable_gifts, changed.session.title]).toEqual([10, false, 'New']);
+    expect(changed.session.blocked_words).toEqual(['spam']);
+
+    const backstage = initialState({ ...session, status: 'backstage' }, 'hana', 'host');
+    const live = apply(backstage, event('session.live', { session_id: 's', started_at: '2026-11-26T01:00:00Z', title: 'Show' }));
+    expect([live.session.status, live.session.started_at]).toEqual(['live', '2026-11-26T01:00:00Z']);
+    const rec = apply(live, event('recording.started', { status: 'active', started_at: '2026-11-26T01:00:05Z' }));
+    expect(rec.session.recording?.status).toBe('active');
+    expect(apply(rec, event('recording.stopped', { status: 'stopped', started_at: '2026-11-26T01:00:05Z', stopped_at: 'x' })).session.recording?.status).toBe('stopped');
+
+    const timedOut = apply(initialState(session, 'vera', 'viewer'), event('chat.timeout', { user_id: 'vera', seconds: 60, until: '2026-11-26T00:01:00Z', by: 'hana' }));
+    expect(timedOut.notice).toMatch(/timed you out/);
+    expect(apply(initialState(session, 'theo', 'viewer'), event('chat.timeout', { user_id: 'vera', seconds: 60, by: 'hana' })).notice).toBeNull();
+  });
 });

@@ -36,7 +36,7 @@ export interface RoomState {
   removed: Removal | null;
   /** Set when the host lifts a mute: the app asks its user to unmute. */
   unmuteAsked: 'audio' | 'video' | null;
-  /** A refusal of this socket's own frames, shown to the user. */
+  /** A refusal of this socket's own frames, or a moderator's word to this user, shown to them. */
   notice: string | null;
 }
 
@@ -58,7 +58,8 @@ export type RoomAction =
   | { type: 'giftFloated'; key: string }
   | { type: 'removed'; how: Removal }
   | { type: 'ended' }
-  | { type: 'dismiss' };
+  | { type: 'dismiss' }
+  | { type: 'session'; session: SessionView };
 
 const MAX_MESSAGES = 500;
 const MAX_FLOATERS = 24;
@@ -172,6 +173,34 @@ function applyEvent(state: RoomState, event: LiveEvent): RoomState {
       return withPayment(state, event.data, false);
     case 'tip.sent':
       return withPayment(state, event.data, true);
+    case 'chat.deleted': {
+      const messages = state.messages.filter((m) => m.id !== event.data.message_id);
+      return { ...state, messages };
+    }
+    case 'chat.pinned':
+      return { ...state, session: { ...state.session, pinned_message: event.data } };
+    case 'chat.unpinned':
+      return state.session.pinned_message?.message.id === event.data.message_id
+        ? { ...state, session: { ...state.session, pinned_message: null } }
+        : state;
+    case 'chat.timeout': {
+      if (event.data.user_id !== state.me) return state;
+      const notice = event.data.until
+        ? `A moderator timed you out of the chat until ${new Date(event.data.until).toLocaleTimeString()}.`
+        : 'A moderator lifted your chat timeout.';
+      return { ...state, notice };
+    }
+    case 'settings.updated': {
+      // Viewers' events carry no blocked words: the list this user holds (a moderator's) stays.
+      const blocked_words = state.session.blocked_words;
+      const { title, description } = event.data;
+      return { ...state, session: { ...state.session, ...event.data.settings, blocked_words, title, description } };
+    }
+    case 'session.live':
+      return { ...state, session: { ...state.session, status: 'live', started_at: event.data.started_at } };
+    case 'recording.started':
+    case 'recording.stopped':
+      return { ...state, session: { ...state.session, recording: { ...state.session.recording, ...event.data } } };
     case 'error':
       return { ...state, notice: event.data.detail || event.data.title };
     case 'pong':
@@ -216,5 +245,7 @@ export function roomReducer(state: RoomState, action: RoomAction): RoomState {
       return { ...state, ended: true };
     case 'dismiss':
       return { ...state, notice: null, unmuteAsked: null };
+    case 'session':
+      return { ...state, session: { ...state.session, ...action.session } };
   }
 }

@@ -43,7 +43,8 @@ export interface SessionView extends Settings {
   title: string;
   description: string;
   session_type: SessionType;
-  status: 'live' | 'ended';
+  /** `backstage`: opened backstage, not live yet (the host and invited guests only). */
+  status: 'backstage' | 'live' | 'ended';
   started_at: string;
   ended_at?: string | null;
   viewer_count: number;
@@ -54,6 +55,60 @@ export interface SessionView extends Settings {
   tip_revenue?: number;
   ticket_revenue?: number;
   top_gifters?: Gifter[];
+  pinned_message?: PinnedMessage | null;
+  recording?: Recording | null;
+}
+
+/** A chat message pinned above the chat (`PUT /live/pin/{session_id}`, `chat.pinned`). */
+export interface PinnedMessage {
+  message: ChatMessage;
+  pinned_by: string;
+  pinned_at: string;
+  expires_at?: string | null;
+}
+
+/** The session's recording (`POST /live/recording/{session_id}`). */
+export interface Recording {
+  status: 'starting' | 'active' | 'stopped';
+  started_at: string;
+  stopped_at?: string | null;
+  location?: string | null;
+}
+
+/** What `PATCH /live/settings/{session_id}` may change. */
+export type SettingsPatch = Partial<
+  Pick<
+    Settings,
+    | 'chat_slow_mode'
+    | 'enable_chat'
+    | 'enable_gifts'
+    | 'allow_guests'
+    | 'require_approval'
+    | 'max_guests'
+    | 'max_participants'
+    | 'blocked_words'
+  > & { title: string; description: string }
+>;
+
+/** `GET /live/analytics/{session_id}` and `GET /live/analytics` (README, Analytics). */
+export interface Analytics {
+  sessions: number;
+  duration_seconds: number;
+  peak_viewers: number;
+  unique_viewers: number;
+  average_view_seconds: number;
+  median_view_seconds: number;
+  viewers_per_minute: number[];
+  guests_on_stage: number;
+  stage_seconds: number;
+  guest_request_rate: number;
+  chat_messages: number;
+  chat_per_minute: number[];
+  reactions: Partial<Record<ReactionType, number>>;
+  gift_revenue: number;
+  tips: number;
+  tickets: number;
+  top_gifters: Gifter[];
 }
 
 /** One gift of the catalogue (`GET /live/gifts`). */
@@ -142,6 +197,8 @@ export interface StartRequest {
   /** `paid`: viewers buy a ticket of `ticket_price` coins; `subscribers`: the listed users only. */
   access?: 'public' | 'paid' | 'subscribers';
   ticket_price?: number;
+  /** Open backstage: unlisted, no viewers, until `POST /live/go-live/{session_id}`. */
+  backstage?: boolean;
 }
 
 export interface Participant {
@@ -218,6 +275,13 @@ export type LiveEvent =
   | Envelope<'guest_request.created' | 'guest_request.updated', GuestRequest>
   | Envelope<'session.ended', { session_id: string; ended_at: string; duration_seconds: number }>
   | Envelope<'gift.sent' | 'tip.sent', Payment>
+  | Envelope<'chat.deleted', { message_id: string; deleted_by: string }>
+  | Envelope<'chat.pinned', PinnedMessage>
+  | Envelope<'chat.unpinned', { message_id: string; unpinned_by: string }>
+  | Envelope<'chat.timeout', { user_id: string; seconds: number; until?: string | null; by: string }>
+  | Envelope<'settings.updated', { changed: string[]; title: string; description: string; settings: Settings }>
+  | Envelope<'session.live', { session_id: string; started_at: string; title: string }>
+  | Envelope<'recording.started' | 'recording.stopped', Recording>
   | Envelope<'error', Problem>
   | Envelope<'pong', Record<string, never>>;
 
