@@ -94,12 +94,17 @@ enum Action {
     KickViewer,
     BanNewcomer,
     AuditTrail,
+    TimeOutViewer,
+    Unpin,
+    ChangeSettings,
+    GoLive,
+    Analytics,
     SocketConnect,
     SocketChat,
     SocketReact,
 }
 
-const ACTIONS: [Action; 25] = [
+const ACTIONS: [Action; 30] = [
     Action::Start,
     Action::Join,
     Action::Leave,
@@ -122,6 +127,11 @@ const ACTIONS: [Action; 25] = [
     Action::KickViewer,
     Action::BanNewcomer,
     Action::AuditTrail,
+    Action::TimeOutViewer,
+    Action::Unpin,
+    Action::ChangeSettings,
+    Action::GoLive,
+    Action::Analytics,
     Action::SocketConnect,
     Action::SocketChat,
     Action::SocketReact,
@@ -157,6 +167,11 @@ impl Action {
             Action::KickViewer => "`POST /live/manage-participant` `kick` (the viewer)",
             Action::BanNewcomer => "`POST /live/manage-participant` `ban` (a user who never joined)",
             Action::AuditTrail => "`GET /live/audit/{id}`",
+            Action::TimeOutViewer => "`POST /live/chat-timeout` (the viewer, 60 s)",
+            Action::Unpin => "`DELETE /live/pin/{id}` (nothing pinned)",
+            Action::ChangeSettings => "`PATCH /live/settings/{id}` (slow mode 5 s)",
+            Action::GoLive => "`POST /live/go-live/{id}` (a live session)",
+            Action::Analytics => "`GET /live/analytics/{id}`",
             Action::SocketConnect => "WebSocket `$connect`",
             Action::SocketChat => "WebSocket `chat` frame",
             Action::SocketReact => "WebSocket `react` frame",
@@ -323,6 +338,19 @@ impl World {
                 (Method::POST, "/live/manage-participant".into(), Some(body))
             }
             Action::AuditTrail => (Method::GET, format!("/live/audit/{id}"), None),
+            Action::TimeOutViewer => (
+                Method::POST,
+                "/live/chat-timeout".into(),
+                Some(json!({"session_id": id, "user_id": target(Caller::Viewer), "seconds": 60})),
+            ),
+            Action::Unpin => (Method::DELETE, format!("/live/pin/{id}"), None),
+            Action::ChangeSettings => (
+                Method::PATCH,
+                format!("/live/settings/{id}"),
+                Some(json!({"chat_slow_mode": 5})),
+            ),
+            Action::GoLive => (Method::POST, format!("/live/go-live/{id}"), None),
+            Action::Analytics => (Method::GET, format!("/live/analytics/{id}"), None),
             Action::SocketConnect | Action::SocketChat | Action::SocketReact => {
                 return self.try_socket(env, tok.as_deref(), action).await;
             }
