@@ -10,7 +10,7 @@ use super::events::{self, kind};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::fanout::Audience;
 use crate::domain::ids::SessionId;
-use crate::domain::{Recording, RecordingStatus, SessionStatus, User};
+use crate::domain::{Recording, RecordingStatus, Session, SessionStatus, User};
 use crate::effects::store::recordings::RecordingRefusal;
 use crate::effects::Effects;
 
@@ -27,6 +27,14 @@ pub struct RecordingAction {
 pub enum Action {
     Start,
     Stop,
+}
+
+/// The recording a write has just kept on the session.
+fn kept(after: Session) -> ApiResult<Recording> {
+    after
+        .recording
+        .map(|r| *r)
+        .ok_or_else(|| ApiError::internal("recording not kept"))
 }
 
 fn refused(r: RecordingRefusal) -> ApiError {
@@ -72,10 +80,7 @@ pub async fn record(fx: &Effects, user: &User, session_id: SessionId, req: Recor
                 .recording_started(&session_id, &started.egress_id, &started.location)
                 .await?
                 .map_err(refused)?;
-            let recording = after
-                .recording
-                .map(|r| *r)
-                .ok_or_else(|| ApiError::internal("recording not kept"))?;
+            let recording = kept(after)?;
             let data = json!({"status": recording.status, "started_at": recording.started_at});
             events::publish(fx, Audience::Session, kind::RECORDING_STARTED, &session_id, data).await;
             let details = json!({"egress_id": started.egress_id, "location": started.location});
@@ -94,10 +99,7 @@ pub async fn record(fx: &Effects, user: &User, session_id: SessionId, req: Recor
                 .recording_stopped(&session_id, &egress_id, &fx.clock.now())
                 .await?
                 .map_err(refused)?;
-            let recording = after
-                .recording
-                .map(|r| *r)
-                .ok_or_else(|| ApiError::internal("recording not kept"))?;
+            let recording = kept(after)?;
             let data = json!({"status": recording.status, "started_at": recording.started_at, "stopped_at": recording.stopped_at});
             events::publish(fx, Audience::Session, kind::RECORDING_STOPPED, &session_id, data).await;
             events::audit(

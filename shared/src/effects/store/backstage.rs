@@ -51,20 +51,8 @@ impl Store {
     /// P44: sessions opened backstage before `before_ms` (epoch ms) and not live yet, oldest
     /// first, at most `limit`.
     pub async fn backstage_since(&self, before_ms: i64, limit: i32) -> StoreResult<Vec<SessionId>> {
-        let out = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("gsi1pk = :pk AND gsi1sk < :upto")
-            .expression_attribute_values(":pk", s(keys::BACKSTAGE_INDEX_PK))
-            .expression_attribute_values(":upto", s(keys::index_upto_ms(before_ms)))
-            .limit(limit)
-            .send()
-            .await
-            .map_err(db_err)?;
-        Ok(out
-            .items()
+        let items = self.index_upto(keys::BACKSTAGE_INDEX_PK, before_ms, limit).await?;
+        Ok(items
             .iter()
             .filter_map(|i| {
                 let (_, session) = text(i, keys::GSI1_SK)?.split_once('#')?;

@@ -216,6 +216,24 @@ impl Store {
         Ok(())
     }
 
+    /// Up to `limit` items of the GSI1 partition `pk`, whose sort keys start with an epoch ms
+    /// (`<13 digits>#…`: hosts gone, sessions backstage), of `at_ms` or earlier, oldest first.
+    async fn index_upto(&self, pk: &str, at_ms: i64, limit: i32) -> StoreResult<Vec<Item>> {
+        let out = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :pk AND gsi1sk < :upto")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":upto", s(keys::index_upto_ms(at_ms)))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(db_err)?;
+        Ok(out.items.unwrap_or_default())
+    }
+
     /// Every item of a partition whose sort key starts with `prefix`, following pages.
     async fn query_prefix(&self, pk: String, prefix: &str) -> StoreResult<Vec<Item>> {
         self.db

@@ -146,20 +146,8 @@ impl Store {
     /// P27: up to `limit` hosts gone from the SFU since `cutoff_ms` or earlier, longest gone
     /// first: (session, host, gone since ms).
     pub async fn hosts_gone_since(&self, cutoff_ms: i64, limit: i32) -> StoreResult<Vec<HostGone>> {
-        let out = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("gsi1pk = :gone AND gsi1sk < :upto")
-            .expression_attribute_values(":gone", s(keys::HOST_GONE_INDEX_PK))
-            .expression_attribute_values(":upto", s(keys::index_upto_ms(cutoff_ms)))
-            .limit(limit)
-            .send()
-            .await
-            .map_err(db_err)?;
-        Ok(out
-            .items()
+        let items = self.index_upto(keys::HOST_GONE_INDEX_PK, cutoff_ms, limit).await?;
+        Ok(items
             .iter()
             .filter_map(|i| {
                 let (since, session) = text(i, keys::GSI1_SK)?.split_once('#')?;
