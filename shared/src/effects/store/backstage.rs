@@ -15,7 +15,7 @@ impl Store {
     /// P43: a backstage session goes live at `now`: `started_at` then, listed live (GSI1 `LIVE`),
     /// no longer backstage; the session after. `Ok(None)`: it was live already (a repeat).
     pub async fn go_live(&self, session_id: &SessionId, now: &Timestamp) -> StoreResult<Option<Session>> {
-        let out = self
+        let update = self
             .db
             .update_item()
             .table_name(&self.table)
@@ -29,21 +29,13 @@ impl Store {
             .expression_attribute_values(":live_pk", s(keys::LIVE_INDEX_PK))
             .expression_attribute_values(":live_sk", s(keys::live_index_sk(now, session_id)))
             .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match out {
-            Ok(out) => Ok(Some(from_item(out.attributes.unwrap_or_default())?)),
-            Err(e) => match e.into_service_error() {
-                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
-                    let old = c.item.unwrap_or_default();
-                    match text(&old, "status") {
-                        None => Err(Refusal::SessionMissing.into()),
-                        Some("live") => Ok(None),
-                        Some(_) => Err(Refusal::SessionEnded.into()),
-                    }
-                }
-                other => Err(db_err(other)),
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        match self.conditional_update_returning(update).await? {
+            Ok(live) => Ok(Some(from_item(live)?)),
+            Err(old) => match text(&old, "status") {
+                None => Err(Refusal::SessionMissing.into()),
+                Some("live") => Ok(None),
+                Some(_) => Err(Refusal::SessionEnded.into()),
             },
         }
     }

@@ -130,10 +130,17 @@ impl Store {
     /// Applies a conditional UpdateItem: `Ok(None)` when it applied, `Ok(Some(image))` when its
     /// condition failed (`image`: the item as it was, empty when DynamoDB returned none).
     async fn conditional_update(&self, update: UpdateItemFluentBuilder) -> StoreResult<Option<Item>> {
+        Ok(self.conditional_update_returning(update).await?.err())
+    }
+
+    /// [`Store::conditional_update`], keeping what the update returns when it applied (the item
+    /// its `ReturnValues` asks for): `Ok(Ok(returned))`, or `Ok(Err(image))` when its condition
+    /// failed.
+    async fn conditional_update_returning(&self, update: UpdateItemFluentBuilder) -> StoreResult<Result<Item, Item>> {
         match update.send().await {
-            Ok(_) => Ok(None),
+            Ok(out) => Ok(Ok(out.attributes.unwrap_or_default())),
             Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(c) => Ok(Some(c.item.unwrap_or_default())),
+                UpdateItemError::ConditionalCheckFailedException(c) => Ok(Err(c.item.unwrap_or_default())),
                 other => Err(db_err(other)),
             },
         }

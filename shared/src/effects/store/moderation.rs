@@ -121,17 +121,9 @@ impl Store {
                 .expression_attribute_values(":id", s(id)),
             None => update.condition_expression("attribute_exists(pinned)"),
         };
-        match update.send().await {
-            Ok(out) => {
-                let session: Session = from_item(out.attributes.unwrap_or_default())?;
-                Ok(session.pinned)
-            }
-            Err(e) => match e.into_service_error() {
-                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
-                    Ok(None)
-                }
-                other => Err(db_err(other)),
-            },
+        match self.conditional_update_returning(update).await? {
+            Ok(before) => Ok(from_item::<Session>(before)?.pinned),
+            Err(_) => Ok(None),
         }
     }
 }

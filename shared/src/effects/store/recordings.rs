@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::error::{Refusal, StoreResult};
-use super::item::{db_err, failed, from_item, key_item, s, text};
+use super::item::{failed, from_item, key_item, s, text};
 use super::Store;
 use crate::domain::ids::SessionId;
 use crate::domain::keys;
@@ -112,29 +112,21 @@ impl Store {
         &self,
         update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
     ) -> StoreResult<Result<Session, RecordingRefusal>> {
-        match update
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(Ok(from_item(out.attributes.unwrap_or_default())?)),
-            Err(e) => match e.into_service_error() {
-                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
-                    let old = c.item.unwrap_or_default();
-                    if old.is_empty() {
-                        return Ok(Err(RecordingRefusal::Session(Refusal::SessionMissing)));
-                    }
-                    if text(&old, "status") != Some("live") {
-                        return Ok(Err(RecordingRefusal::Session(Refusal::SessionEnded)));
-                    }
-                    let session: Session = from_item(old)?;
-                    Ok(Err(match session.recording {
-                        Some(r) if r.status != crate::domain::RecordingStatus::Stopped => RecordingRefusal::Busy(r),
-                        _ => RecordingRefusal::Idle,
-                    }))
-                }
-                other => Err(db_err(other)),
-            },
+        let update = update.return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let old = match self.conditional_update_returning(update).await? {
+            Ok(after) => return Ok(Ok(from_item(after)?)),
+            Err(old) => old,
+        };
+        if old.is_empty() {
+            return Ok(Err(RecordingRefusal::Session(Refusal::SessionMissing)));
         }
+        if text(&old, "status") != Some("live") {
+            return Ok(Err(RecordingRefusal::Session(Refusal::SessionEnded)));
+        }
+        let session: Session = from_item(old)?;
+        Ok(Err(match session.recording {
+            Some(r) if r.status != crate::domain::RecordingStatus::Stopped => RecordingRefusal::Busy(r),
+            _ => RecordingRefusal::Idle,
+        }))
     }
 }

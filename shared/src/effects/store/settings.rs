@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::error::{Refusal, StoreResult};
-use super::item::{db_err, failed, from_item, key_item, n, number, s, text};
+use super::item::{failed, from_item, key_item, n, number, s, text};
 use super::Store;
 use crate::domain::ids::SessionId;
 use crate::domain::keys;
@@ -75,30 +75,23 @@ impl Store {
         if sets.is_empty() {
             return Err(failed("a settings change with nothing to set"));
         }
-        let out = update
+        let update = update
             .update_expression(format!("SET {}", sets.join(", ")))
-            .condition_expression(condition)
-            .send()
-            .await;
-        match out {
-            Ok(out) => Ok(Ok(from_item(out.attributes.unwrap_or_default())?)),
-            Err(e) => match e.into_service_error() {
-                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
-                    let old = c.item.unwrap_or_default();
-                    let guests = u32::try_from(number(&old, "guest_count")).unwrap_or(u32::MAX);
-                    let viewers = u32::try_from(number(&old, "viewer_count")).unwrap_or(u32::MAX);
-                    Ok(Err(if old.is_empty() {
-                        SettingsRefusal::Session(Refusal::SessionMissing)
-                    } else if text(&old, "status") == Some("ended") {
-                        SettingsRefusal::Session(Refusal::SessionEnded)
-                    } else if w.max_guests.is_some_and(|m| guests > m) {
-                        SettingsRefusal::BelowGuests(guests)
-                    } else {
-                        SettingsRefusal::BelowViewers(viewers)
-                    }))
-                }
-                other => Err(db_err(other)),
-            },
-        }
+            .condition_expression(condition);
+        let old = match self.conditional_update_returning(update).await? {
+            Ok(after) => return Ok(Ok(from_item(after)?)),
+            Err(old) => old,
+        };
+        let guests = u32::try_from(number(&old, "guest_count")).unwrap_or(u32::MAX);
+        let viewers = u32::try_from(number(&old, "viewer_count")).unwrap_or(u32::MAX);
+        Ok(Err(if old.is_empty() {
+            SettingsRefusal::Session(Refusal::SessionMissing)
+        } else if text(&old, "status") == Some("ended") {
+            SettingsRefusal::Session(Refusal::SessionEnded)
+        } else if w.max_guests.is_some_and(|m| guests > m) {
+            SettingsRefusal::BelowGuests(guests)
+        } else {
+            SettingsRefusal::BelowViewers(viewers)
+        }))
     }
 }
