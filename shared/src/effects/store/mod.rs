@@ -151,35 +151,80 @@ impl Store {
     /// do not exist are simply not returned. `consistent`: strongly consistent reads (twice the
     /// read units), for what a caller must see right after changing it.
     async fn batch_get_items(&self, keys: Vec<Item>, what: &str, consistent: bool) -> StoreResult<Vec<Item>> {
-        let mut found = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(100) {
-            let mut pending = chunk.to_vec();
+        self.until_processed(keys, 100, what, |pending| async move {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(consistent)
+                .build()
+                .map_err(item::failed)?;
+            let out = self
+                .db
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(db_err)?;
+            let found = out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default();
+            let left = out
+                .unprocessed_keys
+                .unwrap_or_default()
+                .remove(&self.table)
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            Ok((found, left))
+        })
+        .await
+    }
+
+    /// BatchWriteItem of `requests` (any number: sent 25 at a time), retrying unprocessed items
+    /// with backoff; `what` names the write in the `Busy` error when they stay unprocessed.
+    async fn batch_write(&self, requests: Vec<WriteRequest>, what: &str) -> StoreResult<()> {
+        self.until_processed(requests, 25, what, |pending| async move {
+            let out = self
+                .db
+                .batch_write_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(db_err)?;
+            let left = out
+                .unprocessed_items
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default();
+            Ok((Vec::new(), left))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// The batch calls' loop: `entries` sent `chunk` at a time by `send`, which answers the items
+    /// it read and the entries DynamoDB left unprocessed; those are sent again with backoff, up to
+    /// `transact::MAX_ATTEMPTS` times per chunk (then `Busy`, naming `what`).
+    async fn until_processed<T, F, Fut>(
+        &self,
+        entries: Vec<T>,
+        chunk: usize,
+        what: &str,
+        send: F,
+    ) -> StoreResult<Vec<Item>>
+    where
+        T: Clone,
+        F: Fn(Vec<T>) -> Fut,
+        Fut: std::future::Future<Output = StoreResult<(Vec<Item>, Vec<T>)>>,
+    {
+        let mut found = Vec::new();
+        for part in entries.chunks(chunk) {
+            let mut pending = part.to_vec();
             let mut attempt = 0;
             while !pending.is_empty() {
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(pending))
-                    .consistent_read(consistent)
-                    .build()
-                    .map_err(item::failed)?;
-                let out = self
-                    .db
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(db_err)?;
-                found.extend(
-                    out.responses
-                        .unwrap_or_default()
-                        .remove(&self.table)
-                        .unwrap_or_default(),
-                );
-                pending = out
-                    .unprocessed_keys
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
+                let (items, left) = send(pending).await?;
+                found.extend(items);
+                pending = left;
                 if !pending.is_empty() {
                     attempt += 1;
                     if attempt >= transact::MAX_ATTEMPTS {
@@ -190,37 +235,6 @@ impl Store {
             }
         }
         Ok(found)
-    }
-
-    /// BatchWriteItem of `requests` (any number: sent 25 at a time), retrying unprocessed items
-    /// with backoff; `what` names the write in the `Busy` error when they stay unprocessed.
-    async fn batch_write(&self, requests: Vec<WriteRequest>, what: &str) -> StoreResult<()> {
-        for chunk in requests.chunks(25) {
-            let mut pending = chunk.to_vec();
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                let out = self
-                    .db
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(db_err)?;
-                pending = out
-                    .unprocessed_items
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    attempt += 1;
-                    if attempt >= transact::MAX_ATTEMPTS {
-                        return Err(StoreError::Busy(what.into()));
-                    }
-                    transact::backoff(attempt).await;
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Up to `limit` items of the GSI1 partition `pk`, whose sort keys start with an epoch ms
@@ -300,4 +314,62 @@ async fn page<T: DeserializeOwned>(q: QueryFluentBuilder) -> StoreResult<Listing
         .map(from_item)
         .collect::<StoreResult<_>>()?;
     Ok(Listing { items, next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
+    use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+
+    fn delete(n: u32) -> WriteRequest {
+        let key = key_item(&Key {
+            pk: format!("P{n}"),
+            sk: "S".into(),
+        });
+        WriteRequest::builder()
+            .delete_request(DeleteRequest::builder().set_key(Some(key)).build().unwrap())
+            .build()
+    }
+
+    /// What DynamoDB leaves unprocessed (throttled: moto never does) is sent again until it is
+    /// taken, and 30 entries go as a batch of 25 and one of 5.
+    #[tokio::test]
+    async fn unprocessed_entries_are_sent_again() {
+        let left_once = mock!(aws_sdk_dynamodb::Client::batch_write_item)
+            .sequence()
+            .output(|| {
+                BatchWriteItemOutput::builder()
+                    .set_unprocessed_items(Some(HashMap::from([("t".to_string(), vec![delete(0)])])))
+                    .build()
+            })
+            .output(|| BatchWriteItemOutput::builder().build())
+            .output(|| BatchWriteItemOutput::builder().build())
+            .build();
+        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&left_once]), "t");
+        store.batch_write((0..30).map(delete).collect(), "test").await.unwrap();
+        assert_eq!(
+            left_once.num_calls(),
+            3,
+            "the first 25, their one left again, the last 5"
+        );
+    }
+
+    /// Entries DynamoDB keeps leaving unprocessed end in `Busy`, after `MAX_ATTEMPTS` sends.
+    #[tokio::test]
+    async fn entries_left_every_time_are_busy() {
+        let always = mock!(aws_sdk_dynamodb::Client::batch_write_item).then_output(|| {
+            BatchWriteItemOutput::builder()
+                .set_unprocessed_items(Some(HashMap::from([("t".to_string(), vec![delete(0)])])))
+                .build()
+        });
+        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&always]), "t");
+        let err = store.batch_write(vec![delete(0)], "test").await.unwrap_err();
+        assert!(matches!(err, StoreError::Busy(ref what) if what == "test"), "{err:?}");
+        assert_eq!(always.num_calls(), transact::MAX_ATTEMPTS as usize);
+    }
 }
