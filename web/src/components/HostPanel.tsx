@@ -3,9 +3,10 @@
 // timeout, kick, ban).
 
 import { useState, type Dispatch } from 'react';
-import { describe, type Api } from '../lib/api';
+import type { Api } from '../lib/api';
 import { onStage, type RoomAction, type RoomState } from '../lib/roomState';
 import type { Action, Participant } from '../lib/types';
+import { useAction } from '../lib/useAction';
 import { Alert } from './Alert';
 
 interface Props {
@@ -15,7 +16,7 @@ interface Props {
 }
 
 export function HostPanel({ api, state, dispatch }: Props) {
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   const sessionId = state.session.id;
   const pending = Object.values(state.requests)
     .filter((r) => r.origin === 'request' && r.status === 'pending')
@@ -24,14 +25,6 @@ export function HostPanel({ api, state, dispatch }: Props) {
     .filter((p) => p.user_id !== state.me)
     .sort((a, b) => Number(onStage(b.role)) - Number(onStage(a.role)) || a.username.localeCompare(b.username));
 
-  const run = async (what: () => Promise<void>) => {
-    setError(null);
-    try {
-      await what();
-    } catch (e) {
-      setError(describe(e));
-    }
-  };
 
   return (
     <section className="card host-panel" aria-labelledby="host-panel-title">

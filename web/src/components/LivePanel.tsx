@@ -2,9 +2,10 @@
 // (each change pushed to everyone and enforced at once), and the way to the analytics.
 
 import { useState, type Dispatch, type FormEvent } from 'react';
-import { describe, type Api } from '../lib/api';
+import type { Api } from '../lib/api';
 import type { RoomAction, RoomState } from '../lib/roomState';
 import type { SettingsPatch } from '../lib/types';
+import { useAction } from '../lib/useAction';
 import { Alert } from './Alert';
 
 interface Props {
@@ -15,22 +16,10 @@ interface Props {
 }
 
 export function LivePanel({ api, state, dispatch, onAnalytics }: Props) {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const s = state.session;
   const recording = s.recording?.status === 'active' || s.recording?.status === 'starting';
 
-  const run = async (what: () => Promise<void>) => {
-    setError(null);
-    setBusy(true);
-    try {
-      await what();
-    } catch (e) {
-      setError(describe(e));
-    } finally {
-      setBusy(false);
-    }
-  };
   const change = (patch: SettingsPatch) =>
     void run(async () => dispatch({ type: 'session', session: await api.updateSettings(s.id, patch) }));
 

@@ -2,8 +2,9 @@
 // invitation.
 
 import { useState, type Dispatch, type FormEvent } from 'react';
-import { describe, type Api } from '../lib/api';
+import type { Api } from '../lib/api';
 import type { RoomAction, RoomState } from '../lib/roomState';
+import { useAction } from '../lib/useAction';
 import { Alert } from './Alert';
 
 interface Props {
@@ -14,25 +15,13 @@ interface Props {
 }
 
 export function StagePanel({ api, state, dispatch, canRequest }: Props) {
+  const { busy, error, run } = useAction();
   const [message, setMessage] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const sessionId = state.session.id;
   const mine = Object.values(state.requests).filter((r) => r.user_id === state.me && r.status === 'pending');
   const request = mine.find((r) => r.origin === 'request');
   const invitation = mine.find((r) => r.origin === 'invitation');
 
-  const run = async (what: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await what();
-    } catch (e) {
-      setError(describe(e));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const ask = (e: FormEvent) => {
     e.preventDefault();
