@@ -3,10 +3,11 @@
 moto's own `moto_server` serves requests on many threads and its DynamoDB backend takes no locks,
 so two concurrent TransactWriteItems can both pass a condition that only one of them may pass
 (seen: 62 joins admitted with max_participants 60). Real DynamoDB applies each conditional write
-and each transaction atomically. This launcher keeps moto's threaded server (keep-alive and
-parallel connections still work) but runs the application under one lock, which makes every
-request atomic as in DynamoDB. It also removes moto's worst costs without changing an answer:
-`dynamodb_costs` and `sqs_costs` say which and why.
+and each transaction atomically. This launcher keeps moto's threaded server (parallel
+connections still work, kept alive between requests: `_KeepAliveHandler`) but runs the
+application under one lock, which makes every request atomic as in DynamoDB. It also removes
+moto's worst costs without changing an answer: `dynamodb_costs` and `sqs_costs` say which and
+why.
 
 Usage: python infra/scripts/emulator [--host 127.0.0.1] [--port 8000]
 """
@@ -67,6 +68,16 @@ moto_backends.list_of_moto_modules = lambda: _moto_modules
 moto_responses.method_names_from_class = functools.lru_cache(maxsize=None)(moto_responses.method_names_from_class)
 
 
+class _KeepAliveHandler(MotoRequestHandler):
+    """moto's handler speaking HTTP/1.1, so a client keeps its connection for the next request.
+    moto's own answers HTTP/1.0 and closes every connection after one response: each SDK call
+    then opens a new TCP connection and the server starts a thread for it, which cost the
+    emulator and its clients more than many of the calls themselves. DynamoDB and SQS keep
+    connections alive, and the SDK's pool expects them to."""
+
+    protocol_version = "HTTP/1.1"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -87,7 +98,7 @@ def main() -> None:
             return body
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    run_simple(args.host, args.port, atomic, threaded=True, request_handler=MotoRequestHandler)
+    run_simple(args.host, args.port, atomic, threaded=True, request_handler=_KeepAliveHandler)
 
 
 if __name__ == "__main__":
