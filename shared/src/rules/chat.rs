@@ -128,9 +128,12 @@ pub async fn send(fx: &Effects, user: &User, req: SendMessage) -> ApiResult<Chat
     };
     fx.store.put_chat_message(&message, slow_ms).await?;
     let at = message.created_at.unix_millis();
-    analytics::count(fx, &session, &user.id, Happening::Chatted, at).await;
     let data = serde_json::to_value(&message).map_err(ApiError::internal)?;
-    events::publish(fx, Audience::Session, kind::CHAT_MESSAGE, &session_id, data).await;
+    // The count and the push are independent: one round trip, not two.
+    futures::join!(
+        analytics::count(fx, &session, &user.id, Happening::Chatted, at),
+        events::publish(fx, Audience::Session, kind::CHAT_MESSAGE, &session_id, data)
+    );
     Ok(message)
 }
 

@@ -425,10 +425,13 @@ pub async fn join(fx: &Effects, user: &User, req: SessionRef) -> ApiResult<JoinR
     };
     if joined {
         let at = me.joined_at.unix_millis();
-        analytics::count(fx, &session, &user.id, Happening::Joined, at).await;
         // Viewers' comings and goings go to the stage; the audience sees the coalesced count.
+        // The count and the push are independent: one round trip, not two.
         let viewers = Some(session.viewer_count + 1);
-        arrival_or_departure(fx, &me, "joined", Audience::Stage, viewers).await;
+        futures::join!(
+            analytics::count(fx, &session, &user.id, Happening::Joined, at),
+            arrival_or_departure(fx, &me, "joined", Audience::Stage, viewers)
+        );
     }
     let token = sfu_token(fx, user, &session, &me)?;
     Ok(JoinResponse {
