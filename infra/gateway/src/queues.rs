@@ -32,9 +32,16 @@ use crate::template::{Template, TemplateError};
 /// others sleep until woken: idle queues cost the emulator four receives a second, not thirty.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
-/// Pollers per standard queue (Lambda starts with five and scales up) and per FIFO queue.
-const STANDARD_POLLERS: usize = 8;
-const FIFO_POLLERS: usize = 2;
+/// Pollers per standard queue at most. Lambda starts five concurrent batches and, while messages
+/// keep coming, adds up to 1,250 concurrent invocations a minute, up to the mapping's
+/// `MaximumConcurrency`: a window's shards are delivered at once, not a few at a time. Locally a
+/// queue has as many pollers as that allows, up to this; the ones not needed sleep until a sent
+/// message wakes them (or one that found work wakes the next).
+const STANDARD_POLLERS_MAX: u64 = 64;
+/// Pollers per standard queue whose mapping declares no `MaximumConcurrency`.
+const STANDARD_POLLERS: u64 = 8;
+/// Pollers per FIFO queue (a message group has one batch in flight at a time anyway).
+const FIFO_POLLERS: u64 = 2;
 
 /// Per queue URL: woken once per message sent through a [`waking`] client.
 static SENT: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Notify>>>> =
@@ -204,7 +211,11 @@ pub fn serve_queues(
             .cloned()
             .ok_or_else(|| TemplateError(format!("queue {} was not created", source.queue_id)))?;
         let arn = shared::adapter::queued::local_queue_arn(&def.name());
-        let pollers = if def.fifo { FIFO_POLLERS } else { STANDARD_POLLERS };
+        let pollers = match (def.fifo, source.max_concurrency) {
+            (true, _) => FIFO_POLLERS,
+            (false, Some(max)) => max.clamp(1, STANDARD_POLLERS_MAX),
+            (false, None) => STANDARD_POLLERS,
+        };
         for n in 0..pollers {
             let poller = Poller {
                 watching: n == 0,

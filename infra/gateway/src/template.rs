@@ -146,6 +146,8 @@ pub struct QueueEvent {
     /// `FunctionResponseTypes: [ReportBatchItemFailures]`: the function names the messages to
     /// deliver again; the others are deleted.
     pub reports_failures: bool,
+    /// `ScalingConfig.MaximumConcurrency`: how many invocations the mapping runs at once at most.
+    pub max_concurrency: Option<u64>,
 }
 
 /// A function resource and how SAM builds it.
@@ -353,6 +355,10 @@ impl Template {
                                 .and_then(|p| p.get("FunctionResponseTypes"))
                                 .and_then(Value::as_sequence)
                                 .is_some_and(|t| t.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures"))),
+                            max_concurrency: p
+                                .and_then(|p| p.get("ScalingConfig"))
+                                .and_then(|s| s.get("MaximumConcurrency"))
+                                .and_then(Value::as_u64),
                         });
                         continue;
                     }
@@ -507,6 +513,9 @@ mod tests {
         );
         assert!(t.cors.allow_headers.iter().any(|h| h == "authorization"));
         assert!(t.routes.iter().any(|r| r.method == "POST" && r.path == "/live/start"));
+        // The fan-out's shards run at once, up to the mapping's MaximumConcurrency.
+        let fan_out = t.queue_events.iter().find(|e| e.function_id == "FanOutFunction").unwrap();
+        assert_eq!((fan_out.batch_size, fan_out.max_concurrency), (1, Some(1000)));
     }
 
     #[test]
