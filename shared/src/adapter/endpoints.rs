@@ -769,7 +769,7 @@ endpoints! {
     WsConnect = "ws-connect" {
         route: Route::websocket("$connect"),
         policy: Policy {
-            dynamodb: &["GetItem", "TransactWriteItems", "UpdateItem", "DeleteItem"],
+            dynamodb: &["GetItem", "TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem"],
             indexes: false,
             connections: &["DELETE"],
             queues: &[],
@@ -841,7 +841,7 @@ endpoints! {
     /// WebSocket `$disconnect`.
     WsDisconnect = "ws-disconnect" {
         route: Route::websocket("$disconnect"),
-        policy: Policy { dynamodb: &["DeleteItem", "UpdateItem"], ..Policy::NOTHING },
+        policy: Policy { dynamodb: &["DeleteItem", "UpdateItem", "PutItem"], ..Policy::NOTHING },
         run: |fx, socket: Socket| realtime::disconnect(fx, &socket.0),
         ok: 200 Empty,
         example: Example::anyone(),

@@ -111,6 +111,24 @@ pub fn connections_index_buckets(first: u32, last: u32) -> (String, String) {
     (format!("{first:04}#"), format!("{last:04}#\u{10ffff}"))
 }
 
+/// `CONNLOG#<session>` / `<epoch, 12 digits>`: the socket opened or forgotten that moved the
+/// session's connection epoch (P12) to `epoch`, kept an hour: a warm fan-out applies the changes
+/// since the epoch it last saw instead of reading the whole audience again.
+pub fn connection_change(session_id: &SessionId, epoch: u64) -> Key {
+    Key {
+        pk: connection_changes_pk(session_id),
+        sk: connection_change_sk(epoch),
+    }
+}
+
+pub fn connection_changes_pk(session_id: &SessionId) -> String {
+    format!("CONNLOG#{session_id}")
+}
+
+pub fn connection_change_sk(epoch: u64) -> String {
+    format!("{epoch:012}")
+}
+
 /// `SESSION#<id>` / `STREAM`: the session's event sequence and its open frame window.
 pub fn stream(session_id: &SessionId) -> Key {
     Key {

@@ -25,7 +25,7 @@ use crate::domain::ids::SessionId;
 use crate::domain::time::epoch_millis;
 use crate::effects::push::deadline_within;
 use crate::effects::queue::Received;
-use crate::effects::store::{ConnectionRef, NewWindow, StoreError, StoreResult, WindowEnd};
+use crate::effects::store::{ClosedWindow, ConnectionRef, NewWindow, StoreError, StoreResult, WindowEnd};
 use crate::effects::Effects;
 
 /// A published event as the events queue carries it.
@@ -275,63 +275,25 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
     if checkpoint.done {
         return Ok(true);
     }
-    // The sequencer queues a window's deliveries just before it records the window: one that
-    // arrives first finds it opening within moments.
-    let mut attempt = 0;
-    // The connection epoch comes with the close, not with the delivery: a socket that opened
-    // while the window was open and sent into it has moved the epoch on before the close.
-    let (to, broadcast, plain_from, epoch, read) = loop {
-        match store.close_window(&d.session_id, d.from).await? {
-            WindowEnd::Closed {
-                to,
-                broadcast,
-                plain_from,
-                conn_epoch,
-            } => break (to, broadcast, plain_from, conn_epoch, None),
-            // Closed, and a later window open already (this shard's delivery came late): the
-            // window's end and kind are its events', its frames to everyone start where it was
-            // opened to start them. Frames from its own start would leave a gap of the windows
-            // not posted to everyone before it.
-            WindowEnd::Passed { next_from, conn_epoch } => {
-                let events = store
-                    .window_events(&d.session_id, d.from, d.from, next_from - 1)
-                    .await?;
-                let to = events.last().map_or(d.from, |e| e.seq);
-                let broadcast = events.iter().any(|e| e.audience == Audience::Session);
-                let plain_from = if d.plain_from > 0 {
-                    d.plain_from.min(d.from)
-                } else {
-                    d.from
-                };
-                break (to, broadcast, plain_from, conn_epoch, Some(events));
-            }
-            WindowEnd::NotOpen if attempt < NOT_OPEN_CHECKS => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            WindowEnd::NotOpen => {
-                return Err(ApiError::Unavailable(format!(
-                    "window {} of session {} is not open",
-                    d.from, d.session_id
-                )))
-            }
-        }
-    };
+    // Every shard of a window closes it and reads the same: the first served in this process
+    // does, the others reuse it.
+    let window = store
+        .closed_window(&d.session_id, d.from, || close_and_read(fx, d))
+        .await?;
+    let ClosedWindow {
+        to,
+        broadcast,
+        plain_from,
+        conn_epoch: epoch,
+        ..
+    } = *window;
     // A window with nothing for the whole session goes to the hosts, cohosts and the users it
     // addresses only, found by key by the first shard; the other shards have nothing to post.
     if !broadcast && d.shard != 0 {
         return Ok(true);
     }
-    let events = match read {
-        Some(events) => events,
-        None => store.window_events(&d.session_id, d.from, d.from, to).await?,
-    };
-    let moderators: Vec<String> = store
-        .moderators(&d.session_id)
-        .await?
-        .iter()
-        .map(|u| u.to_string())
-        .collect();
+    let events = &window.events[..];
+    let moderators = &window.moderators[..];
     let to_whom: Arc<Vec<ConnectionRef>> = match &checkpoint.owed {
         Some(owed) => Arc::new(owed.iter().filter_map(|o| owed_connection(o)).collect()),
         None if broadcast => {
@@ -340,7 +302,7 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
                 .await?
         }
         None => {
-            let mut users: Vec<String> = moderators.clone();
+            let mut users: Vec<String> = moderators.to_vec();
             users.extend(events.iter().filter_map(|e| match &e.audience {
                 Audience::User { user_id } => Some(user_id.to_string()),
                 _ => None,
@@ -366,14 +328,14 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
     // The cap is per second of chat as it was sent: a window that carries more than its length's
     // worth of sending (held open past its end, or filled from a backlog when the sequencer fell
     // behind) lets as many more pass.
-    let covered = Duration::from_millis(d.window_ms).max(fanout::published_span(&events));
+    let covered = Duration::from_millis(d.window_ms).max(fanout::published_span(events));
     let cap = fx.tunables.fanout.chat_cap(covered);
     let ended = events.iter().any(|e| e.event["type"] == kind::SESSION_ENDED);
     let starts = Starts {
         moderators: d.from,
         others: if broadcast { plain_from } else { d.from },
     };
-    let frames = Frames::new(&d.session_id, starts, to, &events, &moderators, cap);
+    let frames = Frames::new(&d.session_id, starts, to, events, moderators, cap);
     let delivery = fx
         .push
         .post_all(
@@ -397,6 +359,72 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
         .collect();
     store.put_checkpoint(&d.session_id, d.from, d.shard, &owed).await?;
     Ok(owed.is_empty())
+}
+
+/// Closes the window `d` belongs to (idempotent) and reads what every shard of it posts: its
+/// events and the session's moderators.
+async fn close_and_read(fx: &Effects, d: &ShardDelivery) -> ApiResult<ClosedWindow> {
+    let store = &fx.store;
+    // The sequencer queues a window's deliveries just before it records the window: one that
+    // arrives first finds it opening within moments.
+    let mut attempt = 0;
+    // The connection epoch comes with the close, not with the delivery: a socket that opened
+    // while the window was open and sent into it has moved the epoch on before the close.
+    let (to, broadcast, plain_from, conn_epoch, read) = loop {
+        match store.close_window(&d.session_id, d.from).await? {
+            WindowEnd::Closed {
+                to,
+                broadcast,
+                plain_from,
+                conn_epoch,
+            } => break (to, broadcast, plain_from, conn_epoch, None),
+            // Closed, and a later window open already (this delivery came late): the window's
+            // end and kind are its events', its frames to everyone start where it was opened to
+            // start them. Frames from its own start would leave a gap of the windows not posted
+            // to everyone before it.
+            WindowEnd::Passed { next_from, conn_epoch } => {
+                let events = store
+                    .window_events(&d.session_id, d.from, d.from, next_from - 1)
+                    .await?;
+                let to = events.last().map_or(d.from, |e| e.seq);
+                let broadcast = events.iter().any(|e| e.audience == Audience::Session);
+                let plain_from = if d.plain_from > 0 {
+                    d.plain_from.min(d.from)
+                } else {
+                    d.from
+                };
+                break (to, broadcast, plain_from, conn_epoch, Some(events));
+            }
+            WindowEnd::NotOpen if attempt < NOT_OPEN_CHECKS => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            WindowEnd::NotOpen => {
+                return Err(ApiError::Unavailable(format!(
+                    "window {} of session {} is not open",
+                    d.from, d.session_id
+                )))
+            }
+        }
+    };
+    let events = match read {
+        Some(events) => events,
+        None => store.window_events(&d.session_id, d.from, d.from, to).await?,
+    };
+    let moderators = store
+        .moderators(&d.session_id)
+        .await?
+        .iter()
+        .map(|u| u.to_string())
+        .collect();
+    Ok(ClosedWindow {
+        to,
+        broadcast,
+        plain_from,
+        conn_epoch,
+        events: Arc::new(events),
+        moderators: Arc::new(moderators),
+    })
 }
 
 /// A connection owed a window, as its checkpoint records it (`<connection>#<user>`).

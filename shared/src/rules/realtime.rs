@@ -58,6 +58,7 @@ pub async fn disconnect(fx: &Effects, connection_id: &str) -> ApiResult<()> {
 mod tests {
     use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
     use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
     use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
     use aws_sdk_dynamodb::Client;
@@ -95,10 +96,18 @@ mod tests {
         let recorded = mock!(Client::transact_write_items).then_output(|| TransactWriteItemsOutput::builder().build());
         let forgotten = mock!(Client::delete_item).then_output(|| DeleteItemOutput::builder().build());
         let unlisted = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+        let journaled = mock!(Client::put_item).then_output(|| PutItemOutput::builder().build());
         let db = mock_client!(
             aws_sdk_dynamodb,
             RuleMode::MatchAny,
-            [&session_read, &participant_reads, &recorded, &forgotten, &unlisted]
+            [
+                &session_read,
+                &participant_reads,
+                &recorded,
+                &forgotten,
+                &unlisted,
+                &journaled
+            ]
         );
         let fx = Effects::for_test(
             Store::new(db, "t"),
@@ -107,6 +116,7 @@ mod tests {
         let refused = connect(&fx, &user("vic"), id, "Conn0=".into()).await;
         assert_eq!(refused.err().map(|e| e.status().as_u16()), Some(403));
         assert_eq!(recorded.num_calls(), 1, "the connection was recorded first");
+        assert_eq!(journaled.num_calls(), 1, "and its change, for the fan-out");
         assert_eq!(participant_reads.num_calls(), 2, "and presence read again after");
         assert_eq!(forgotten.num_calls(), 1, "then forgotten");
     }

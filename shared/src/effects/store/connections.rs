@@ -1,7 +1,7 @@
 //! Access patterns of WebSocket connections and the audiences of pushes (`docs/data-model.md`,
 //! P12, P17).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
@@ -10,7 +10,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::error::{Refusal, StoreError, StoreResult};
-use super::item::{db_err, failed, from_item, key_item, n, present_values, s, text, to_item, Item};
+use super::item::{db_err, failed, from_item, key_item, n, number, present_values, s, text, to_item, Item};
+use super::stream::EVENTS_TTL_SECONDS;
 use super::transact::{backoff, MAX_ATTEMPTS};
 use super::Store;
 use crate::domain::fanout;
@@ -30,15 +31,23 @@ pub struct ConnectionRef {
 fn connection_item(c: &Connection) -> StoreResult<Item> {
     let mut item = to_item(&keys::connection(&c.connection_id), c)?;
     item.insert(keys::GSI1_PK.into(), s(keys::connections_index_pk(&c.session_id)));
-    item.insert(
-        keys::GSI1_SK.into(),
-        s(keys::connections_index_sk(
-            fanout::bucket_of(&c.connection_id),
-            &c.user_id,
-            &c.connection_id,
-        )),
-    );
+    item.insert(keys::GSI1_SK.into(), s(socket_key(c)));
     Ok(item)
+}
+
+/// `c`'s GSI1 sort key under its session: its fan-out bucket, its user, itself.
+fn socket_key(c: &Connection) -> String {
+    keys::connections_index_sk(fanout::bucket_of(&c.connection_id), &c.user_id, &c.connection_id)
+}
+
+/// The connection a GSI1 sort key names.
+fn connection_ref(socket_key: &str) -> Option<ConnectionRef> {
+    let (rest, conn) = socket_key.rsplit_once('#')?;
+    let (_bucket, user) = rest.split_once('#')?;
+    Some(ConnectionRef {
+        connection_id: conn.to_string(),
+        user_id: user.to_string(),
+    })
 }
 
 /// `c` in its user's set of sockets: oldest first in text order.
@@ -46,21 +55,31 @@ fn socket_entry(c: &Connection) -> String {
     format!("{:013}#{}", c.connected_at.unix_millis(), c.connection_id)
 }
 
-/// One shard's sockets as a fan-out invocation last read them, with the session's connection
-/// epoch (P12) they were read at. A window opened at the same epoch reuses them: nothing
-/// connected or disconnected since, so the index would answer the same. Per process (a warm
-/// Lambda keeps it); bounded, and emptied when full.
+/// The sockets of the sessions a fan-out process has served, each at the connection epoch (P12)
+/// it reflects. A window closed at a later epoch applies the changes since (`CONNLOG#`, one small
+/// Query) instead of reading the whole audience again: a join storm costs each window the joins
+/// since the last one, not the audience. Per process (a warm Lambda keeps it); bounded, and
+/// emptied when full.
 #[derive(Default)]
-pub struct ShardCache(std::sync::Mutex<HashMap<ShardKey, ReadAt>>);
+pub struct SocketViews(std::sync::Mutex<HashMap<SessionId, Arc<tokio::sync::Mutex<SocketView>>>>);
 
-/// A session's shard `shard` of `shards`.
-type ShardKey = (SessionId, u32, u32);
+/// One session's sockets (their GSI1 sort keys: bucket, user, connection, so a shard is a range)
+/// as of connection epoch `epoch` (`0`: never read).
+#[derive(Default)]
+struct SocketView {
+    epoch: u64,
+    sockets: BTreeSet<String>,
+}
 
-/// A shard's sockets and the connection epoch they were read at.
-type ReadAt = (u64, Arc<Vec<ConnectionRef>>);
+/// Sessions whose sockets one process keeps at most (a few dozen huge audiences).
+const SOCKET_VIEWS_MAX: usize = 64;
 
-/// Shards kept at most by one process (a few hundred sessions of huge audiences).
-const SHARD_CACHE_MAX: usize = 4_096;
+/// The most changes a view catches up on; further behind, the audience is read again.
+const CHANGES_MAX: u64 = 5_000;
+
+/// Reads of the changes before a view gives up waiting for one still being recorded (it is put
+/// just after its epoch moved) and reads the audience again.
+const CHANGE_READS: u32 = 3;
 
 /// How long after `$connect` recorded a connection a `410` for it means "still opening", not
 /// gone: longer than any `$connect` invocation runs.
@@ -71,7 +90,7 @@ impl Store {
     /// session's connection epoch on like any socket opened.
     pub async fn put_connection(&self, c: &Connection) -> StoreResult<()> {
         self.put(connection_item(c)?).await?;
-        self.bump_connection_epoch(&c.session_id).await
+        self.bump_connection_epoch(c, true).await
     }
 
     /// P12: opens a socket of a present participant: in one transaction, the participant is still
@@ -116,7 +135,7 @@ impl Store {
         for attempt in 0..MAX_ATTEMPTS {
             let why = match self.transact_settled(items.clone(), "opening a socket").await? {
                 Ok(()) => {
-                    self.bump_connection_epoch(&c.session_id).await?;
+                    self.bump_connection_epoch(c, true).await?;
                     return Ok(let_go);
                 }
                 Err(why) => why,
@@ -207,23 +226,36 @@ impl Store {
             .send()
             .await
             .map_err(db_err)?;
-        self.bump_connection_epoch(&c.session_id).await
+        self.bump_connection_epoch(&c, false).await
     }
 
     /// P12: moves the session's connection epoch on (`ADD conn_epoch 1` on `STREAM`, after the
     /// connection's own write and outside its transaction, so a socket storm never conflicts on
-    /// it): the fan-out reads its shards' sockets again for windows opened from then on.
-    async fn bump_connection_epoch(&self, session_id: &SessionId) -> StoreResult<()> {
-        self.db
+    /// it): the fan-out brings its shards' sockets up to date for windows closed from then on.
+    /// Then records the change under the epoch it moved to (`CONNLOG#`), for warm fan-outs to
+    /// apply. A change not recorded (the put failed) costs the fan-out one read of the whole
+    /// audience, never a socket: it finds the epoch missing and reads the index instead.
+    async fn bump_connection_epoch(&self, c: &Connection, opened: bool) -> StoreResult<()> {
+        let out = self
+            .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&keys::stream(session_id))))
+            .set_key(Some(key_item(&keys::stream(&c.session_id))))
             .update_expression("ADD conn_epoch :one")
             .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
-            .map(|_| ())
-            .map_err(db_err)
+            .map_err(db_err)?;
+        let epoch = number(&out.attributes.unwrap_or_default(), "conn_epoch") as u64;
+        let mut change = key_item(&keys::connection_change(&c.session_id, epoch));
+        change.insert("socket".into(), s(socket_key(c)));
+        change.insert("opened".into(), AttributeValue::Bool(opened));
+        change.insert("expires_at".into(), n(epoch_seconds() + EVENTS_TTL_SECONDS));
+        if let Err(e) = self.put(change).await {
+            tracing::warn!(error = %e, session_id = %c.session_id, epoch, "connection change not recorded; the fan-out reads the audience again");
+        }
+        Ok(())
     }
 
     /// P12: the open sockets of one user in a session: a key lookup of their set of sockets,
@@ -252,13 +284,9 @@ impl Store {
             .collect())
     }
 
-    /// P12: the sockets of a session in fan-out buckets `first..=last` (one shard), every page.
-    pub async fn shard_connections(
-        &self,
-        session_id: &SessionId,
-        first: u32,
-        last: u32,
-    ) -> StoreResult<Vec<ConnectionRef>> {
+    /// P12: the GSI1 sort keys of a session's sockets in fan-out buckets `first..=last`, every
+    /// page.
+    async fn socket_keys(&self, session_id: &SessionId, first: u32, last: u32) -> StoreResult<Vec<String>> {
         let (from, to) = keys::connections_index_buckets(first, last);
         let items: Vec<Item> = self
             .db
@@ -277,20 +305,26 @@ impl Store {
             .map_err(db_err)?;
         Ok(items
             .iter()
-            .filter_map(|i| {
-                let (rest, conn) = text(i, keys::GSI1_SK)?.rsplit_once('#')?;
-                let (_bucket, user) = rest.split_once('#')?;
-                Some(ConnectionRef {
-                    connection_id: conn.to_string(),
-                    user_id: user.to_string(),
-                })
-            })
+            .filter_map(|i| text(i, keys::GSI1_SK).map(str::to_string))
             .collect())
     }
 
-    /// P12: one shard's sockets for a window opened at connection epoch `epoch`: as last read by
-    /// this process when that was at the same epoch, else read again (`0`, an epoch not known:
-    /// always read).
+    /// P12: the sockets of a session in fan-out buckets `first..=last` (one shard), read from the
+    /// index.
+    pub async fn shard_connections(
+        &self,
+        session_id: &SessionId,
+        first: u32,
+        last: u32,
+    ) -> StoreResult<Vec<ConnectionRef>> {
+        let sockets = self.socket_keys(session_id, first, last).await?;
+        Ok(sockets.iter().filter_map(|k| connection_ref(k)).collect())
+    }
+
+    /// P12: one shard's sockets for a window closed at connection epoch `epoch`, from this
+    /// process's view of the session brought up to `epoch` (`0`, an epoch not known: read from
+    /// the index). A view already past `epoch` serves as it is: like a read of the index, it may
+    /// hold sockets opened since, which the window's frames do not harm.
     pub async fn shard_connections_at(
         &self,
         session_id: &SessionId,
@@ -298,28 +332,96 @@ impl Store {
         shards: u32,
         epoch: u64,
     ) -> StoreResult<Arc<Vec<ConnectionRef>>> {
-        let key = (*session_id, shard, shards);
-        if epoch > 0 {
-            let cache = self.shards.0.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((at, sockets)) = cache.get(&key) {
-                if *at == epoch {
-                    return Ok(sockets.clone());
-                }
-            }
-        }
         let (first, last) = fanout::shard_buckets(shard, shards);
-        let sockets = Arc::new(self.shard_connections(session_id, first, last).await?);
-        if epoch > 0 {
-            let mut cache = self.shards.0.lock().unwrap_or_else(|e| e.into_inner());
-            if cache.len() >= SHARD_CACHE_MAX {
-                cache.clear();
+        if epoch == 0 {
+            return Ok(Arc::new(self.shard_connections(session_id, first, last).await?));
+        }
+        let view = {
+            let mut views = self.sockets.0.lock().unwrap_or_else(|e| e.into_inner());
+            if views.len() >= SOCKET_VIEWS_MAX && !views.contains_key(session_id) {
+                views.clear();
             }
-            // A newer epoch already stored by a later window stays.
-            if cache.get(&key).is_none_or(|(at, _)| *at < epoch) {
-                cache.insert(key, (epoch, sockets.clone()));
+            views.entry(*session_id).or_default().clone()
+        };
+        // One reader per session at a time: the shards of a window waiting here find the view
+        // brought up to date by the first.
+        let mut view = view.lock().await;
+        if view.epoch < epoch {
+            self.catch_up(session_id, &mut view, epoch).await?;
+        }
+        let (from, to) = keys::connections_index_buckets(first, last);
+        Ok(Arc::new(
+            view.sockets
+                .range(from..=to)
+                .filter_map(|k| connection_ref(k))
+                .collect(),
+        ))
+    }
+
+    /// Brings `view` up to connection epoch `epoch`: the changes since its own, in order, when
+    /// every one of them is recorded; else (too far behind, a change lost, or a view never read)
+    /// the whole audience from the index.
+    async fn catch_up(&self, session_id: &SessionId, view: &mut SocketView, epoch: u64) -> StoreResult<()> {
+        if view.epoch > 0 && epoch - view.epoch <= CHANGES_MAX {
+            for attempt in 0..CHANGE_READS {
+                for (at, socket, opened) in self.connection_changes(session_id, view.epoch + 1, epoch).await? {
+                    // A change missing from the run (still being put, or lost) stops it there.
+                    if at != view.epoch + 1 {
+                        break;
+                    }
+                    if opened {
+                        view.sockets.insert(socket);
+                    } else {
+                        view.sockets.remove(&socket);
+                    }
+                    view.epoch = at;
+                }
+                if view.epoch >= epoch {
+                    return Ok(());
+                }
+                backoff(attempt).await;
             }
         }
-        Ok(sockets)
+        view.sockets = self
+            .socket_keys(session_id, 0, fanout::BUCKETS - 1)
+            .await?
+            .into_iter()
+            .collect();
+        view.epoch = epoch;
+        Ok(())
+    }
+
+    /// P12: the connection changes recorded for epochs `from..=to`, in order: (epoch, socket's
+    /// GSI1 sort key, opened).
+    async fn connection_changes(
+        &self,
+        session_id: &SessionId,
+        from: u64,
+        to: u64,
+    ) -> StoreResult<Vec<(u64, String, bool)>> {
+        let items: Vec<Item> = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(keys::connection_changes_pk(session_id)))
+            .expression_attribute_values(":from", s(keys::connection_change_sk(from)))
+            .expression_attribute_values(":to", s(keys::connection_change_sk(to)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(db_err)?;
+        Ok(items
+            .iter()
+            .filter_map(|i| {
+                let at = text(i, keys::SK)?.parse().ok()?;
+                let opened = i.get("opened").and_then(|v| v.as_bool().ok()).copied()?;
+                Some((at, text(i, "socket")?.to_string(), opened))
+            })
+            .collect())
     }
 
     /// P17: ids of the host and cohosts of a session, from the session item (which keeps the
@@ -335,7 +437,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_dynamodb::operation::query::QueryOutput;
+    use aws_sdk_dynamodb::operation::query::{QueryInput, QueryOutput};
     use aws_sdk_dynamodb::Client;
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
@@ -348,40 +450,88 @@ mod tests {
         item
     }
 
+    fn change(epoch: u64, socket: Item, opened: bool) -> Item {
+        let mut item = key_item(&keys::connection_change(&session(), epoch));
+        item.insert("socket".into(), socket[keys::GSI1_SK].clone());
+        item.insert("opened".into(), AttributeValue::Bool(opened));
+        item
+    }
+
+    fn session() -> SessionId {
+        SessionId::parse("5b0c2f9e-8d1a-4c3b-9f7e-2a6d4e8b1c30").unwrap()
+    }
+
+    /// The changes Query from epoch `from` on.
+    fn changes_from(r: &QueryInput, from: u64) -> bool {
+        r.index_name().is_none()
+            && r.expression_attribute_values()
+                .and_then(|v| v.get(":from"))
+                .and_then(|v| v.as_s().ok())
+                == Some(&keys::connection_change_sk(from))
+    }
+
+    fn users(sockets: &[ConnectionRef]) -> Vec<(&str, &str)> {
+        sockets
+            .iter()
+            .map(|c| (c.user_id.as_str(), c.connection_id.as_str()))
+            .collect()
+    }
+
     #[tokio::test]
-    async fn a_shards_sockets_are_read_again_only_when_the_epoch_moved() {
-        let query = mock!(Client::query).then_output(|| {
-            QueryOutput::builder()
-                .items(socket(3, "bob", "c1"))
-                .items(socket(4, "eve", "c2"))
-                .build()
-        });
-        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&query]), "t");
-        let session = SessionId::parse("5b0c2f9e-8d1a-4c3b-9f7e-2a6d4e8b1c30").unwrap();
-        let first = store.shard_connections_at(&session, 0, 4, 7).await.unwrap();
+    async fn a_warm_fan_out_applies_the_connection_changes_since_its_epoch() {
+        let index = mock!(Client::query)
+            .match_requests(|r| r.index_name().is_some())
+            .then_output(|| {
+                QueryOutput::builder()
+                    .items(socket(3, "bob", "c1"))
+                    .items(socket(4, "eve", "c2"))
+                    .build()
+            });
+        // Epoch 8 opened ann's socket, 9 forgot bob's.
+        let recorded = mock!(Client::query)
+            .match_requests(|r| changes_from(r, 8))
+            .then_output(|| {
+                QueryOutput::builder()
+                    .items(change(8, socket(5, "ann", "c3"), true))
+                    .items(change(9, socket(3, "bob", "c1"), false))
+                    .build()
+            });
+        // Epoch 10 is recorded, 11 is not (its put failed).
+        let missing = mock!(Client::query)
+            .match_requests(|r| changes_from(r, 10) || changes_from(r, 11))
+            .then_output(|| {
+                QueryOutput::builder()
+                    .items(change(10, socket(6, "joe", "c4"), true))
+                    .build()
+            });
+        let store = Store::new(
+            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&index, &recorded, &missing]),
+            "t",
+        );
+        let sid = session();
+        // A view never read: the whole audience from the index, once for every shard.
+        let first = store.shard_connections_at(&sid, 0, 4, 7).await.unwrap();
+        assert_eq!(users(&first), [("bob", "c1"), ("eve", "c2")]);
+        assert!(store.shard_connections_at(&sid, 1, 4, 7).await.unwrap().is_empty());
         assert_eq!(
-            first
-                .iter()
-                .map(|c| (c.user_id.as_str(), c.connection_id.as_str()))
-                .collect::<Vec<_>>(),
+            users(&store.shard_connections_at(&sid, 0, 8, 7).await.unwrap()),
             [("bob", "c1"), ("eve", "c2")]
         );
-        // The same epoch: the same sockets, no read.
-        let again = store.shard_connections_at(&session, 0, 4, 7).await.unwrap();
-        assert!(Arc::ptr_eq(&first, &again));
-        assert_eq!(query.num_calls(), 1);
-        // Another shard, or another shard count, is its own entry.
-        store.shard_connections_at(&session, 1, 4, 7).await.unwrap();
-        store.shard_connections_at(&session, 0, 8, 7).await.unwrap();
-        assert_eq!(query.num_calls(), 3);
-        // A socket came or went: read again, and an older window's epoch does not replace it.
-        store.shard_connections_at(&session, 0, 4, 8).await.unwrap();
-        store.shard_connections_at(&session, 0, 4, 7).await.unwrap();
-        store.shard_connections_at(&session, 0, 4, 8).await.unwrap();
-        assert_eq!(query.num_calls(), 5);
-        // No epoch known: never cached.
-        store.shard_connections_at(&session, 2, 4, 0).await.unwrap();
-        store.shard_connections_at(&session, 2, 4, 0).await.unwrap();
-        assert_eq!(query.num_calls(), 7);
+        assert_eq!(index.num_calls(), 1);
+        // Two sockets came and went: their changes, applied in order, not the audience again.
+        let later = store.shard_connections_at(&sid, 0, 4, 9).await.unwrap();
+        assert_eq!(users(&later), [("eve", "c2"), ("ann", "c3")]);
+        assert_eq!((index.num_calls(), recorded.num_calls()), (1, 1));
+        // An older window's epoch reads nothing: the view past it serves.
+        store.shard_connections_at(&sid, 0, 4, 8).await.unwrap();
+        assert_eq!((index.num_calls(), recorded.num_calls()), (1, 1));
+        // A change that stays missing: asked for again a few times, then the audience is read.
+        store.shard_connections_at(&sid, 0, 4, 11).await.unwrap();
+        assert_eq!(missing.num_calls(), CHANGE_READS as usize);
+        assert_eq!(index.num_calls(), 2);
+        // No epoch known: the index, every time.
+        store.shard_connections_at(&sid, 2, 4, 0).await.unwrap();
+        store.shard_connections_at(&sid, 2, 4, 0).await.unwrap();
+        assert_eq!(index.num_calls(), 4);
     }
 }

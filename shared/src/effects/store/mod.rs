@@ -58,7 +58,7 @@ pub use error::{Refusal, StoreError, StoreResult};
 pub use idempotency::{KeyClaim, KeyTaken, KeyTerms};
 pub use participants::{JoinOutcome, LeaveOutcome};
 pub use reactions::REACTION_SHARDS;
-pub use stream::{Checkpoint, NewWindow, StreamState, WindowEnd};
+pub use stream::{Checkpoint, ClosedWindow, NewWindow, StreamState, WindowEnd};
 pub use wallets::{Combo, ComboSend, Earlier, EarlierCredit, Paid, Payment, TicketSale, Ticketed};
 pub use webhooks::{HostGone, MediaState, WebhookClaim};
 
@@ -68,8 +68,10 @@ use item::{db_err, from_item, key_item, s, Item};
 pub struct Store {
     db: Client,
     table: String,
-    /// The fan-out's shards' sockets as last read, per connection epoch (P12).
-    shards: std::sync::Arc<connections::ShardCache>,
+    /// The fan-out's view of its sessions' sockets, per connection epoch (P12).
+    sockets: std::sync::Arc<connections::SocketViews>,
+    /// The fan-out's windows closed and read, for their other shards.
+    windows: std::sync::Arc<stream::ClosedWindows>,
 }
 
 impl Store {
@@ -77,7 +79,8 @@ impl Store {
         Self {
             db,
             table: table.into(),
-            shards: Default::default(),
+            sockets: Default::default(),
+            windows: Default::default(),
         }
     }
 

@@ -9,8 +9,13 @@
 //! they serve (the sequencer then opens the next): a window's events are exactly those numbered
 //! into it before its close.
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
+use tokio::sync::OnceCell;
 
 use super::error::StoreResult;
 use super::item::{db_err, failed, key_item, n, number, s, text, Item};
@@ -85,6 +90,33 @@ pub enum WindowEnd {
     NotOpen,
 }
 
+/// A window as its shards post it: how it closed, its events and the session's moderators then
+/// (user ids).
+#[derive(Clone, Debug)]
+pub struct ClosedWindow {
+    pub to: u64,
+    pub broadcast: bool,
+    pub plain_from: u64,
+    pub conn_epoch: u64,
+    pub events: Arc<Vec<Sequenced>>,
+    pub moderators: Arc<Vec<String>>,
+}
+
+/// The windows this process closed and read, for the other shards of each: every shard of a
+/// window closes it and reads the same events and moderators, so the first shard served here
+/// does and the others wait for its answer. In AWS each shard is an invocation of its own and a
+/// warm container serves another shard of the same window now and then; the local gateway runs
+/// them all in one process. Bounded, and emptied when full.
+#[derive(Default)]
+pub struct ClosedWindows(Mutex<HashMap<(SessionId, u64), Closing>>);
+
+/// A window being closed and read by its first shard, or closed and read.
+type Closing = Arc<OnceCell<Arc<ClosedWindow>>>;
+
+/// Windows kept at most by one process (the ones being delivered now, and a little history for
+/// late shards).
+const CLOSED_WINDOWS_MAX: usize = 1_024;
+
 /// What one shard's fan-out of one window has done.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -107,6 +139,29 @@ impl StreamState {
 }
 
 impl Store {
+    /// The window of `session_id` opened at `from` as `close` closes and reads it, once per
+    /// process: a failed `close` is not kept, and the next shard tries again.
+    pub async fn closed_window<E, Fut>(
+        &self,
+        session_id: &SessionId,
+        from: u64,
+        close: impl FnOnce() -> Fut,
+    ) -> Result<Arc<ClosedWindow>, E>
+    where
+        Fut: Future<Output = Result<ClosedWindow, E>>,
+    {
+        let cell = {
+            let mut windows = self.windows.0.lock().unwrap_or_else(|e| e.into_inner());
+            if windows.len() >= CLOSED_WINDOWS_MAX {
+                windows.clear();
+            }
+            windows.entry((*session_id, from)).or_default().clone()
+        };
+        cell.get_or_try_init(|| async { close().await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+
     /// P28: the session's sequence and window (consistent).
     pub async fn stream(&self, session_id: &SessionId) -> StoreResult<StreamState> {
         let out = self
@@ -393,4 +448,57 @@ fn sequenced(item: Item) -> Option<Sequenced> {
         audience: serde_json::from_str::<Audience>(text(&item, "audience")?).ok()?,
         event: serde_json::from_str(text(&item, "event")?).ok()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+    use crate::effects::store::testing::session_id;
+
+    fn closed(to: u64) -> ClosedWindow {
+        ClosedWindow {
+            to,
+            broadcast: true,
+            plain_from: 1,
+            conn_epoch: 3,
+            events: Default::default(),
+            moderators: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_shards_of_a_window_in_one_process_close_and_read_it_once() {
+        let unused = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
+        let store = Store::new(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&unused]), "t");
+        let (sid, closes) = (session_id(), AtomicUsize::new(0));
+        let close = |to| {
+            let closes = &closes;
+            move || async move {
+                closes.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                Ok::<_, String>(closed(to))
+            }
+        };
+        // Twenty shards at once: one close, the same answer for all.
+        let shards = futures::future::join_all((0..20).map(|_| store.closed_window(&sid, 7, close(9)))).await;
+        assert_eq!(closes.load(Ordering::SeqCst), 1);
+        assert!(shards.iter().all(|w| w.as_ref().unwrap().to == 9));
+        // Another window is its own.
+        store.closed_window(&sid, 10, close(12)).await.unwrap();
+        assert_eq!(closes.load(Ordering::SeqCst), 2);
+        // A close that failed is not kept: the next shard closes it.
+        let failed = store
+            .closed_window(&sid, 13, || async { Err::<ClosedWindow, _>("throttled".to_string()) })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(store.closed_window(&sid, 13, close(14)).await.unwrap().to, 14);
+        assert_eq!(closes.load(Ordering::SeqCst), 3);
+        assert_eq!(unused.num_calls(), 0);
+    }
 }
