@@ -18,12 +18,13 @@ mod functions;
 mod report;
 mod stats;
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use e2e::{test_config, token, Env};
 use futures::{stream, SinkExt, StreamExt};
-use serde_json::{json, Value};
+use serde_json::json;
 use shared::domain::fanout::BUCKETS;
 use shared::domain::ids::{SessionId, UserId};
 use shared::domain::rate::RateLimits;
@@ -68,26 +69,123 @@ pub struct Log {
 
 impl Log {
     fn record(&mut self, text: &str, at: Instant) {
-        let Ok(v) = serde_json::from_str::<Value>(text) else {
+        // Typed and borrowed: thousands of clients parse every frame on the same cores as the
+        // system they measure, so the driver reads only what it counts.
+        let Ok(m) = serde_json::from_str::<Wire>(text) else {
             return;
         };
-        let events: Vec<&Value> = if v["type"] == "events" {
-            self.frames
-                .push((v["from"].as_u64().unwrap_or(0), v["to"].as_u64().unwrap_or(0), at));
-            v["events"].as_array().map(|a| a.iter().collect()).unwrap_or_default()
+        let single;
+        let events: &[WireEvent] = if m.kind == "events" {
+            self.frames.push((m.from.unwrap_or(0), m.to.unwrap_or(0), at));
+            &m.events
         } else {
             self.plain.push(at);
-            vec![&v]
+            single = [WireEvent {
+                kind: m.kind,
+                seq: m.seq,
+                data: m.data,
+            }];
+            &single
         };
         for e in events {
-            if let Some(seq) = e["seq"].as_u64() {
+            if let Some(seq) = e.seq {
                 self.seqs.push(seq);
             }
-            if e["type"] == "chat.message" {
-                if let Some((phase, i)) = bench_message(e["data"]["message"].as_str().unwrap_or_default()) {
+            if e.kind == "chat.message" {
+                if let Some((phase, i)) = e.data.message.as_deref().and_then(bench_message) {
                     self.chats.push((phase, i, at));
                 }
             }
+        }
+    }
+}
+
+/// A message a client receives: a frame of events (`type` = `events`), or one event.
+#[derive(serde::Deserialize)]
+struct Wire<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    from: Option<u64>,
+    to: Option<u64>,
+    #[serde(borrow, default)]
+    events: Vec<WireEvent<'a>>,
+    seq: Option<u64>,
+    #[serde(borrow, default)]
+    data: WireData<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct WireEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    seq: Option<u64>,
+    #[serde(borrow, default)]
+    data: WireData<'a>,
+}
+
+/// Any JSON value, skimmed: a string is kept (`text`), a map's `message` is kept when it is a
+/// string, everything else is skipped unparsed. An event's `data` is read so: only a chat
+/// message's text is counted.
+#[derive(Default)]
+struct WireData<'a> {
+    text: Option<Cow<'a, str>>,
+    message: Option<Cow<'a, str>>,
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for WireData<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Skim<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Skim<'a> {
+            type Value = WireData<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(WireData::text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(WireData::text(Cow::Owned(v.to_string())))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut data = WireData::default();
+                while let Some(key) = map.next_key::<WireData<'a>>()? {
+                    if key.text.as_deref() == Some("message") {
+                        data.message = map.next_value::<WireData<'a>>()?.text;
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(data)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(WireData::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(WireData::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(WireData::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(WireData::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(WireData::default())
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(WireData::default())
+            }
+        }
+        d.deserialize_any(Skim(std::marker::PhantomData))
+    }
+}
+
+impl<'a> WireData<'a> {
+    fn text(text: Cow<'a, str>) -> Self {
+        WireData {
+            text: Some(text),
+            message: None,
         }
     }
 }
@@ -350,5 +448,36 @@ async fn main() {
         drop(env);
         // Written after each audience: a long run keeps what it measured so far.
         write(&runs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_counts_the_frames_sequence_numbers_and_bench_chat_it_receives() {
+        let mut log = Log::default();
+        let at = Instant::now();
+        let frame = json!({"type": "events", "session_id": "s", "from": 7, "to": 11, "events": [
+            {"seq": 7, "type": "chat.message", "data": {"user_id": "u", "message": "bench 2 41", "metadata": {"message": 1}}},
+            {"seq": 8, "type": "viewer_count", "data": {"count": 5}},
+            {"seq": 9, "type": "chat.message", "data": {"message": {"not": "text"}}},
+            {"seq": 10, "type": "chat.message", "data": {"message": "bench 2 \u{0042}42 \"quoted\""}},
+            {"seq": 11, "type": "reactions", "data": [1, 2, {"message": "x"}], "extra": null},
+        ]});
+        log.record(&frame.to_string(), at);
+        log.record(
+            r#"{"type":"chat.message","seq":12,"data":{"message":"bench 3 \u0030"}}"#,
+            at,
+        );
+        log.record("not json", at);
+        assert_eq!(log.frames.iter().map(|f| (f.0, f.1)).collect::<Vec<_>>(), [(7, 11)]);
+        assert_eq!(log.seqs, [7, 8, 9, 10, 11, 12]);
+        assert_eq!(
+            log.chats.iter().map(|c| (c.0, c.1)).collect::<Vec<_>>(),
+            [(2, 41), (3, 0)]
+        );
+        assert_eq!(log.plain.len(), 1);
     }
 }
