@@ -514,7 +514,11 @@ mod tests {
         assert!(t.cors.allow_headers.iter().any(|h| h == "authorization"));
         assert!(t.routes.iter().any(|r| r.method == "POST" && r.path == "/live/start"));
         // The fan-out's shards run at once, up to the mapping's MaximumConcurrency.
-        let fan_out = t.queue_events.iter().find(|e| e.function_id == "FanOutFunction").unwrap();
+        let fan_out = t
+            .queue_events
+            .iter()
+            .find(|e| e.function_id == "FanOutFunction")
+            .unwrap();
         assert_eq!((fan_out.batch_size, fan_out.max_concurrency), (1, Some(1000)));
     }
 
