@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::error::StoreResult;
-use super::item::{db_err, key_item, n, number, s, text, Item};
-use super::Store;
+use super::item::{db_err, key_item, n, number, s, text};
+use super::{query_all, Store};
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::keys;
 use crate::domain::time::Timestamp;
@@ -135,18 +135,14 @@ impl Store {
     /// P47: a session's counters: one Query of its `STATS#` partition, every page (an item per
     /// user who joined and per minute: 10,000 viewers are about 1 MB).
     pub async fn session_stats(&self, session_id: &SessionId) -> StoreResult<SessionStats> {
-        let items: Vec<Item> = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(keys::stats_pk(session_id)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(db_err)?;
+        let items = query_all(
+            self.db
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(keys::stats_pk(session_id))),
+        )
+        .await?;
         let mut stats = SessionStats::default();
         for i in items {
             let sk = text(&i, keys::SK).unwrap_or_default();

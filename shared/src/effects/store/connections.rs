@@ -13,7 +13,7 @@ use super::error::{Refusal, StoreError, StoreResult};
 use super::item::{db_err, failed, from_item, key_item, n, number, present_values, s, text, to_item, Item};
 use super::stream::EVENTS_TTL_SECONDS;
 use super::transact::{backoff, MAX_ATTEMPTS};
-use super::Store;
+use super::{query_all, Store};
 use crate::domain::fanout;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::keys;
@@ -288,21 +288,17 @@ impl Store {
     /// page.
     async fn socket_keys(&self, session_id: &SessionId, first: u32, last: u32) -> StoreResult<Vec<String>> {
         let (from, to) = keys::connections_index_buckets(first, last);
-        let items: Vec<Item> = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(keys::connections_index_pk(session_id)))
-            .expression_attribute_values(":from", s(from))
-            .expression_attribute_values(":to", s(to))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(db_err)?;
+        let items = query_all(
+            self.db
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::GSI1)
+                .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", s(keys::connections_index_pk(session_id)))
+                .expression_attribute_values(":from", s(from))
+                .expression_attribute_values(":to", s(to)),
+        )
+        .await?;
         Ok(items
             .iter()
             .filter_map(|i| text(i, keys::GSI1_SK).map(str::to_string))
@@ -399,21 +395,17 @@ impl Store {
         from: u64,
         to: u64,
     ) -> StoreResult<Vec<(u64, String, bool)>> {
-        let items: Vec<Item> = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(keys::connection_changes_pk(session_id)))
-            .expression_attribute_values(":from", s(keys::connection_change_sk(from)))
-            .expression_attribute_values(":to", s(keys::connection_change_sk(to)))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(db_err)?;
+        let items = query_all(
+            self.db
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", s(keys::connection_changes_pk(session_id)))
+                .expression_attribute_values(":from", s(keys::connection_change_sk(from)))
+                .expression_attribute_values(":to", s(keys::connection_change_sk(to)))
+                .consistent_read(true),
+        )
+        .await?;
         Ok(items
             .iter()
             .filter_map(|i| {

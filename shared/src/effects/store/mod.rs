@@ -47,6 +47,11 @@ pub mod requests;
 pub mod sessions;
 pub mod settings;
 pub mod stream;
+/// Every item `q` matches, following pages.
+async fn query_all(q: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder) -> StoreResult<Vec<Item>> {
+    q.into_paginator().items().send().try_collect().await.map_err(db_err)
+}
+
 #[cfg(test)]
 mod testing;
 pub mod transact;
@@ -260,19 +265,16 @@ impl Store {
 
     /// Every item of a partition whose sort key starts with `prefix`, following pages.
     async fn query_prefix(&self, pk: String, prefix: &str) -> StoreResult<Vec<Item>> {
-        self.db
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":prefix", s(prefix))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(db_err)
+        query_all(
+            self.db
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true),
+        )
+        .await
     }
 
     /// A paged Query of partition `pk` (bound as `:pk`), continued after the page's cursor (an

@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 
 use super::error::StoreResult;
 use super::item::{db_err, failed, key_item, n, number, s, text, Item};
-use super::Store;
+use super::{query_all, Store};
 use crate::domain::fanout::{Audience, Sequenced};
 use crate::domain::ids::SessionId;
 use crate::domain::keys;
@@ -389,7 +389,7 @@ impl Store {
             .consistent_read(true);
         match limit {
             Some(l) => Ok(q.limit(l).send().await.map_err(db_err)?.items.unwrap_or_default()),
-            None => q.into_paginator().items().send().try_collect().await.map_err(db_err),
+            None => query_all(q).await,
         }
     }
 
