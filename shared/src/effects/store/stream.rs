@@ -139,8 +139,8 @@ impl StreamState {
 }
 
 impl Store {
-    /// The window of `session_id` opened at `from` as `close` closes and reads it, once per
-    /// process: a failed `close` is not kept, and the next shard tries again.
+    /// P28, P29: the window of `session_id` opened at `from` as `close` closes it and reads its
+    /// events, once per process: a failed `close` is not kept, and the next shard tries again.
     pub async fn closed_window<E, Fut>(
         &self,
         session_id: &SessionId,
