@@ -14,6 +14,7 @@
 //! (messages per second, default `1,10,50`), `BENCH_SECONDS` (per rate, default 10),
 //! `BENCH_FUNCTIONS` (`0`: skip the function figures), `BENCH_OUT` (default `BENCHMARKS.md`).
 
+mod cpu;
 mod functions;
 mod report;
 mod stats;
@@ -303,6 +304,7 @@ async fn fan_out_phase(
     seconds: usize,
 ) -> Phase {
     let count = rate * seconds;
+    let cpu = processes(env).now();
     let started = Instant::now();
     let sends = open_loop(rate, count, |i| {
         let (env, session) = (env.clone(), session.to_string());
@@ -322,7 +324,17 @@ async fn fan_out_phase(
     env.drain.wait_within(DRAIN_LIMIT).await;
     // Posts done; what is still in the sockets' buffers lands within moments.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    Phase::measure(phase, rate, count, logs, &sends, started, Instant::now())
+    let mut measured = Phase::measure(phase, rate, count, logs, &sends, started, Instant::now());
+    measured.cpu = processes(env).since(cpu);
+    measured
+}
+
+/// The processes whose CPU a phase reports.
+fn processes(env: &Env) -> cpu::Processes {
+    cpu::Processes {
+        dynamodb: env.moto.pid(),
+        sqs: env.sqs_moto.pid(),
+    }
 }
 
 /// The baseline: AWS's simple-websockets-chat-app pattern, inline in the sender's invocation —
@@ -337,6 +349,7 @@ async fn inline_phase(
     seconds: usize,
 ) -> Phase {
     let count = (rate * seconds).min(BASELINE_MESSAGES);
+    let cpu = processes(env).now();
     let started = Instant::now();
     let sid = SessionId::parse(session).expect("session id");
     let sends = open_loop(rate, count, |i| {
@@ -376,7 +389,9 @@ async fn inline_phase(
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    Phase::measure(phase, rate, count, logs, &sends, started, Instant::now())
+    let mut measured = Phase::measure(phase, rate, count, logs, &sends, started, Instant::now());
+    measured.cpu = processes(env).since(cpu);
+    measured
 }
 
 fn raise_open_files() {
@@ -421,9 +436,10 @@ async fn main() {
             .expect("session id")
             .to_string();
         let sid = SessionId::parse(&session).expect("session id");
-        let t0 = Instant::now();
+        let (t0, cpu) = (Instant::now(), processes(&env).now());
         let (joins, logs) = audience(&env, &session, n).await;
         let joining = t0.elapsed();
+        let joining_cpu = processes(&env).since(cpu);
         env.drain.wait_within(DRAIN_LIMIT).await;
         eprintln!("bench: {n} joined in {:.1}s", joining.as_secs_f64());
         let mut phases = Vec::new();
@@ -440,7 +456,7 @@ async fn main() {
         let integrity = Integrity::of(&logs, env.drain.dead_letters().await);
         runs.push(Run {
             clients: n,
-            join: JoinCost::of(&joins, joining),
+            join: JoinCost::of(&joins, joining, joining_cpu),
             phases,
             baseline,
             integrity,

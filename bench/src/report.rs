@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::cpu::Cpu;
 use crate::stats::{mean, ms, percentile};
 use crate::Log;
 
@@ -16,10 +17,12 @@ pub struct JoinCost {
     pub first_p99: Option<Duration>,
     pub last_mean: Option<Duration>,
     pub last_p99: Option<Duration>,
+    /// CPU used while the audience came in.
+    pub cpu: Cpu,
 }
 
 impl JoinCost {
-    pub fn of(joins: &[Duration], total: Duration) -> Self {
+    pub fn of(joins: &[Duration], total: Duration, cpu: Cpu) -> Self {
         let k = joins.len().min(1000);
         let (first, last) = (&joins[..k], &joins[joins.len() - k..]);
         JoinCost {
@@ -29,6 +32,7 @@ impl JoinCost {
             first_p99: percentile(first, 99.0),
             last_mean: mean(last),
             last_p99: percentile(last, 99.0),
+            cpu,
         }
     }
 
@@ -53,6 +57,9 @@ pub struct Phase {
     pub frames: usize,
     /// How long frames flowed: the sends' duration, or longer when delivery ran behind them.
     pub seconds: f64,
+    /// How long the phase ran (its sends, then the fan-out catching up), and the CPU it used.
+    pub wall: f64,
+    pub cpu: Cpu,
 }
 
 impl Phase {
@@ -98,6 +105,9 @@ impl Phase {
             deliveries_per_second: receipts as f64 / span,
             frames,
             seconds: span.max(messages as f64 / rate as f64),
+            wall: ended.saturating_duration_since(started).as_secs_f64(),
+            // The caller's to read: it knows the processes.
+            cpu: Cpu::default(),
         }
     }
 
@@ -267,14 +277,14 @@ pub fn markdown(runs: &[Run], functions: Option<&crate::functions::Report>, seco
     );
     let _ = writeln!(
         s,
-        "| clients | total | joins/s | first 1,000: mean / p99 ms | last 1,000: mean / p99 ms | last ÷ first (mean) |"
+        "| clients | total | joins/s | first 1,000: mean / p99 ms | last 1,000: mean / p99 ms | last ÷ first (mean) | CPU s: this process / DynamoDB / SQS emulator |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
     for r in runs {
         let j = &r.join;
         let _ = writeln!(
             s,
-            "| {} | {:.1} s | {:.0} | {} / {} | {} / {} | {} |",
+            "| {} | {:.1} s | {:.0} | {} / {} | {} / {} | {} | {} |",
             r.clients,
             j.total.as_secs_f64(),
             j.count as f64 / j.total.as_secs_f64(),
@@ -282,22 +292,23 @@ pub fn markdown(runs: &[Run], functions: Option<&crate::functions::Report>, seco
             ms(j.first_p99),
             ms(j.last_mean),
             ms(j.last_p99),
-            j.ratio().map_or("–".into(), |r| format!("{r:.2}"))
+            j.ratio().map_or("–".into(), |r| format!("{r:.2}")),
+            j.cpu
         );
     }
 
     let _ = writeln!(s, "\n## Chat\n");
     let _ = writeln!(
         s,
-        "| clients | msg/s | path | messages (failed sends) | sender p50 / p99 ms | send → last receive p50 / p99 ms | deliveries/s | frames (posts) per message | frames per viewer per s (while frames flowed) | receipts missing (sampled) |"
+        "| clients | msg/s | path | messages (failed sends) | sender p50 / p99 ms | send → last receive p50 / p99 ms | deliveries/s | frames (posts) per message | frames per viewer per s (while frames flowed) | receipts missing (sampled) | CPU s: this process / DynamoDB / SQS emulator (of the phase's s) |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
     for r in runs {
         for (name, phases) in [("fan-out", &r.phases), ("inline", &r.baseline)] {
             for p in phases {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {name} | {} ({}) | {} / {} | {} / {} | {:.0} | {:.2} | {:.2} | {} |",
+                    "| {} | {} | {name} | {} ({}) | {} / {} | {} / {} | {:.0} | {:.2} | {:.2} | {} | {} (of {:.1}) |",
                     r.clients,
                     p.rate,
                     p.messages,
@@ -309,7 +320,9 @@ pub fn markdown(runs: &[Run], functions: Option<&crate::functions::Report>, seco
                     p.deliveries_per_second,
                     p.frames_per_message(),
                     p.frames_per_viewer_second(),
-                    p.not_received()
+                    p.not_received(),
+                    p.cpu,
+                    p.wall
                 );
             }
         }
@@ -318,7 +331,10 @@ pub fn markdown(runs: &[Run], functions: Option<&crate::functions::Report>, seco
         s,
         "\nReceipts missing on the fan-out path are chat sampled out in windows above the \
          per-viewer cap (20 per second; `docs/events.md`), never lost: the lost and duplicated \
-         counts below are taken from the frames' sequence ranges.\n"
+         counts below are taken from the frames' sequence ranges. The CPU column is where the \
+         machine's two cores went during each phase (its sends, then the fan-out catching up): \
+         this process runs every client, the gateway and every function; each emulator is a \
+         process of its own, one request at a time.\n"
     );
 
     let _ = writeln!(s, "## Ratios: inline baseline ÷ fan-out (same run, same clients)\n");

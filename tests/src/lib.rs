@@ -122,6 +122,11 @@ impl Moto {
         panic!("the DynamoDB emulator did not start");
     }
 
+    /// The emulator's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self._child.id()
+    }
+
     async fn sdk(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
