@@ -1,7 +1,7 @@
 //! Access patterns of WebSocket connections and the audiences of pushes (`docs/data-model.md`,
 //! P12, P17).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::error::{Refusal, StoreError, StoreResult};
 use super::item::{db_err, failed, from_item, key_item, n, number, present_values, s, text, to_item, Item};
+use super::per_process::PerProcess;
 use super::stream::EVENTS_TTL_SECONDS;
 use super::transact::{backoff, MAX_ATTEMPTS};
 use super::{query_all, Store};
@@ -60,13 +61,16 @@ fn socket_entry(c: &Connection) -> String {
 /// Query) instead of reading the whole audience again: a join storm costs each window the joins
 /// since the last one, not the audience. Per process (a warm Lambda keeps it); bounded, and
 /// emptied when full.
-#[derive(Default)]
-pub struct SocketViews(std::sync::Mutex<HashMap<SessionId, Arc<tokio::sync::Mutex<SocketView>>>>);
+pub type SocketViews = PerProcess<SessionId, tokio::sync::Mutex<SocketView>>;
+
+pub(super) fn socket_views() -> Arc<SocketViews> {
+    Arc::new(PerProcess::new(SOCKET_VIEWS_MAX))
+}
 
 /// One session's sockets (their GSI1 sort keys: bucket, user, connection, so a shard is a range)
 /// as of connection epoch `epoch` (`0`: never read).
 #[derive(Default)]
-struct SocketView {
+pub struct SocketView {
     epoch: u64,
     sockets: BTreeSet<String>,
 }
@@ -332,13 +336,7 @@ impl Store {
         if epoch == 0 {
             return Ok(Arc::new(self.shard_connections(session_id, first, last).await?));
         }
-        let view = {
-            let mut views = self.sockets.0.lock().unwrap_or_else(|e| e.into_inner());
-            if views.len() >= SOCKET_VIEWS_MAX && !views.contains_key(session_id) {
-                views.clear();
-            }
-            views.entry(*session_id).or_default().clone()
-        };
+        let view = self.sockets.entry(*session_id);
         // One reader per session at a time: the shards of a window waiting here find the view
         // brought up to date by the first.
         let mut view = view.lock().await;

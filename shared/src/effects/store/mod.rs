@@ -39,6 +39,7 @@ pub mod idempotency;
 pub mod item;
 pub mod moderation;
 pub mod participants;
+mod per_process;
 pub mod push_windows;
 pub mod rates;
 pub mod reactions;
@@ -84,8 +85,8 @@ impl Store {
         Self {
             db,
             table: table.into(),
-            sockets: Default::default(),
-            windows: Default::default(),
+            sockets: connections::socket_views(),
+            windows: stream::closed_windows(),
         }
     }
 

@@ -9,9 +9,8 @@
 //! they serve (the sequencer then opens the next): a window's events are exactly those numbered
 //! into it before its close.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
@@ -19,6 +18,7 @@ use tokio::sync::OnceCell;
 
 use super::error::StoreResult;
 use super::item::{db_err, failed, key_item, n, number, s, text, Item};
+use super::per_process::PerProcess;
 use super::{query_all, Store};
 use crate::domain::fanout::{Audience, Sequenced};
 use crate::domain::ids::SessionId;
@@ -107,11 +107,11 @@ pub struct ClosedWindow {
 /// does and the others wait for its answer. In AWS each shard is an invocation of its own and a
 /// warm container serves another shard of the same window now and then; the local gateway runs
 /// them all in one process. Bounded, and emptied when full.
-#[derive(Default)]
-pub struct ClosedWindows(Mutex<HashMap<(SessionId, u64), Closing>>);
+pub type ClosedWindows = PerProcess<(SessionId, u64), OnceCell<Arc<ClosedWindow>>>;
 
-/// A window being closed and read by its first shard, or closed and read.
-type Closing = Arc<OnceCell<Arc<ClosedWindow>>>;
+pub(super) fn closed_windows() -> Arc<ClosedWindows> {
+    Arc::new(PerProcess::new(CLOSED_WINDOWS_MAX))
+}
 
 /// Windows kept at most by one process (the ones being delivered now, and a little history for
 /// late shards).
@@ -150,14 +150,9 @@ impl Store {
     where
         Fut: Future<Output = Result<ClosedWindow, E>>,
     {
-        let cell = {
-            let mut windows = self.windows.0.lock().unwrap_or_else(|e| e.into_inner());
-            if windows.len() >= CLOSED_WINDOWS_MAX {
-                windows.clear();
-            }
-            windows.entry((*session_id, from)).or_default().clone()
-        };
-        cell.get_or_try_init(|| async { close().await.map(Arc::new) })
+        self.windows
+            .entry((*session_id, from))
+            .get_or_try_init(|| async { close().await.map(Arc::new) })
             .await
             .cloned()
     }
