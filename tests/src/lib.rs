@@ -360,6 +360,19 @@ impl Env {
         self.call(Method::GET, path, token, None).await
     }
 
+    /// The text messages of session `id`'s chat history as `reader` reads it (newest first).
+    pub async fn chat_texts(&self, id: &str, reader: &str) -> Vec<String> {
+        let r = self.get(&format!("/live/messages/{id}"), Some(&token(reader))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["message_type"] == "text")
+            .map(|m| m["message"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// `POST /live/send-message` of `text` by `user` in session `id`.
     pub async fn send_message(&self, user: &str, id: &str, text: &str) -> Reply {
         self.post(

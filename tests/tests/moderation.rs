@@ -13,18 +13,6 @@ async fn say(env: &Env, id: &str, user: &str, text: &str) -> Value {
     r.body
 }
 
-async fn history(env: &Env, id: &str) -> Vec<String> {
-    let r = env.get(&format!("/live/messages/{id}"), Some(&token("host"))).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["message_type"] == "text")
-        .map(|m| m["message"].as_str().unwrap().to_string())
-        .collect()
-}
-
 async fn audit_actions(env: &Env, id: &str) -> Vec<String> {
     let r = env.get(&format!("/live/audit/{id}"), Some(&token("host"))).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -84,7 +72,10 @@ async fn a_timed_out_user_cannot_chat_until_the_timeout_passes() {
     assert_eq!(lifted.status, 200, "{}", lifted.body);
     assert!(lifted.body["until"].is_null());
     say(&env, &id, "v1", "lifted").await;
-    assert_eq!(history(&env, &id).await, ["lifted", "back", "others still chat"]);
+    assert_eq!(
+        env.chat_texts(&id, "host").await,
+        ["lifted", "back", "others still chat"]
+    );
 
     // Who may, whom, and for how long.
     assert_eq!(timeout(&env, &id, "v2", "v1", 60).await.status, 403, "viewers cannot");
@@ -135,10 +126,10 @@ async fn a_deleted_message_disappears_and_every_client_is_told() {
         let e = s.until("chat.deleted", |e| e["type"] == "chat.deleted").await;
         assert_eq!(e["data"]["message_id"], m1.as_str());
     }
-    assert_eq!(history(&env, &id).await, ["my typo"]);
+    assert_eq!(env.chat_texts(&id, "host").await, ["my typo"]);
     assert_eq!(delete("host", m1.clone()).await.status, 404, "already deleted");
     assert_eq!(delete("v2", m2.clone()).await.status, 200, "its author");
-    assert!(history(&env, &id).await.is_empty());
+    assert!(env.chat_texts(&id, "host").await.is_empty());
     let bad = env
         .call(
             Method::DELETE,

@@ -17,20 +17,6 @@ async fn session_with_viewers(env: &Env, settings: Value, viewers: &[&str]) -> S
 }
 
 /// The text messages of a session's chat history, newest first, as `reader` reads them.
-async fn history(env: &Env, id: &str, reader: &str) -> Vec<String> {
-    let page = env
-        .get(&format!("/live/messages/{id}"), Some(&token(reader)))
-        .await
-        .body;
-    page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["message_type"] == "text")
-        .map(|m| m["message"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn texts(socket: &Socket) -> Vec<String> {
     socket
         .of_type("chat.message")
@@ -109,7 +95,7 @@ async fn slow_mode_refuses_with_retry_after_and_exempts_the_host() {
     assert_eq!(send("host", "one").await.status, 201);
     assert_eq!(send("host", "two").await.status, 201, "hosts are exempt");
     assert_eq!(
-        history(&env, &id, "host").await,
+        env.chat_texts(&id, "host").await,
         ["two", "one", "first"],
         "the refused message was not stored"
     );
@@ -708,7 +694,7 @@ async fn rate_limits_are_per_user_and_shared_by_http_and_sockets() {
     );
     assert_eq!(chat("w", "another user's own limit").await.status, 201);
     assert_eq!(
-        history(&env, &id, "v").await,
+        env.chat_texts(&id, "v").await,
         ["another user's own limit", "two", "one"],
         "refused messages were not stored"
     );
