@@ -59,7 +59,13 @@ fn assert_contiguous(s: &Socket) {
 
 #[tokio::test]
 async fn events_reach_every_client_in_order_with_sequence_numbers() {
-    let env = Env::start().await;
+    // Twenty messages as fast as the requests answer: on a loaded machine a late delivery holds
+    // a window open until it carries more than half a second's chat cap (10), and sampling
+    // (`chat_per_second`, tested in `domain::fanout`) would drop some for everyone but their
+    // senders. This test is about order and numbering: no cap within reach.
+    let mut config = test_config("trendke-live", "http://127.0.0.1:9");
+    config.tunables.fanout.chat_per_second = 1_000;
+    let env = Env::start_with(config).await;
     let id = session_with_viewers(&env, &["ann", "ben", "cat"]).await;
     let mut sockets = Vec::new();
     for u in ["host", "ann", "ben", "cat"] {
@@ -238,14 +244,22 @@ async fn targeted_events_reach_only_their_audience() {
     let mut host = env.connect("host", &id).await.unwrap();
     let mut ann = env.connect("ann", &id).await.unwrap();
     let mut ben = env.connect("ben", &id).await.unwrap();
-    let r = env
-        .post(
-            "/live/request-guest",
-            token("ann"),
-            json!({"session_id": id, "message": "me!"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    // Each request is for the stage and for its user; each is delivered before the next, so
+    // ann's window follows windows that were not posted to her: her frame still continues her
+    // last one (it starts after the last window posted to everyone, not at its own start).
+    // The sockets' `viewer_count` first, so that no window for everyone comes between.
+    host.sync().await;
+    for who in ["ben", "ann"] {
+        let r = env
+            .post(
+                "/live/request-guest",
+                token(who),
+                json!({"session_id": id, "message": "me!"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        host.sync().await;
+    }
     say(&env, &id, "ben", "hello").await;
     for s in [&mut host, &mut ann, &mut ben] {
         s.sync().await;
@@ -253,7 +267,8 @@ async fn targeted_events_reach_only_their_audience() {
         assert_eq!(said(s), vec!["hello"]);
     }
     let created = |s: &Socket| s.of_type("guest_request.created").len();
-    assert_eq!((created(&host), created(&ann), created(&ben)), (1, 1, 0));
+    // The hosts see both requests; each user sees their own, once.
+    assert_eq!((created(&host), created(&ann), created(&ben)), (2, 1, 1));
 }
 
 #[tokio::test]

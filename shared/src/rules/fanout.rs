@@ -331,9 +331,12 @@ async fn deliver_shard(fx: &Effects, d: &ShardDelivery, again: bool) -> ApiResul
     let covered = Duration::from_millis(d.window_ms).max(fanout::published_span(events));
     let cap = fx.tunables.fanout.chat_cap(covered);
     let ended = events.iter().any(|e| e.event["type"] == kind::SESSION_ENDED);
+    // Everyone but the hosts and cohosts skips the windows not posted to everyone: their frames
+    // start after the last one that was, also when this window only addresses some of them (a
+    // frame from its own start would show them a gap of the stage's windows before it).
     let starts = Starts {
         moderators: d.from,
-        others: if broadcast { plain_from } else { d.from },
+        others: plain_from,
     };
     let frames = Frames::new(&d.session_id, starts, to, events, moderators, cap);
     let delivery = fx
@@ -437,8 +440,8 @@ fn owed_connection(entry: &str) -> Option<ConnectionRef> {
 }
 
 /// Where a window's frames start: a host's or cohost's at the window's own start (they get every
-/// window); everyone else's after the last window posted to them (windows for the stage or for
-/// single users only are not posted to everyone, and the next frame covers them).
+/// window); everyone else's after the last window posted to everyone (windows for the stage or
+/// for single users only are not posted to everyone, and the next frame covers them).
 #[derive(Clone, Copy)]
 struct Starts {
     moderators: u64,
