@@ -1,6 +1,7 @@
 //! End-to-end: the session API over real HTTP, through the local gateway, against moto.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -192,7 +193,13 @@ async fn lifecycle_start_join_leave_end_with_exact_counts() {
 
 #[tokio::test]
 async fn concurrent_joins_respect_max_participants_exactly() {
-    let env = Env::start().await;
+    // A hundred joins at once queue behind each other in the one-request-at-a-time emulator: a
+    // deadline above the template's 10 s, so that a slow machine tests the count, not its speed.
+    let env = Env::start_with_timeout(
+        test_config("trendke-live", "http://127.0.0.1:9"),
+        Duration::from_secs(60),
+    )
+    .await;
     let id = env.start_session("host", json!({"max_participants": 60})).await["id"]
         .as_str()
         .unwrap()
