@@ -74,6 +74,8 @@ async fn a_timed_out_user_cannot_chat_until_the_timeout_passes() {
     let lifted = timeout(&env, &id, "host", "v1", 0).await;
     assert_eq!(lifted.status, 200, "{}", lifted.body);
     assert!(lifted.body["until"].is_null());
+    // A second on, so that the history's order (by time) is defined.
+    env.app.fx.clock.advance(Duration::from_secs(1));
     say(&env, &id, "v1", "lifted").await;
     assert_eq!(
         env.chat_texts(&id, "host").await,
