@@ -95,6 +95,8 @@ enum Action {
     BanNewcomer,
     AuditTrail,
     TimeOutViewer,
+    DeleteViewersMessage,
+    PinViewersMessage,
     Unpin,
     ChangeSettings,
     GoLive,
@@ -104,7 +106,7 @@ enum Action {
     SocketReact,
 }
 
-const ACTIONS: [Action; 30] = [
+const ACTIONS: [Action; 32] = [
     Action::Start,
     Action::Join,
     Action::Leave,
@@ -128,6 +130,8 @@ const ACTIONS: [Action; 30] = [
     Action::BanNewcomer,
     Action::AuditTrail,
     Action::TimeOutViewer,
+    Action::DeleteViewersMessage,
+    Action::PinViewersMessage,
     Action::Unpin,
     Action::ChangeSettings,
     Action::GoLive,
@@ -140,7 +144,10 @@ const ACTIONS: [Action; 30] = [
 impl Action {
     /// Whether one caller's success changes what the next one would get.
     fn exclusive(self) -> bool {
-        matches!(self, Action::ApproveViewersRequest | Action::InviteViewer)
+        matches!(
+            self,
+            Action::ApproveViewersRequest | Action::InviteViewer | Action::DeleteViewersMessage
+        )
     }
 
     fn label(self) -> &'static str {
@@ -168,6 +175,8 @@ impl Action {
             Action::BanNewcomer => "`POST /live/manage-participant` `ban` (a user who never joined)",
             Action::AuditTrail => "`GET /live/audit/{id}`",
             Action::TimeOutViewer => "`POST /live/chat-timeout` (the viewer, 60 s)",
+            Action::DeleteViewersMessage => "`DELETE /live/messages/{id}/{message_id}` (the viewer's message)",
+            Action::PinViewersMessage => "`PUT /live/pin/{id}` (the viewer's message)",
             Action::Unpin => "`DELETE /live/pin/{id}` (nothing pinned)",
             Action::ChangeSettings => "`PATCH /live/settings/{id}` (slow mode 5 s)",
             Action::GoLive => "`POST /live/go-live/{id}` (a live session)",
@@ -184,7 +193,8 @@ impl Action {
 struct World {
     n: usize,
     session_id: String,
-    /// The viewer's pending request, or the host's pending invitation of the viewer.
+    /// The viewer's pending request, the host's pending invitation of the viewer, or the
+    /// viewer's chat message.
     pending: Option<String>,
 }
 
@@ -266,6 +276,15 @@ impl World {
                 let r = ok(env.post("/live/invite-guest", &host, body).await, "invite").await;
                 r["id"].as_str().map(str::to_string)
             }
+            Action::DeleteViewersMessage | Action::PinViewersMessage => {
+                let body = json!({"session_id": id, "message": "pin me"});
+                let r = ok(
+                    env.post("/live/send-message", token(&user(Caller::Viewer)), body).await,
+                    "say",
+                )
+                .await;
+                r["id"].as_str().map(str::to_string)
+            }
             _ => None,
         };
         World {
@@ -342,6 +361,12 @@ impl World {
                 Method::POST,
                 "/live/chat-timeout".into(),
                 Some(json!({"session_id": id, "user_id": target(Caller::Viewer), "seconds": 60})),
+            ),
+            Action::DeleteViewersMessage => (Method::DELETE, format!("/live/messages/{id}/{pending}"), None),
+            Action::PinViewersMessage => (
+                Method::PUT,
+                format!("/live/pin/{id}"),
+                Some(json!({"message_id": pending})),
             ),
             Action::Unpin => (Method::DELETE, format!("/live/pin/{id}"), None),
             Action::ChangeSettings => (
