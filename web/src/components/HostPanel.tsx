@@ -25,7 +25,6 @@ export function HostPanel({ api, state, dispatch }: Props) {
     .filter((p) => p.user_id !== state.me)
     .sort((a, b) => Number(onStage(b.role)) - Number(onStage(a.role)) || a.username.localeCompare(b.username));
 
-
   return (
     <section className="card host-panel" aria-labelledby="host-panel-title">
       <h2 id="host-panel-title">Guest requests</h2>

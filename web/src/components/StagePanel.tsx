@@ -22,7 +22,6 @@ export function StagePanel({ api, state, dispatch, canRequest }: Props) {
   const request = mine.find((r) => r.origin === 'request');
   const invitation = mine.find((r) => r.origin === 'invitation');
 
-
   const ask = (e: FormEvent) => {
     e.preventDefault();
     void run(async () => {

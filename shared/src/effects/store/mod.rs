@@ -48,11 +48,6 @@ pub mod requests;
 pub mod sessions;
 pub mod settings;
 pub mod stream;
-/// Every item `q` matches, following pages.
-async fn query_all(q: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder) -> StoreResult<Vec<Item>> {
-    q.into_paginator().items().send().try_collect().await.map_err(db_err)
-}
-
 #[cfg(test)]
 mod testing;
 pub mod transact;
@@ -307,6 +302,11 @@ impl Store {
             .set_exclusive_start_key(start)
             .limit(page.limit))
     }
+}
+
+/// Every item `q` matches, following pages.
+async fn query_all(q: QueryFluentBuilder) -> StoreResult<Vec<Item>> {
+    q.into_paginator().items().send().try_collect().await.map_err(db_err)
 }
 
 /// Runs one page of a query: the items as `T`, and the opaque cursor of the next page.
